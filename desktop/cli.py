@@ -1,0 +1,200 @@
+"""Hearth's command line: `hearth ask`, `hearth --self-test`, `hearth --version`.
+
+It runs the same inspection, engines and generation code as the window, on the main
+thread (there is no GUI thread to protect), and needs no display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from desktop import __version__
+from desktop.core.errors import HearthError
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
+from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
+from desktop.inference.embedded import find_embedded_model
+from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.registry import EngineRegistry
+from desktop.inference.runner import run_generation
+from desktop.logging_setup import setup_logging
+from desktop.paths import AppPaths
+
+log = logging.getLogger("hearth.cli")
+
+SELF_TEST_QUESTION = "What is the capital of France?"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth", description="Hearth: a private, offline assistant on your own computer."
+    )
+    parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
+    parser.add_argument(
+        "--data-dir", help="keep all data here (default: the user data dir; also HEARTH_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="load the model, answer one question headless, exit 0 if all worked",
+    )
+    parser.add_argument("--model", type=Path, help="a GGUF/GGML model file (default: built-in)")
+    _model_options(parser)
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="answer one prompt on stdout ('-' reads stdin)")
+    ask.add_argument("prompt", nargs="+")
+    ask.add_argument("--model", type=Path, dest="ask_model", help=argparse.SUPPRESS)
+    ask.add_argument("--max-tokens", type=int, default=512)
+    ask.add_argument("--temperature", type=float, default=0.7)
+    ask.add_argument("--seed", type=int, default=None)
+    ask.add_argument("--system", default=DEFAULT_SYSTEM_PROMPT, help="the system prompt")
+    ask.add_argument("--stats", action="store_true", help="print timing figures to stderr")
+    _model_options(ask, dest_prefix="ask_")
+    return parser
+
+
+def _model_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> None:
+    default = None if dest_prefix else argparse.SUPPRESS
+    parser.add_argument(
+        "--threads",
+        type=int,
+        dest=f"{dest_prefix}threads",
+        default=default,
+        help="CPU threads (default: all cores)",
+    )
+    parser.add_argument(
+        "--ctx",
+        type=int,
+        dest=f"{dest_prefix}ctx",
+        default=default,
+        help="context window in tokens (default 4096)",
+    )
+    parser.add_argument(
+        "--chat-format",
+        dest=f"{dest_prefix}chat_format",
+        default=default,
+        help="prompt format for files without a chat template (default chatml)",
+    )
+    parser.add_argument(
+        "--model-type",
+        dest=f"{dest_prefix}model_type",
+        default=default,
+        help="architecture of a legacy GGML file, e.g. gpt2",
+    )
+
+
+def _opt(args: argparse.Namespace, name: str) -> object:
+    value = getattr(args, f"ask_{name}", None)
+    return value if value is not None else getattr(args, name, None)
+
+
+def load_engine(args: argparse.Namespace) -> tuple[Engine, Path, float]:
+    model = _opt(args, "model")
+    path = Path(str(model)).expanduser() if model else find_embedded_model()
+    registry = EngineRegistry(
+        chat_format=str(_opt(args, "chat_format") or "chatml"),
+        model_type_hint=str(_opt(args, "model_type") or "") or None,
+    )
+    engine = registry.create_engine(path)
+    threads = _opt(args, "threads")
+    options = LoadOptions(
+        n_ctx=int(str(_opt(args, "ctx") or 4096)),
+        n_threads=int(str(threads)) if threads else None,
+    )
+    start = time.perf_counter()
+    engine.load(path, options)
+    return engine, path, time.perf_counter() - start
+
+
+def format_stats(stats: GenerationStats, load_time_s: float | None = None) -> str:
+    parts = []
+    if load_time_s is not None:
+        parts.append(f"load {load_time_s:.2f} s")
+    parts += [
+        f"prompt {stats.prompt_tokens} tokens",
+        f"first token {stats.time_to_first_token_s * 1000:.0f} ms",
+        f"{stats.generated_tokens} tokens at {stats.tokens_per_s:.1f} tok/s",
+    ]
+    return ", ".join(parts)
+
+
+def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+    prompt = " ".join(args.prompt)
+    if prompt == "-":
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        raise HearthError("The prompt is empty.")
+    engine, _path, load_time = load_engine(args)
+    try:
+        messages = with_system_prompt(args.system, [ChatMessage("user", prompt)])
+        params = GenerationParams(
+            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
+        )
+        cancel = CancelToken()
+
+        def emit(text: str) -> None:
+            out.write(text)
+            out.flush()
+
+        try:
+            stats = run_generation(engine, messages, params, cancel, emit)
+        except KeyboardInterrupt:
+            cancel.cancel()
+            out.write("\n")
+            return 130
+        out.write("\n")
+        out.flush()
+        if args.stats:
+            print(format_stats(stats, load_time), file=sys.stderr)
+        return 0
+    finally:
+        engine.close()
+
+
+def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
+    start = time.perf_counter()
+    engine, path, load_time = load_engine(args)
+    try:
+        pieces: list[str] = []
+        stats = run_generation(
+            engine,
+            with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", SELF_TEST_QUESTION)]),
+            GenerationParams(max_tokens=48, temperature=0.0, seed=1),
+            CancelToken(),
+            pieces.append,
+        )
+    finally:
+        engine.close()
+    answer = "".join(pieces).strip()
+    ok = bool(answer) and stats.generated_tokens > 0
+    status = "ok" if ok else "FAILED"
+    print(
+        f"self-test {status}: model {path.name} on {engine.info.name}, "
+        f"{format_stats(stats, load_time)}, total {time.perf_counter() - start:.2f} s; "
+        f"answer: {answer[:80]!r}",
+        file=out,
+    )
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point for the headless commands. Returns the process exit code."""
+    stream = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    paths = AppPaths.resolve(args.data_dir)
+    setup_logging(paths.ensure().log_dir)
+    try:
+        if args.self_test:
+            return cmd_self_test(args, stream)
+        if args.command == "ask":
+            return cmd_ask(args, stream)
+    except HearthError as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 1
+    build_parser().print_help(stream)
+    return 2

@@ -1,0 +1,1 @@
+"""Domain types, errors and prompt building: plain Python, no Qt, no engines."""

@@ -1,0 +1,1 @@
+"""Model inspection, chat templates and the engines that run models (no Qt)."""

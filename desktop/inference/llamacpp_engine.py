@@ -1,0 +1,225 @@
+"""`LlamaCppEngine`: runs GGUF v2/v3 models with llama-cpp-python (the default engine).
+
+Owned by one thread (llama.cpp aborts the process when two threads share a model).
+The chat prompt is rendered by Hearth (`templates.ChatTemplate`) and tokenized here,
+so prompt length is known exactly before anything is evaluated. Cancellation is
+checked between tokens and, through llama.cpp's abort callback, during prompt
+evaluation. llama.cpp's own log lines go to Python logging (`hearth.llama_cpp`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import logging
+import os
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import ContextOverflowError, GenerationError, ModelLoadError
+from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
+from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, Usage
+from desktop.inference.templates import ChatTemplate
+
+log = logging.getLogger("hearth.llama_cpp")
+
+# ggml log levels: 0 none, 1 info, 2 warn, 3 error, 4 debug, 5 continuation of the last line.
+_LEVELS = {
+    0: logging.CRITICAL,
+    1: logging.DEBUG,
+    2: logging.WARNING,
+    3: logging.ERROR,
+    4: logging.DEBUG,
+}
+
+
+class _LogRouter:
+    """Collects llama.cpp's log fragments into lines and hands them to Python logging."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._level = logging.DEBUG
+        self.recent_errors: list[str] = []
+
+    def __call__(self, level: int, text: bytes | None, _user_data: ctypes.c_void_p) -> None:
+        if level != 5:
+            self._level = _LEVELS.get(level, logging.DEBUG)
+        self._buffer += (text or b"").decode("utf-8", errors="replace")
+        while "\n" in self._buffer:
+            line, self._buffer = self._buffer.split("\n", 1)
+            if line.strip():
+                log.log(self._level, "%s", line)
+                if self._level >= logging.WARNING:
+                    self.recent_errors = [*self.recent_errors[-9:], line.strip()]
+
+
+_installed: dict[str, Any] = {}
+
+
+def _import_llama_cpp() -> Any:
+    """Import llama_cpp and route its (process-wide) log to Python logging, once.
+
+    The ctypes callback is kept in a module-level dict because llama.cpp holds the
+    pointer for the life of the process: freeing it would crash the next log line.
+    """
+    import llama_cpp
+
+    if "callback" not in _installed:
+        router = _LogRouter()
+        callback = llama_cpp.llama_log_callback(router)
+        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        _installed.update(router=router, callback=callback)
+    return llama_cpp
+
+
+class LlamaCppEngine:
+    """The Engine protocol over `llama_cpp.Llama`. See the module docstring for threading."""
+
+    def __init__(self, chat_format: str = "chatml") -> None:
+        self._llama_cpp = _import_llama_cpp()
+        self.info = EngineInfo("llama.cpp", str(self._llama_cpp.__version__), ("gguf",))
+        self.usage = Usage()
+        self._fallback_format = chat_format
+        self._llm: Any = None
+        self._template: ChatTemplate | None = None
+        self._cancel: CancelToken | None = None
+        self._router: _LogRouter = _installed["router"]
+        # The abort callback must stay referenced for as long as the context may call it.
+        self._abort_cb = self._llama_cpp.ggml_abort_callback(self._should_abort)
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(
+        self, path: Path, options: LoadOptions, progress: ProgressCallback | None = None
+    ) -> None:
+        self.close()
+        if progress:
+            progress(0.0)
+        threads = options.n_threads or max(1, (os.cpu_count() or 2))
+        self._router.recent_errors = []
+        captured = io.StringIO()
+        try:
+            # verbose=True keeps llama-cpp-python from redirecting the process's fds 1 and 2;
+            # its Python-side chatter is captured here and logged at debug level.
+            with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+                llm = self._llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=options.n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_batch=min(options.batch_size, options.n_ctx),
+                    verbose=True,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            detail = "; ".join(self._router.recent_errors[-3:]) or str(exc)
+            raise ModelLoadError(f"llama.cpp could not load {path.name}: {detail}") from exc
+        finally:
+            for line in captured.getvalue().splitlines():
+                log.debug("%s", line)
+        llm.verbose = False  # from here on: no per-call prints to stderr
+        self._llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_cb, None)
+        self._llm = llm
+        self._template = self._make_template(llm)
+        if progress:
+            progress(1.0)
+
+    def _make_template(self, llm: Any) -> ChatTemplate:
+        model = llm._model
+        bos = model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+        eos = model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+        source = llm.metadata.get("tokenizer.chat_template")
+        return ChatTemplate.from_model(source, bos, eos, fallback=self._fallback_format)
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self._require().n_ctx())
+
+    @property
+    def template(self) -> ChatTemplate:
+        self._require()
+        assert self._template is not None
+        return self._template
+
+    def _require(self) -> Any:
+        if self._llm is None:
+            from desktop.core.errors import ModelNotLoadedError
+
+            raise ModelNotLoadedError("No model is loaded yet.")
+        return self._llm
+
+    # -- prompts ---------------------------------------------------------------------------
+    def _tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        llm = self._require()
+        text = self.template.render(messages)
+        add_bos = bool(llm._model.add_bos_token()) and not (
+            self.template.bos_token and text.startswith(self.template.bos_token)
+        )
+        return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        return len(self._tokens(messages))
+
+    # -- generation ------------------------------------------------------------------------
+    def _should_abort(self, _data: ctypes.c_void_p) -> bool:
+        return bool(self._cancel is not None and self._cancel.cancelled)
+
+    def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
+    ) -> Iterator[str]:
+        llm = self._require()
+        tokens = self._tokens(messages)
+        self.usage = Usage(prompt_tokens=len(tokens))
+        room = llm.n_ctx() - len(tokens)
+        if room < 1:
+            raise ContextOverflowError(
+                f"The conversation is too long for this model: the prompt takes {len(tokens)} "
+                f"tokens and the context window holds {llm.n_ctx()}. Shorten the message or "
+                "start a new conversation."
+            )
+        stop = list(dict.fromkeys((*self.template.stop, *params.stop)))
+        seed = params.seed if params.seed is not None else random.randrange(2**31)
+        self._cancel = cancel
+        before = 0
+        try:
+            chunks = llm.create_completion(
+                prompt=tokens,
+                max_tokens=min(params.max_tokens, room),
+                temperature=params.temperature,
+                top_p=params.top_p,
+                top_k=params.top_k,
+                min_p=params.min_p,
+                repeat_penalty=params.repeat_penalty,
+                seed=seed,
+                stop=stop,
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    text = chunk["choices"][0]["text"]
+                    if text:
+                        self.usage.generated_tokens = max(
+                            self.usage.generated_tokens + 1, llm.n_tokens - len(tokens)
+                        )
+                        before += 1
+                        yield text
+                    if cancel.cancelled:
+                        break
+            finally:
+                chunks.close()
+        except RuntimeError as exc:
+            if cancel.cancelled and "llama_decode" in str(exc):
+                return  # aborted during prompt evaluation: a normal cancellation
+            raise GenerationError(f"llama.cpp failed while generating: {exc}") from exc
+        except ValueError as exc:
+            raise GenerationError(f"llama.cpp refused the request: {exc}") from exc
+        finally:
+            self._cancel = None
+            self.usage.generated_tokens = max(before, llm.n_tokens - len(tokens))
+
+    def close(self) -> None:
+        llm, self._llm = self._llm, None
+        self._template = None
+        if llm is not None:
+            llm.close()

@@ -1,0 +1,55 @@
+"""Where Hearth keeps things on disk.
+
+Everything goes through `AppPaths`: the user data, config and log directories from
+`platformdirs`, or one directory given by `--data-dir` / `HEARTH_DATA_DIR` (tests,
+portable installs), which then holds everything Hearth writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Hearth"
+DATA_DIR_ENV = "HEARTH_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The directories Hearth writes to. Nothing is created until `ensure()`."""
+
+    data_dir: Path
+    config_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def resolve(cls, data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
+        chosen = data_dir or os.environ.get(DATA_DIR_ENV)
+        if chosen:
+            root = Path(chosen).expanduser().resolve()
+            return cls(root, root / "config", root / "logs")
+        return cls(
+            Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+        )
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hearth.db"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    def ensure(self) -> AppPaths:
+        for directory in (self.data_dir, self.config_dir, self.log_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        return self

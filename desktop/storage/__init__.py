@@ -1,0 +1,1 @@
+"""Persistence: the conversation store, secrets and exports (no Qt)."""

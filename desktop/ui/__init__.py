@@ -1,0 +1,1 @@
+"""The Qt user interface: widgets, the controller and the inference worker thread."""

@@ -1,0 +1,72 @@
+"""The composer: the text box where the user writes a message.
+
+Enter (or Return) submits, Shift+Enter inserts a new line, Escape asks to stop the
+reply. The box grows with its text up to a few lines, then scrolls. It never clears
+itself: whoever handles `submitted` decides whether the message was accepted.
+
+Signals: submitted(str) with the full text, stop_requested().
+Thread: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import QFrame, QPlainTextEdit, QWidget
+
+PLACEHOLDER = "Ask anything — it stays on this computer"
+MIN_LINES = 1
+MAX_LINES = 6
+
+
+class Composer(QPlainTextEdit):
+    """A plain-text message editor that sends on Enter."""
+
+    submitted = Signal(str)
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.setPlaceholderText(PLACEHOLDER)
+        self.setTabChangesFocus(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.document().setDocumentMargin(6)
+        self.textChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.submitted.emit(self.toPlainText())
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.stop_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Make the box as tall as its (wrapped) text, between MIN_LINES and MAX_LINES."""
+        layout = self.document().documentLayout()
+        lines = max(1, round(layout.documentSize().height()))
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if lines > MAX_LINES
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        lines = min(max(lines, MIN_LINES), MAX_LINES)
+        margins = self.contentsMargins()
+        frame = 2 * int(self.document().documentMargin()) + margins.top() + margins.bottom()
+        height = lines * self.fontMetrics().lineSpacing() + frame
+        if height != self.height():
+            self.setFixedHeight(height)

@@ -1,0 +1,290 @@
+"""The main window ("Hearth"): the view of one conversation.
+
+`MainWindow` is a passive view: the conversation (`ChatView`), an error banner, the
+composer with Send and Stop, and a status bar (model name, load progress, statistics of
+the last reply). It knows nothing about the worker or the engine; it exposes slots to
+update it and emits the user's intentions.
+
+Signals: send_requested(str), stop_requested(), new_chat_requested().
+Thread: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.types import GenerationStats, ModelDescription
+from desktop.ui.chat_view import READING_WIDTH, ChatView
+from desktop.ui.composer import Composer
+from desktop.ui.controller import format_stats
+from desktop.ui.markdown import MarkdownRenderer
+
+STYLE_SHEET = """
+QMainWindow, #central, #chatView, #chatContainer, #emptyState { background: #ffffff; }
+QWidget { color: #1f2328; font-size: 14px; }
+#header { background: #ffffff; border-bottom: 1px solid #eceef1; }
+#appTitle { font-size: 16px; font-weight: 600; }
+#newChatButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
+                 padding: 5px 12px; }
+#newChatButton:hover { background: #f3f4f6; }
+#userBubble { background: #e7eefc; border-radius: 16px; }
+#speakerName { color: #6b7280; font-size: 12px; font-weight: 600; }
+#messageText { font-size: 14px; }
+#emptyTitle { font-size: 24px; font-weight: 600; }
+#emptyHint { color: #6b7280; font-size: 14px; }
+#composerCard { background: #ffffff; border: 1px solid #d0d5dc; border-radius: 14px; }
+#composer { background: #ffffff; border: none; font-size: 14px; }
+#keysHint { color: #8a9099; font-size: 12px; }
+QPushButton#sendButton { background: #2563eb; color: #ffffff; border: none; border-radius: 10px;
+                         padding: 7px 18px; font-weight: 600; }
+QPushButton#sendButton:hover { background: #1d4ed8; }
+QPushButton#sendButton:disabled { background: #b4c7f3; }
+QPushButton#stopButton { background: #ffffff; border: 1px solid #d0d5dc; border-radius: 10px;
+                         padding: 7px 14px; }
+QPushButton#stopButton:disabled { color: #b0b5bc; border-color: #e6e8eb; }
+#errorBanner { background: #fdecea; border: 1px solid #f3c1bd; border-radius: 10px; }
+#errorText { color: #8c1d18; }
+#errorClose { border: none; color: #8c1d18; background: transparent; }
+QStatusBar { background: #f7f8fa; border-top: 1px solid #eceef1; }
+QStatusBar QLabel { color: #4b5563; font-size: 12px; padding: 0 6px; }
+QScrollBar:vertical { background: transparent; width: 10px; margin: 2px; }
+QScrollBar::handle:vertical { background: #cfd4da; border-radius: 3px; min-height: 32px; }
+QScrollBar::handle:vertical:hover { background: #aeb5be; }
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0; }
+QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical { background: transparent; }
+QProgressBar { border: none; background: #e5e7eb; border-radius: 3px; max-height: 6px; }
+QProgressBar::chunk { background: #2563eb; border-radius: 3px; }
+"""
+
+
+class MainWindow(QMainWindow):
+    """The chat window; see the module docstring."""
+
+    send_requested = Signal(str)
+    stop_requested = Signal()
+    new_chat_requested = Signal()
+
+    def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Hearth")
+        self.resize(900, 640)
+        self.setStyleSheet(STYLE_SHEET)
+        central = QWidget()
+        central.setObjectName("central")
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._make_header())
+        self.chat_view = ChatView(renderer or MarkdownRenderer())
+        column.addWidget(self.chat_view, 1)
+        column.addLayout(self._make_bottom())
+        self.setCentralWidget(central)
+        self._make_status_bar()
+        # A fixed minimum instead of one recomputed from the contents: the window's size
+        # limits then stay put while bubbles and the composer grow.
+        self.setMinimumSize(520, 420)
+        layout = self.layout()
+        if layout is not None:
+            layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+
+        self.send_button.clicked.connect(self._submit)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.new_chat_button.clicked.connect(self.new_chat_requested)
+        self.composer.submitted.connect(self.send_requested)
+        self.composer.stop_requested.connect(self.stop_requested)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.activated.connect(self.stop_requested)
+        self._model: ModelDescription | None = None
+        self.set_busy(False)
+        self.composer.setFocus()
+
+    # --- construction ------------------------------------------------------------------
+
+    def _make_header(self) -> QWidget:
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(20, 10, 14, 10)
+        title = QLabel("Hearth")
+        title.setObjectName("appTitle")
+        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button.setObjectName("newChatButton")
+        self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        row.addWidget(title)
+        row.addStretch(1)
+        row.addWidget(self.new_chat_button)
+        return header
+
+    def _make_bottom(self) -> QHBoxLayout:
+        inner = QVBoxLayout()
+        inner.setSpacing(8)
+        self.error_banner = QFrame()
+        self.error_banner.setObjectName("errorBanner")
+        banner_row = QHBoxLayout(self.error_banner)
+        banner_row.setContentsMargins(12, 8, 6, 8)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("errorText")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setObjectName("errorClose")
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide_error)
+        banner_row.addWidget(self.error_label, 1)
+        banner_row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_banner.hide()
+        inner.addWidget(self.error_banner)
+
+        card = QFrame()
+        card.setObjectName("composerCard")
+        card_row = QHBoxLayout(card)
+        card_row.setContentsMargins(10, 8, 8, 8)
+        card_row.setSpacing(8)
+        self.composer = Composer()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop the reply (Esc)")
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        for button in (self.stop_button, self.send_button):
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+        card_row.addWidget(self.composer, 1)
+        card_row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
+        card_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        inner.addWidget(card)
+        hint = QLabel("Enter to send · Shift+Enter for a new line · Esc to stop")
+        hint.setObjectName("keysHint")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        inner.addWidget(hint)
+
+        holder = QWidget()
+        holder.setLayout(inner)
+        holder.setMaximumWidth(READING_WIDTH + 56)
+        outer = QHBoxLayout()
+        outer.setContentsMargins(28, 8, 28, 12)
+        outer.addStretch(0)
+        outer.addWidget(holder, 1)
+        outer.addStretch(0)
+        return outer
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        self.model_label = QLabel("No model loaded")
+        self.model_label.setTextFormat(Qt.TextFormat.RichText)
+        self.model_label.setObjectName("modelLabel")
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("statusLabel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedWidth(140)
+        self.progress_bar.hide()
+        self.stats_label = QLabel("")
+        self.stats_label.setObjectName("statsLabel")
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.status_label, 1)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self.stats_label)
+
+    # --- slots -------------------------------------------------------------------------
+
+    @Slot()
+    def _submit(self) -> None:
+        self.send_requested.emit(self.composer.toPlainText())
+        self.composer.setFocus()
+
+    @Slot(str, str)
+    def append_message(self, role: str, text: str) -> None:
+        self.chat_view.append_message(role, text)
+
+    @Slot(str)
+    def set_assistant_text(self, text: str) -> None:
+        self.chat_view.set_streaming_text(text)
+
+    @Slot()
+    def on_generation_started(self) -> None:
+        self.hide_error()
+
+    @Slot(object)
+    def on_generation_ended(self, stats: GenerationStats | None) -> None:
+        self.chat_view.finish_streaming(failed=stats is None)
+        if stats is not None:
+            self.stats_label.setText(format_stats(stats))
+
+    @Slot(str)
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_banner.show()
+
+    @Slot()
+    def hide_error(self) -> None:
+        self.error_banner.hide()
+        self.error_label.clear()
+
+    @Slot(str)
+    def set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    @Slot(bool)
+    def set_busy(self, busy: bool) -> None:
+        self.send_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+
+    @Slot(object)
+    def set_model(self, model: ModelDescription | None) -> None:
+        self._model = model
+        self.model_label.show()
+        if model is None:
+            self.model_label.setText("No model loaded")
+            self.model_label.setToolTip("")
+        else:
+            self.model_label.setText(
+                f'<span style="color:#16a34a;">●</span> {html.escape(model.name)}'
+            )
+            self.model_label.setToolTip(
+                f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
+                f" · loaded in {model.load_time_s:.1f} s"
+            )
+
+    @Slot(bool)
+    def on_model_ready_changed(self, ready: bool) -> None:
+        if ready:
+            self.hide_error()
+
+    @Slot(bool)
+    def set_loading(self, loading: bool) -> None:
+        self.progress_bar.setVisible(loading)
+        if loading:
+            self.progress_bar.setValue(0)
+            self.model_label.hide()  # the status line says what is loading
+        else:
+            self.set_model(self._model)
+
+    @Slot(float)
+    def set_load_progress(self, fraction: float) -> None:
+        self.progress_bar.setValue(round(min(max(fraction, 0.0), 1.0) * 1000))
+
+    @Slot()
+    def clear_conversation(self) -> None:
+        self.chat_view.clear()
+        self.stats_label.clear()
+        self.hide_error()

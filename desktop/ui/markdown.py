@@ -1,0 +1,112 @@
+"""Markdown to the HTML subset Qt's rich text engine renders well (for assistant replies).
+
+`MarkdownRenderer.render(text)` parses CommonMark (plus tables and strikethrough) with
+markdown-it-py, highlights fenced code with pygments using inline styles, and adapts the
+output to `QLabel`/`QTextDocument`: raw HTML from the model is escaped, images become
+their alt text (nothing is ever fetched), code blocks are shaded single-cell tables that
+wrap long lines, headings are scaled down to chat size.
+
+No signals. Pure function of its input; usable from any thread (but it is called on the
+GUI thread by the chat view).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from pygments import highlight  # type: ignore[import-untyped]
+from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
+from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+CODE_BACKGROUND = "#f3f4f6"
+CODE_BORDER = "#e2e5e9"
+INLINE_CODE_BACKGROUND = "#eceef1"
+MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
+_HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6": "h6"}
+
+
+class MarkdownRenderer:
+    """Renders Markdown to Qt rich-text HTML; create one and reuse it."""
+
+    def __init__(self, pygments_style: str = "friendly") -> None:
+        self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=pygments_style)
+        md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
+        md.enable(["table", "strikethrough"])
+
+        # markdown-it binds each rule to its renderer: rule(renderer, tokens, idx, options, env)
+        def code_block(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+            return self._code_block(tokens[idx])
+
+        md.add_render_rule("fence", code_block)
+        md.add_render_rule("code_block", code_block)
+        md.add_render_rule("code_inline", _render_code_inline)
+        md.add_render_rule("image", _render_image)
+        md.add_render_rule("heading_open", _render_heading)
+        md.add_render_rule("heading_close", _render_heading)
+        md.add_render_rule("table_open", _render_table_open)
+        self._md = md
+
+    def render(self, text: str) -> str:
+        """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
+        return self._md.render(text)
+
+    def highlight_code(self, code: str, language: str) -> str:
+        """`code` as HTML spans with inline colours (plain, escaped text if unknown)."""
+        try:
+            lexer = get_lexer_by_name(language) if language else TextLexer()
+        except ClassNotFound:
+            lexer = TextLexer()
+        return str(highlight(code, lexer, self._formatter)).rstrip("\n")
+
+    def _code_block(self, token: Token) -> str:
+        info = token.info.strip()
+        language = info.split(maxsplit=1)[0] if info else ""
+        body = self.highlight_code(token.content, language).replace("\n", "<br>")
+        label = (
+            f'<div style="color:#6b7280; font-size:small;">{html.escape(language)}</div>'
+            if language
+            else ""
+        )
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="10" '
+            f'style="background-color:{CODE_BACKGROUND}; border: 1px solid {CODE_BORDER}; '
+            f'margin-top: 6px; margin-bottom: 6px;"><tr><td>{label}'
+            f'<div style="font-family:{MONO_FONTS}; white-space: pre-wrap;">{body}</div>'
+            f"</td></tr></table>\n"
+        )
+
+
+def _render_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+    code = html.escape(tokens[idx].content)
+    return (
+        f'<code style="font-family:{MONO_FONTS}; '
+        f'background-color:{INLINE_CODE_BACKGROUND};">&#8202;{code}&#8202;</code>'
+    )
+
+
+def _render_image(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+    """An image becomes its alt text: nothing is ever loaded, not even a local file."""
+    alt = "".join(child.content for child in tokens[idx].children or []) or "image"
+    return f"[{html.escape(alt)}]"
+
+
+def _render_heading(
+    renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    token = tokens[idx]
+    token.tag = _HEADING_TAGS.get(token.tag, token.tag)
+    return str(renderer.renderToken(tokens, idx, options, env))
+
+
+def _render_table_open(*_: Any) -> str:
+    return (
+        '<table border="1" cellspacing="0" cellpadding="6" '
+        'style="border-collapse: collapse; border-color: #d0d7de; '
+        'margin-top: 6px; margin-bottom: 6px;">\n'
+    )

@@ -1,0 +1,229 @@
+"""The inference worker: the one object that owns the engine, on its own QThread.
+
+`InferenceWorker` lives on a dedicated `QThread` and is driven by queued signals from
+the GUI thread (see `InferenceThread`, which creates the thread and wires them). It only
+*emits*; the GUI thread applies the results. Every exception raised inside a slot is
+caught: a `HearthError` becomes its own (user-facing) message, anything else is logged
+with its traceback and reported as "Internal error: ...", so nothing escapes into Qt.
+
+Slots (run on the worker thread, invoked through queued connections):
+    load_model(request_id, path, options), generate(request_id, messages, params),
+    unload_model(), shutdown()
+Thread-safe plain method (callable from any thread, because the worker thread is busy
+while it generates): cancel()
+Signals (emitted on the worker thread, delivered queued to the GUI thread):
+    load_progress(float), model_loaded(int, ModelDescription), model_load_failed(int, str),
+    token_generated(int, str), generation_finished(int, GenerationStats),
+    generation_failed(int, str), model_unloaded()
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from desktop.core.errors import HearthError, ModelNotLoadedError
+from desktop.core.types import (
+    ChatMessage,
+    GenerationParams,
+    GenerationStats,
+    LoadOptions,
+    ModelDescription,
+)
+from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.runner import run_generation
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Path], Engine]
+#: Builds the description of a freshly loaded model: (path, engine, load time in s).
+ModelDescriber = Callable[[Path, Engine, float], ModelDescription]
+
+
+def describe_from_path(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
+    """A description from what any engine knows: the file name and the context size."""
+    return ModelDescription(
+        path=str(path),
+        name=path.stem,
+        engine=engine.info.name,
+        architecture="unknown",
+        context_length=engine.n_ctx,
+        n_ctx=engine.n_ctx,
+        load_time_s=load_time_s,
+    )
+
+
+def _internal_error(what: str, error: BaseException) -> str:
+    log.error("Unexpected error while %s", what, exc_info=error)
+    return f"Internal error: {error or type(error).__name__}"
+
+
+class InferenceWorker(QObject):
+    """Owns the engine; loads models and streams replies on the inference thread."""
+
+    load_progress = Signal(float)
+    model_loaded = Signal(int, object)
+    model_load_failed = Signal(int, str)
+    token_generated = Signal(int, str)
+    generation_finished = Signal(int, object)
+    generation_failed = Signal(int, str)
+    model_unloaded = Signal()
+
+    def __init__(
+        self, engine_factory: EngineFactory, describe: ModelDescriber = describe_from_path
+    ) -> None:
+        super().__init__()
+        self._engine_factory = engine_factory
+        self._describe = describe
+        self._engine: Engine | None = None
+        self._cancel = CancelToken()
+
+    def cancel(self) -> None:
+        """Stop the running generation soon (between tokens). Safe from any thread."""
+        self._cancel.cancel()
+
+    @Slot(int, str, object)
+    def load_model(self, request_id: int, path: str, options: LoadOptions) -> None:
+        """Replace the loaded model (if any) by the one at `path`."""
+        try:
+            self._close_engine()
+            started = time.monotonic()
+            model_path = Path(path)
+            engine = self._engine_factory(model_path)
+            try:
+                engine.load(model_path, options, self.load_progress.emit)
+                description = self._describe(model_path, engine, time.monotonic() - started)
+            except BaseException:
+                engine.close()
+                raise
+            self._engine = engine
+        except HearthError as error:
+            self.model_load_failed.emit(request_id, str(error))
+        except Exception as error:
+            self.model_load_failed.emit(request_id, _internal_error("loading a model", error))
+        else:
+            self.model_loaded.emit(request_id, description)
+
+    @Slot(int, list, object)
+    def generate(
+        self, request_id: int, messages: list[ChatMessage], params: GenerationParams
+    ) -> None:
+        """Stream a reply to `messages`, trimmed to fit the context window."""
+        self._cancel.reset()
+        try:
+            stats = self._generate(request_id, messages, params)
+        except HearthError as error:
+            self.generation_failed.emit(request_id, str(error))
+        except Exception as error:
+            self.generation_failed.emit(request_id, _internal_error("generating", error))
+        else:
+            self.generation_finished.emit(request_id, stats)
+
+    def _generate(
+        self, request_id: int, messages: list[ChatMessage], params: GenerationParams
+    ) -> GenerationStats:
+        engine = self._engine
+        if engine is None:
+            raise ModelNotLoadedError("No model is loaded yet. Load a model, then try again.")
+        return run_generation(
+            engine,
+            messages,
+            params,
+            self._cancel,
+            lambda piece: self.token_generated.emit(request_id, piece),
+        )
+
+    @Slot()
+    def unload_model(self) -> None:
+        """Free the loaded model, if any."""
+        try:
+            self._close_engine()
+        except Exception as error:
+            _internal_error("unloading the model", error)
+        self.model_unloaded.emit()
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Close the engine before the thread ends. Safe to call twice."""
+        try:
+            self._close_engine()
+        except Exception as error:
+            _internal_error("shutting down", error)
+
+    def _close_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+
+class InferenceThread(QObject):
+    """Creates the inference `QThread`, moves an `InferenceWorker` onto it, and stops it.
+
+    Lives on the GUI thread. Its `*_requested` signals are connected (queued) to the
+    worker's slots, so emitting one from the GUI thread runs the command on the
+    inference thread. Call `start()` once and `stop()` before the application exits.
+    """
+
+    load_requested = Signal(int, str, object)
+    generate_requested = Signal(int, list, object)
+    unload_requested = Signal()
+    _shutdown_requested = Signal()
+
+    def __init__(
+        self,
+        engine_factory: EngineFactory,
+        describe: ModelDescriber = describe_from_path,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("hearth-inference")
+        self._worker = InferenceWorker(engine_factory, describe)
+        self._worker.moveToThread(self._thread)
+        queued = Qt.ConnectionType.QueuedConnection
+        self.load_requested.connect(self._worker.load_model, queued)
+        self.generate_requested.connect(self._worker.generate, queued)
+        self.unload_requested.connect(self._worker.unload_model, queued)
+        self._shutdown_requested.connect(self._worker.shutdown, queued)
+        # A backstop: if the loop ends before the queued shutdown ran, close the engine
+        # on the worker thread as it finishes.
+        self._thread.finished.connect(self._worker.shutdown, Qt.ConnectionType.DirectConnection)
+
+    @property
+    def worker(self) -> InferenceWorker:
+        return self._worker
+
+    @property
+    def qthread(self) -> QThread:
+        """The inference thread itself (`thread()` is the GUI thread this object lives on)."""
+        return self._thread
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def cancel(self) -> None:
+        """Ask the running generation to stop. Returns at once."""
+        self._worker.cancel()
+
+    def stop(self, timeout_ms: int = 5000) -> bool:
+        """Cancel, close the engine on its thread, end the thread and join it.
+
+        Returns True when the thread has ended (or never ran); False, logged as an error,
+        when it did not end within `timeout_ms`.
+        """
+        self._worker.cancel()
+        if not self._thread.isRunning():
+            return True
+        self._shutdown_requested.emit()
+        self._thread.quit()
+        if self._thread.wait(timeout_ms):
+            return True
+        log.error("The inference thread did not stop within %d ms", timeout_ms)
+        return False

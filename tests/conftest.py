@@ -1,0 +1,29 @@
+"""Test-wide setup: offscreen Qt, isolated data dirs, an in-memory keyring, no network."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test writes into its own data dir, never the developer's real one."""
+    data_dir = tmp_path / "hearth-data"
+    monkeypatch.setenv("HEARTH_DATA_DIR", str(data_dir))
+    yield data_dir
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> Path:
+    """The real embedded model (SmolLM2-135M-Instruct Q4_1), checked by sha256."""
+    from desktop.inference.embedded import find_embedded_model
+
+    return find_embedded_model()

@@ -1,0 +1,136 @@
+"""The real embedded model on the real llama.cpp engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.core.errors import ContextOverflowError, ModelLoadError
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
+from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
+from desktop.inference.engine import CancelToken
+from desktop.inference.llamacpp_engine import LlamaCppEngine
+from desktop.inference.runner import run_generation
+
+GREEDY = GenerationParams(max_tokens=48, temperature=0.0, seed=1)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine(embedded_model: Path) -> Iterator[LlamaCppEngine]:
+    engine = LlamaCppEngine()
+    engine.load(embedded_model, LoadOptions(n_ctx=2048, n_threads=2))
+    yield engine
+    engine.close()
+
+
+def ask(engine: LlamaCppEngine, question: str, params: GenerationParams = GREEDY) -> str:
+    pieces: list[str] = []
+    messages = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", question)])
+    run_generation(engine, messages, params, CancelToken(), pieces.append)
+    return "".join(pieces)
+
+
+def test_capital_of_france(engine: LlamaCppEngine) -> None:
+    assert "Paris" in ask(engine, "What is the capital of France?")
+
+
+def test_streams_token_by_token_with_stats(engine: LlamaCppEngine) -> None:
+    pieces: list[str] = []
+    stats = run_generation(
+        engine,
+        [ChatMessage("user", "Count from one to twenty in words.")],
+        GenerationParams(max_tokens=40, temperature=0.0),
+        CancelToken(),
+        pieces.append,
+    )
+    assert len(pieces) >= 20
+    assert stats.generated_tokens >= len(pieces) - 1
+    assert stats.prompt_tokens > 5
+    assert 0 < stats.time_to_first_token_s < stats.total_s
+    assert stats.tokens_per_s > 5
+    assert not stats.cancelled
+
+
+def test_multi_turn_sees_earlier_turns(engine: LlamaCppEngine) -> None:
+    history = [
+        ChatMessage("user", "My name is Zorblax. Please remember it."),
+        ChatMessage("assistant", "Nice to meet you, Zorblax! I will remember your name."),
+        ChatMessage("user", "What is my name?"),
+    ]
+    pieces: list[str] = []
+    run_generation(engine, history, GREEDY, CancelToken(), pieces.append)
+    assert "Zorblax" in "".join(pieces)
+
+
+def test_cancel_mid_stream(engine: LlamaCppEngine) -> None:
+    cancel = CancelToken()
+    pieces: list[str] = []
+
+    def on_token(text: str) -> None:
+        pieces.append(text)
+        if len(pieces) == 3:
+            cancel.cancel()
+
+    stats = run_generation(
+        engine,
+        [ChatMessage("user", "Write a long story about a dragon.")],
+        GenerationParams(max_tokens=400, temperature=0.0),
+        cancel,
+        on_token,
+    )
+    assert stats.cancelled
+    assert len(pieces) == 3
+    # The model is still usable afterwards.
+    assert "Paris" in ask(engine, "What is the capital of France?")
+
+
+def test_cancel_during_prompt_evaluation(embedded_model: Path) -> None:
+    engine = LlamaCppEngine()
+    engine.load(embedded_model, LoadOptions(n_ctx=8192, n_threads=1, batch_size=64))
+    try:
+        long_text = "The quick brown fox jumps over the lazy dog. " * 600  # ~6000 tokens
+        cancel = CancelToken()
+        pieces: list[str] = []
+        timer = threading.Timer(0.05, cancel.cancel)
+        start = time.perf_counter()
+        timer.start()
+        stats = run_generation(
+            engine,
+            [ChatMessage("user", long_text + "\nSummarise.")],
+            GenerationParams(max_tokens=16, temperature=0.0),
+            cancel,
+            pieces.append,
+        )
+        elapsed = time.perf_counter() - start
+        assert stats.cancelled
+        assert pieces == []
+        assert elapsed < 1.5, f"prompt evaluation was not interrupted ({elapsed:.2f} s)"
+        assert "Paris" in ask(engine, "What is the capital of France?")
+    finally:
+        engine.close()
+
+
+def test_over_long_prompt_is_a_clear_error(embedded_model: Path) -> None:
+    engine = LlamaCppEngine()
+    engine.load(embedded_model, LoadOptions(n_ctx=256, n_threads=2))
+    try:
+        with pytest.raises(ContextOverflowError, match="too long"):
+            ask(engine, "word " * 2000)
+        assert "Paris" in ask(engine, "What is the capital of France?")
+    finally:
+        engine.close()
+
+
+def test_truncated_model_is_a_load_error(embedded_model: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    with embedded_model.open("rb") as src:
+        broken.write_bytes(src.read(20_000_000))
+    engine = LlamaCppEngine()
+    with pytest.raises(ModelLoadError) as info:
+        engine.load(broken, LoadOptions(n_ctx=512))
+    assert "broken.gguf" in str(info.value)

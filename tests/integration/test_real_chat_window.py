@@ -1,0 +1,82 @@
+"""The real window, worker thread and embedded model together, driven like a person would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop.app import make_engine_factory
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
+from desktop.core.types import GenerationParams, GenerationStats, LoadOptions
+from desktop.ui.app_window import build_main_window
+from desktop.ui.controller import ChatController
+from desktop.ui.main_window import MainWindow
+from desktop.ui.worker import InferenceThread
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def real_app(qtbot: QtBot, embedded_model: Path) -> Iterator[tuple[ChatController, MainWindow]]:
+    factory, describer = make_engine_factory()
+    inference = InferenceThread(factory, describe=describer)
+    inference.start()
+    controller = ChatController(
+        inference,
+        system_prompt=DEFAULT_SYSTEM_PROMPT,
+        params=GenerationParams(max_tokens=64, temperature=0.0),
+    )
+    window = build_main_window(controller)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(controller.model_ready_changed, timeout=30_000):
+        controller.load_model(embedded_model, LoadOptions(n_ctx=2048, n_threads=2))
+    yield controller, window
+    controller.stop()
+    assert inference.stop()
+    assert inference.qthread.wait(5000)
+
+
+def test_asks_and_streams_the_answer(
+    qtbot: QtBot, real_app: tuple[ChatController, MainWindow]
+) -> None:
+    controller, window = real_app
+    assert "SmolLM2" in window.model_label.text() or "Smollm2" in window.model_label.text()
+    tokens: list[str] = []
+    controller.assistant_text_changed.connect(tokens.append)
+    with qtbot.waitSignal(controller.generation_ended, timeout=60_000) as ended:
+        qtbot.keyClicks(window.composer, "What is the capital of France?")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    stats = ended.args[0]
+    assert isinstance(stats, GenerationStats)
+    assert stats.generated_tokens > 2
+    answer = [text for role, text in window.chat_view.messages() if role == "assistant"][-1]
+    assert "Paris" in answer
+    assert len(tokens) >= 1  # the text arrived while it streamed
+
+
+def test_stop_ends_a_long_real_generation_quickly(
+    qtbot: QtBot, real_app: tuple[ChatController, MainWindow]
+) -> None:
+    controller, window = real_app
+    controller.params = GenerationParams(max_tokens=1000, temperature=0.0)
+    with qtbot.waitSignal(controller.assistant_text_changed, timeout=30_000):
+        qtbot.keyClicks(window.composer, "Write a very long story about a lighthouse keeper.")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    with qtbot.waitSignal(controller.generation_ended, timeout=5000) as ended:
+        pressed = time.monotonic()
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    elapsed = time.monotonic() - pressed
+    assert ended.args[0].cancelled
+    assert elapsed < 0.2, f"Stop took {elapsed * 1000:.0f} ms"
+    # A follow-up still works, and sees the earlier turn.
+    with qtbot.waitSignal(controller.generation_ended, timeout=60_000):
+        qtbot.keyClicks(window.composer, "What is the capital of France?")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    answer = [text for role, text in window.chat_view.messages() if role == "assistant"][-1]
+    assert "Paris" in answer
