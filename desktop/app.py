@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication
 
 from desktop import __version__
 from desktop.core.errors import HearthError
@@ -69,13 +73,19 @@ def _install_excepthook(log_file: Path | None) -> None:
     sys.excepthook = hook
 
 
+def _quit_on_sigint(app: QCoreApplication) -> None:
+    """Ctrl+C in the terminal closes the window cleanly (Qt's loop would ignore it)."""
+    signal.signal(signal.SIGINT, lambda *_args: app.quit())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)  # lets Python run its signal handlers
+    timer.start(250)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     paths = AppPaths.resolve(args.data_dir).ensure()
     log_file = setup_logging(paths.log_dir)
     log.info("Hearth %s starting", __version__)
-
-    from PySide6.QtWidgets import QApplication
 
     from desktop.ui.app_window import build_main_window
     from desktop.ui.controller import ChatController
@@ -104,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         controller.load_model(model_path, LoadOptions(n_ctx=args.ctx, n_threads=args.threads))
 
     app.aboutToQuit.connect(inference.stop)
+    _quit_on_sigint(app)
     code = app.exec()
     log.info("Hearth exiting (%s)", code)
     return int(code)

@@ -38,3 +38,19 @@ class GenerationError(HearthError):
 
 class EmbeddedModelError(HearthError):
     """The embedded default model is missing or damaged."""
+
+
+class DatabaseError(HearthError):
+    """The conversation database cannot be opened, read or written (damaged, wrong key, locked)."""
+
+
+class DatabaseFullError(DatabaseError):
+    """The disk (or the database's size limit) is full; nothing from the failed write was kept."""
+
+
+class DatabaseTooNewError(DatabaseError):
+    """The database was made by a newer Hearth; it is left untouched."""
+
+
+class ConversationImportError(HearthError):
+    """A conversations file cannot be imported (malformed, hostile or unknown format)."""

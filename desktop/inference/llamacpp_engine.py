@@ -26,13 +26,15 @@ from desktop.inference.templates import ChatTemplate
 
 log = logging.getLogger("hearth.llama_cpp")
 
-# ggml log levels: 0 none, 1 info, 2 warn, 3 error, 4 debug, 5 continuation of the last line.
+# ggml log levels as this llama.cpp defines them (llama-cpp-python's own table predates the
+# change): 0 none, 1 debug, 2 info, 3 warn, 4 error, 5 continuation of the last line.
+# llama.cpp's info lines (hundreds per load) are kept at debug level.
 _LEVELS = {
-    0: logging.CRITICAL,
+    0: logging.DEBUG,
     1: logging.DEBUG,
-    2: logging.WARNING,
-    3: logging.ERROR,
-    4: logging.DEBUG,
+    2: logging.DEBUG,
+    3: logging.WARNING,
+    4: logging.ERROR,
 }
 
 

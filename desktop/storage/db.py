@@ -1,0 +1,193 @@
+"""One connection to Hearth's SQLCipher database, and the translation of its failures.
+
+`open_database()` opens (or creates) the file, applies the key if one is given, proves the
+file is readable before anything is written, then sets the connection up: WAL journal,
+foreign keys, `synchronous=NORMAL` (a committed write survives a crash of the process; a
+power cut may lose the last second), a busy timeout.
+
+Failures caused by the environment become `HearthError`s with a message for the user:
+a damaged file or a wrong key -> `DatabaseError`, a full disk -> `DatabaseFullError`, a file
+locked by another program -> `DatabaseError`. Anything else is a bug and propagates as is.
+The user's file is never deleted, reset or rewritten to "repair" it.
+
+Thread: a `Database` belongs to the thread that opened it (sqlite's `check_same_thread`
+is kept on, so a call from another thread raises instead of racing). All writes go through
+that one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlcipher3 import dbapi2 as sqlcipher
+
+from desktop.core.errors import DatabaseError, DatabaseFullError, DatabaseTooNewError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+RAW_KEY_LENGTHS = (32, 48)  # SQLCipher raw key, or raw key + salt
+
+# Primary SQLite result codes (the low byte of an extended code).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN = 10, 11, 13, 14
+_SQLITE_NOTADB = 26
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+def translate_error(error: Exception, path: Path) -> DatabaseError | None:
+    """The user-facing error for a known environmental failure, or None for a bug."""
+    if not isinstance(error, sqlcipher.Error):
+        return None
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == _SQLITE_FULL:
+        return DatabaseFullError(
+            f"The disk is full, so Hearth could not save to {path}. Free some space and try "
+            "again; everything saved before is still there."
+        )
+    if primary in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+        return DatabaseError(
+            f"Hearth cannot read its conversation database at {path}: the file is damaged or "
+            "was encrypted with a different key. Nothing was changed; the file is left as it is."
+        )
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return DatabaseError(
+            f"The conversation database at {path} is locked by another program (is Hearth "
+            "already running?). Nothing was changed; close the other program and try again."
+        )
+    if primary in (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN):
+        return DatabaseError(
+            f"Hearth cannot read or write its conversation database at {path} ({error}). "
+            "Check that the disk is present and the file may be written."
+        )
+    return None
+
+
+class Database:
+    """An open SQLCipher connection in autocommit mode with explicit transactions.
+
+    Every statement goes through `execute()`, which turns known environmental failures into
+    `DatabaseError`s. `transaction()` groups statements into one atomic write.
+    """
+
+    def __init__(self, connection: Any, path: Path) -> None:
+        self._conn = connection
+        self.path = path
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlcipher.Error as error:
+            known = translate_error(error, self.path)
+            if known is None:
+                raise
+            raise known from error
+
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        """Run one statement with bound parameters; returns the cursor."""
+        with self._translated():
+            return self._conn.execute(sql, params)
+
+    def query_one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        with self._translated():
+            row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def query_all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self._translated():
+            rows: list[tuple[Any, ...]] = self._conn.execute(sql, params).fetchall()
+        return rows
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = self.query_one(sql, params)
+        return None if row is None else row[0]
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._conn.in_transaction)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write (`BEGIN IMMEDIATE` ... `COMMIT`, rolled back on any exception).
+
+        Nested use joins the outer transaction, so helpers can be composed into one write.
+        """
+        if self.in_transaction:
+            yield
+            return
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:  # a failed COMMIT may already have rolled back
+                self._conn.rollback()
+            raise
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy (including committed WAL content), encrypted with the same key."""
+        self.execute("VACUUM INTO ?", (str(target),))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _apply_key(connection: Any, key: bytes) -> None:
+    if len(key) not in RAW_KEY_LENGTHS:
+        raise ValueError(f"a raw SQLCipher key has 32 or 48 bytes, not {len(key)}")
+    connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+
+
+def open_database(
+    path: Path, key: bytes | None = None, *, max_user_version: int | None = None
+) -> Database:
+    """Open or create the database at `path` (`key=None`: no encryption).
+
+    Raises `DatabaseError` for a damaged file or a wrong key and `DatabaseTooNewError` if
+    `PRAGMA user_version` exceeds `max_user_version`; in both cases before anything is written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlcipher.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+    except OSError as error:
+        raise DatabaseError(
+            f"Hearth cannot create its database folder {path.parent}: {error}"
+        ) from error
+    except sqlcipher.Error as error:
+        known = translate_error(error, path)
+        if known is None:
+            raise
+        raise known from error
+    db = Database(connection, path)
+    try:
+        if key is not None:
+            _apply_key(connection, key)
+        # Reading the schema proves the key and the file before anything is written.
+        db.scalar("SELECT count(*) FROM sqlite_master")
+        version = int(db.scalar("PRAGMA user_version"))
+        if max_user_version is not None and version > max_user_version:
+            raise DatabaseTooNewError(
+                f"The conversation database at {path} was made by a newer Hearth (schema "
+                f"version {version}; this Hearth knows up to {max_user_version}). Update Hearth "
+                "to open it. Nothing was changed."
+            )
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        mode = db.scalar("PRAGMA journal_mode = WAL")
+        if str(mode).lower() != "wal":
+            log.warning("database journal mode is %s, not WAL", mode)
+        db.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        connection.close()
+        raise
+    return db

@@ -1,0 +1,390 @@
+"""Export conversations to Markdown, HTML or JSON, and import Hearth's JSON back.
+
+Markdown and HTML show each conversation's current branch, for reading. The HTML page is
+self-contained (inline style, no script, a Content-Security-Policy that loads nothing) and
+every piece of text in it is escaped. Markdown carries the text as written.
+
+JSON is the lossless format, "hearth-conversations" version 1 (UTF-8)::
+
+    {
+      "format": "hearth-conversations",
+      "version": 1,
+      "exported_at": "2026-01-31T12:00:00.000000+00:00",   # informative, ignored on import
+      "conversations": [
+        {
+          "title": "Baking bread",
+          "created_at": "<ISO 8601>", "updated_at": "<ISO 8601>",  # naive times mean UTC
+          "pinned": false,
+          "model_path": null, "system_prompt": null,         # optional, string or null
+          "current_leaf_id": 3,            # the last message of the branch shown, or null
+          "messages": [                    # the whole tree, every branch
+            {"id": 1, "parent_id": null, "role": "user", "content": "...",
+             "status": "complete", "created_at": "<ISO 8601>",
+             "stats": null}                # optional JSON object (generation statistics)
+          ]
+        }
+      ]
+    }
+
+`id`s are references inside one conversation only (`parent_id`, `current_leaf_id`); an
+import gives new ids. Siblings (versions of a message) keep their order in the list. `role` is
+system, user or assistant; `status` is complete, incomplete, cancelled, error or streaming
+(imported as incomplete). Unknown keys are ignored.
+
+`import_json()` validates the whole file first (types, roles, statuses, times, references,
+cycles, sizes) and then inserts everything in one transaction: a malformed or hostile file
+raises `ConversationImportError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+
+from desktop.core.errors import ConversationImportError
+from desktop.storage.conversations import (
+    ROLES,
+    STATUSES,
+    Conversation,
+    ConversationStore,
+    StoredMessage,
+    to_db_time,
+)
+
+FORMAT_NAME = "hearth-conversations"
+FORMAT_VERSION = 1
+ExportFormat = Literal["md", "html", "json"]
+_SPEAKERS = {"system": "System", "user": "You", "assistant": "Assistant"}
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
+    "color:#222;background:#fff}article{margin-bottom:3em}.meta{color:#777;font-size:.85em}"
+    ".message{border-radius:8px;padding:.6em 1em;margin:.8em 0}.user{background:#eef3ff}"
+    ".assistant{background:#f5f5f5}.system{background:#fff8e6}.content{white-space:pre-wrap}"
+    "h2{font-size:.9em;margin:0 0 .3em}"
+)
+
+
+def _selected(store: ConversationStore, ids: Sequence[int] | None) -> list[Conversation]:
+    if ids is None:
+        return store.list_conversations(0, max(store.count_conversations(), 1))
+    found = [store.get_conversation(cid) for cid in ids]
+    missing = [cid for cid, conv in zip(ids, found, strict=True) if conv is None]
+    if missing:
+        raise KeyError(f"no conversations {missing}")
+    return [conv for conv in found if conv is not None]
+
+
+def _note(message: StoredMessage) -> str:
+    return "" if message.status == "complete" else f" ({message.status})"
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def export_markdown(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
+    """The current branch of each conversation (default: all outside the trash) as Markdown."""
+    parts = []
+    for conv in _selected(store, conversation_ids):
+        lines = [f"# {' '.join(conv.title.split()) or 'Untitled conversation'}", ""]
+        lines += [f"*Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}*", ""]
+        if conv.system_prompt:
+            lines += ["## System prompt", "", conv.system_prompt, ""]
+        for message in store.branch(conv.id):
+            lines += [f"## {_SPEAKERS[message.role]}{_note(message)}", "", message.content, ""]
+        parts.append("\n".join(lines))
+    return "\n---\n\n".join(parts)
+
+
+def export_html(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
+    """The current branch of each conversation as one self-contained, escaped HTML page."""
+    articles = []
+    for conv in _selected(store, conversation_ids):
+        title = html.escape(conv.title or "Untitled conversation")
+        body = [f"<article><h1>{title}</h1>"]
+        body.append(f'<p class="meta">Created {_day(conv.created_at)}, updated ')
+        body.append(f"{_day(conv.updated_at)}</p>")
+        if conv.system_prompt:
+            body.append('<section class="message system"><h2>System prompt</h2>')
+            body.append(f'<div class="content">{html.escape(conv.system_prompt)}</div></section>')
+        for message in store.branch(conv.id):
+            speaker = html.escape(_SPEAKERS[message.role] + _note(message))
+            body.append(f'<section class="message {message.role}"><h2>{speaker}</h2>')
+            body.append(f'<div class="content">{html.escape(message.content)}</div></section>')
+        articles.append("\n".join([*body, "</article>"]))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+        f"<title>Hearth conversations</title><style>{_STYLE}</style></head>\n<body>\n"
+        + "\n".join(articles)
+        + "\n</body></html>\n"
+    )
+
+
+def _message_record(message: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "parent_id": message.parent_id,
+        "role": message.role,
+        "content": message.content,
+        "status": message.status,
+        "created_at": to_db_time(message.created_at),
+        "stats": message.stats,
+    }
+
+
+def export_json(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
+    """Conversations (default: all outside the trash), every branch, in the format above."""
+    conversations = [
+        {
+            "title": conv.title,
+            "created_at": to_db_time(conv.created_at),
+            "updated_at": to_db_time(conv.updated_at),
+            "pinned": conv.pinned,
+            "model_path": conv.model_path,
+            "system_prompt": conv.system_prompt,
+            "current_leaf_id": conv.current_leaf_id,
+            "messages": [_message_record(m) for m in store.messages(conv.id)],
+        }
+        for conv in _selected(store, conversation_ids)
+    ]
+    document = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "exported_at": to_db_time(datetime.now(UTC)),
+        "conversations": conversations,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def write_export(
+    store: ConversationStore,
+    path: Path,
+    fmt: ExportFormat,
+    conversation_ids: Sequence[int] | None = None,
+) -> None:
+    """Write an export to `path` atomically (a temporary file, then a rename)."""
+    render = {"md": export_markdown, "html": export_html, "json": export_json}[fmt]
+    text = render(store, conversation_ids)
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What an import accepts at most; anything beyond is refused as hostile."""
+
+    max_bytes: int = 200 * 1024 * 1024
+    max_conversations: int = 100_000
+    max_messages: int = 2_000_000
+    max_text_chars: int = 20_000_000
+
+
+@dataclass(frozen=True)
+class _Message:
+    key: int
+    parent: int | None
+    values: tuple[Any, ...]  # role, content, created_at, status, stats_json
+
+
+@dataclass(frozen=True)
+class _Conversation:
+    values: tuple[Any, ...]  # title, created_at, updated_at, pinned, model_path, system_prompt
+    messages: list[_Message]  # parents before children
+    leaf: int | None
+
+
+_JSON_NAMES: dict[type, str] = {
+    dict: "an object",
+    list: "a list",
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+def _fail(where: str, problem: str) -> NoReturn:
+    raise ConversationImportError(
+        f"This file cannot be imported ({where}: {problem}). Nothing was imported."
+    )
+
+
+class _Validator:
+    def __init__(self, limits: ImportLimits) -> None:
+        self.limits = limits
+        self.message_count = 0
+
+    def get(self, obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        value = obj.get(key)
+        place = f"{where}.{key}" if where else key
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            expected = " or ".join(_JSON_NAMES[k] for k in kinds)
+            found = "nothing" if key not in obj else _JSON_NAMES.get(type(value), "?")
+            _fail(place, f"expected {expected}, found {found}")
+        if isinstance(value, str) and len(value) > self.limits.max_text_chars:
+            _fail(place, f"text longer than {self.limits.max_text_chars} characters")
+        return value
+
+    def time(self, obj: dict[str, Any], key: str, where: str) -> str:
+        try:
+            moment = datetime.fromisoformat(self.get(obj, key, str, where))
+            return to_db_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        except (ValueError, OverflowError):
+            _fail(f"{where}.{key}", "not an ISO 8601 time")
+
+    def choice(self, obj: dict[str, Any], key: str, choices: frozenset[str], where: str) -> str:
+        value: str = self.get(obj, key, str, where)
+        if value not in choices:
+            _fail(f"{where}.{key}", f"{value[:40]!r} is not one of {', '.join(sorted(choices))}")
+        return value
+
+    def message(self, raw: Any, where: str) -> _Message:
+        if not isinstance(raw, dict):
+            _fail(where, "expected an object")
+        status = self.choice(raw, "status", STATUSES, where)
+        stats = self.get(raw, "stats", (dict, type(None)), where)
+        values = (
+            self.choice(raw, "role", ROLES, where),
+            self.get(raw, "content", str, where),
+            self.time(raw, "created_at", where),
+            "incomplete" if status == "streaming" else status,
+            None if stats is None else json.dumps(stats, sort_keys=True),
+        )
+        parent = self.get(raw, "parent_id", (int, type(None)), where)
+        return _Message(self.get(raw, "id", int, where), parent, values)
+
+    def conversation(self, raw: Any, where: str) -> _Conversation:
+        if not isinstance(raw, dict):
+            _fail(where, "expected an object")
+        raw_messages = self.get(raw, "messages", list, where)
+        self.message_count += len(raw_messages)
+        if self.message_count > self.limits.max_messages:
+            _fail(where, f"more than {self.limits.max_messages} messages in the file")
+        messages = [self.message(m, f"{where}.messages[{i}]") for i, m in enumerate(raw_messages)]
+        values = (
+            self.get(raw, "title", str, where),
+            self.time(raw, "created_at", where),
+            self.time(raw, "updated_at", where),
+            int(self.get(raw, "pinned", bool, where)),
+            self.get(raw, "model_path", (str, type(None)), where),
+            self.get(raw, "system_prompt", (str, type(None)), where),
+        )
+        leaf = self.get(raw, "current_leaf_id", (int, type(None)), where)
+        keys = {m.key for m in messages}
+        if len(keys) != len(messages):
+            _fail(f"{where}.messages", "two messages share an id")
+        if leaf is not None and leaf not in keys:
+            _fail(f"{where}.current_leaf_id", f"no message has id {leaf}")
+        return _Conversation(values, _parents_first(messages, keys, where), leaf)
+
+
+def _parents_first(messages: list[_Message], keys: set[int], where: str) -> list[_Message]:
+    """The messages ordered so each parent precedes its children, siblings in file order."""
+    children: dict[int | None, list[int]] = {}
+    for index, message in enumerate(messages):
+        if message.parent is not None and message.parent not in keys:
+            _fail(f"{where}.messages[{index}].parent_id", f"no message has id {message.parent}")
+        children.setdefault(message.parent, []).append(index)
+    ready = list(children.get(None, []))
+    ordered: list[_Message] = []
+    while ready:
+        message = messages[heapq.heappop(ready)]
+        ordered.append(message)
+        for child in children.get(message.key, []):
+            heapq.heappush(ready, child)
+    if len(ordered) != len(messages):
+        _fail(f"{where}.messages", "parent references form a cycle")
+    return ordered
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MB" if count >= 2**20 else f"{count} bytes"
+
+
+def _load(source: Path | str, limits: ImportLimits) -> Any:
+    if isinstance(source, Path):
+        try:
+            if source.stat().st_size > limits.max_bytes:
+                _fail(source.name, f"larger than {_size(limits.max_bytes)}")
+            text = source.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConversationImportError(
+                f"Hearth cannot read {source}: {error}. Nothing was imported."
+            ) from error
+    else:
+        text = source
+        if len(text) > limits.max_bytes or len(text.encode("utf-8", "replace")) > limits.max_bytes:
+            _fail("file", f"larger than {_size(limits.max_bytes)}")
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        raise ConversationImportError(
+            "This file cannot be imported (it is nested too deeply). Nothing was imported."
+        ) from error
+    except ValueError as error:
+        raise ConversationImportError(
+            f"This file is not valid JSON ({error}). Nothing was imported."
+        ) from error
+
+
+def import_json(
+    store: ConversationStore, source: Path | str, limits: ImportLimits = ImportLimits()
+) -> list[int]:
+    """Import a JSON export (`Path`: a file; `str`: the JSON text); returns the new ids."""
+    document = _load(source, limits)
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        _fail("format", "not a Hearth conversations export")
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        _fail("version", "missing or not a format version")
+    if version > FORMAT_VERSION:
+        _fail("version", f"made by a newer Hearth (format version {version})")
+    validator = _Validator(limits)
+    raw_conversations = validator.get(document, "conversations", list, "")
+    if len(raw_conversations) > limits.max_conversations:
+        _fail("conversations", f"more than {limits.max_conversations} conversations")
+    parsed = [
+        validator.conversation(raw, f"conversations[{index}]")
+        for index, raw in enumerate(raw_conversations)
+    ]
+    new_ids = []
+    db = store.db
+    with db.transaction():
+        for conv in parsed:
+            cursor = db.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, pinned, model_path,"
+                " system_prompt) VALUES (?, ?, ?, ?, ?, ?)",
+                conv.values,
+            )
+            conversation_id = int(cursor.lastrowid)
+            mapping: dict[int, int] = {}
+            for message in conv.messages:
+                parent = None if message.parent is None else mapping[message.parent]
+                cursor = db.execute(
+                    "INSERT INTO messages (conversation_id, parent_id, role, content, created_at,"
+                    " status, stats_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (conversation_id, parent, *message.values),
+                )
+                mapping[message.key] = int(cursor.lastrowid)
+            leaf = None if conv.leaf is None else mapping[conv.leaf]
+            db.execute(
+                "UPDATE conversations SET current_leaf_id = ? WHERE id = ?",
+                (leaf, conversation_id),
+            )
+            new_ids.append(conversation_id)
+    return new_ids

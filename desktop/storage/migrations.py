@@ -1,0 +1,168 @@
+"""The database schema, versioned with `PRAGMA user_version`, and the upgrades between versions.
+
+`MIGRATIONS[n - 1]` turns version `n - 1` into version `n`; version 0 is an empty file.
+`migrate()` runs the missing ones, each in its own transaction together with the new
+`user_version`, so a failure leaves the database at the last complete version. Before an
+existing, non-empty database is upgraded it is copied to
+`<backup_dir>/hearth-v<old>-<timestamp>.db` with `VACUUM INTO` (a consistent snapshot that
+includes committed WAL content, encrypted with the same key). A database whose version is
+newer than `SCHEMA_VERSION` is refused with `DatabaseTooNewError` and not touched.
+
+Schema v1:
+- `conversations`: sidebar rows; `deleted_at` set = in the trash; `current_leaf_id` is the
+  last message of the branch being shown.
+- `messages`: a tree per conversation. Versions of a message (edits, regenerations) are
+  siblings sharing `parent_id`, ordered by id. `status` tracks streaming replies.
+- `messages_fts`: an FTS5 index over `messages.content` (external content, kept in sync by
+  triggers). Messages still `streaming` are not indexed until they reach another status, so
+  a streaming update costs one row write and no index work.
+- `meta`: small key/value settings of the store (last opened conversation).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from desktop.core.errors import DatabaseError, DatabaseTooNewError
+from desktop.storage.db import Database, open_database
+
+log = logging.getLogger(__name__)
+
+Migration = Callable[[Database], None]
+
+_SCHEMA_V1 = (
+    """CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+        deleted_at TEXT,
+        model_path TEXT,
+        system_prompt TEXT,
+        current_leaf_id INTEGER REFERENCES messages(id) ON DELETE SET NULL
+    )""",
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        parent_id INTEGER REFERENCES messages(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'complete'
+            CHECK (status IN ('complete', 'streaming', 'incomplete', 'cancelled', 'error')),
+        stats_json TEXT
+    )""",
+    """CREATE INDEX conversations_sidebar
+        ON conversations(pinned DESC, updated_at DESC, id DESC) WHERE deleted_at IS NULL""",
+    "CREATE INDEX conversations_trash ON conversations(deleted_at) WHERE deleted_at IS NOT NULL",
+    "CREATE INDEX conversations_leaf ON conversations(current_leaf_id)",
+    "CREATE INDEX messages_tree ON messages(conversation_id, parent_id, id)",
+    "CREATE INDEX messages_parent ON messages(parent_id)",
+    "CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming'",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
+    )""",
+    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN new.status <> 'streaming' BEGIN
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END""",
+    """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+        WHEN old.status <> 'streaming' BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END""",
+    """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content)
+                SELECT 'delete', old.id, old.content WHERE old.status <> 'streaming';
+            INSERT INTO messages_fts(rowid, content)
+                SELECT new.id, new.content WHERE new.status <> 'streaming';
+        END""",
+)
+
+
+def _initial_schema(db: Database) -> None:
+    for statement in _SCHEMA_V1:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_initial_schema,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def user_version(db: Database) -> int:
+    return int(db.scalar("PRAGMA user_version"))
+
+
+def _has_content(db: Database) -> bool:
+    return user_version(db) > 0 or bool(db.scalar("SELECT count(*) FROM sqlite_master"))
+
+
+def _backup_path(backup_dir: Path, version: int) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    candidate = backup_dir / f"hearth-v{version}-{stamp}.db"
+    counter = 2
+    while candidate.exists():
+        candidate = backup_dir / f"hearth-v{version}-{stamp}-{counter}.db"
+        counter += 1
+    return candidate
+
+
+def backup_database(db: Database, backup_dir: Path, version: int) -> Path:
+    """Copy the database to a new file in `backup_dir`; returns its path."""
+    try:
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        target = _backup_path(backup_dir, version)
+        db.backup_to(target)
+    except (OSError, DatabaseError) as error:
+        raise DatabaseError(
+            f"Hearth could not back up its conversation database to {backup_dir} before "
+            f"upgrading it ({error}). Nothing was changed."
+        ) from error
+    log.info("database backed up to %s before upgrading from version %d", target, version)
+    return target
+
+
+def migrate(
+    db: Database, backup_dir: Path, migrations: Sequence[Migration] = MIGRATIONS
+) -> Path | None:
+    """Bring the database to `len(migrations)`; returns the backup made first, if any."""
+    current = user_version(db)
+    target = len(migrations)
+    if current > target:
+        raise DatabaseTooNewError(
+            f"The conversation database at {db.path} was made by a newer Hearth (schema "
+            f"version {current}; this Hearth knows up to {target}). Update Hearth to open it. "
+            "Nothing was changed."
+        )
+    if current == target:
+        return None
+    backup = backup_database(db, backup_dir, current) if _has_content(db) else None
+    for version in range(current + 1, target + 1):
+        with db.transaction():
+            migrations[version - 1](db)
+            db.execute(f"PRAGMA user_version = {version:d}")
+        log.info("database migrated to schema version %d", version)
+    return backup
+
+
+def open_and_migrate(
+    path: Path, key: bytes | None = None, backup_dir: Path | None = None
+) -> Database:
+    """Open the database and bring it to `SCHEMA_VERSION`.
+
+    `backup_dir` defaults to `backups/` next to the file, i.e. `<data_dir>/backups` for
+    `AppPaths.database_path`.
+    """
+    db = open_database(path, key, max_user_version=SCHEMA_VERSION)
+    try:
+        migrate(db, backup_dir if backup_dir is not None else Path(path).parent / "backups")
+    except BaseException:
+        db.close()
+        raise
+    return db
