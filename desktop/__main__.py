@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-HEADLESS = {"ask", "--self-test", "--version", "-h", "--help"}
+HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
 from desktop import __version__
+from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.errors import HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
@@ -54,7 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--seed", type=int, default=None)
     ask.add_argument("--system", default=DEFAULT_SYSTEM_PROMPT, help="the system prompt")
     ask.add_argument("--stats", action="store_true", help="print timing figures to stderr")
+    ask.add_argument("--no-save", action="store_true", help="do not keep this exchange")
     _model_options(ask, dest_prefix="ask_")
+    search = sub.add_parser("search", help="find words in every saved conversation")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--limit", type=int, default=20)
+    export = sub.add_parser("export", help="write conversations to a Markdown, HTML or JSON file")
+    export.add_argument("--format", choices=("md", "html", "json"), default="md")
+    export.add_argument(
+        "--conversation",
+        type=int,
+        action="append",
+        dest="conversations",
+        help="a conversation id (repeat for several; default: all)",
+    )
+    export.add_argument("out", type=Path)
+    imp = sub.add_parser("import", help="add the conversations of a Hearth JSON export")
+    imp.add_argument("file", type=Path)
     return parser
 
 
@@ -123,30 +142,51 @@ def format_stats(stats: GenerationStats, load_time_s: float | None = None) -> st
     return ", ".join(parts)
 
 
-def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     prompt = " ".join(args.prompt)
     if prompt == "-":
         prompt = sys.stdin.read()
     if not prompt.strip():
         raise HearthError("The prompt is empty.")
-    engine, _path, load_time = load_engine(args)
+    engine, model_path, load_time = load_engine(args)
     try:
         messages = with_system_prompt(args.system, [ChatMessage("user", prompt)])
         params = GenerationParams(
             max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
         )
         cancel = CancelToken()
+        with ExitStack() as stack:
+            recorder: ReplyRecorder | None = None
+            if not args.no_save:
+                store = stack.enter_context(open_store(paths))
+                recorder = ReplyRecorder(store, prompt, str(model_path))
 
-        def emit(text: str) -> None:
-            out.write(text)
-            out.flush()
+            def emit(text: str) -> None:
+                try:
+                    out.write(text)
+                    out.flush()
+                except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+                    cancel.cancel()
+                if recorder is not None:
+                    recorder.on_token(text)
 
-        try:
-            stats = run_generation(engine, messages, params, cancel, emit)
-        except KeyboardInterrupt:
-            cancel.cancel()
-            out.write("\n")
-            return 130
+            try:
+                stats = run_generation(engine, messages, params, cancel, emit)
+            except KeyboardInterrupt:
+                cancel.cancel()
+                out.write("\n")
+                if recorder is not None:
+                    recorder.finish(None, cancelled=True)
+                return 130
+            except HearthError:
+                if recorder is not None:
+                    recorder.finish(None)
+                raise
+            if recorder is not None:
+                recorder.finish(stats, cancelled=stats.cancelled)
+        if stats.cancelled:
+            _silence_stdout()
+            return 141
         out.write("\n")
         out.flush()
         if args.stats:
@@ -154,6 +194,15 @@ def cmd_ask(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     finally:
         engine.close()
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter exits quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
@@ -192,7 +241,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.self_test:
             return cmd_self_test(args, stream)
         if args.command == "ask":
-            return cmd_ask(args, stream)
+            return cmd_ask(args, stream, paths)
+        if args.command == "search":
+            with open_store(paths) as store:
+                return print_search(store, " ".join(args.query), stream, args.limit)
+        if args.command == "export":
+            with open_store(paths) as store:
+                return export_to(store, args.format, args.out, args.conversations)
+        if args.command == "import":
+            with open_store(paths) as store:
+                return import_from(store, args.file, stream)
     except HearthError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 1

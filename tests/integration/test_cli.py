@@ -1,0 +1,123 @@
+"""The `hearth` command line, run as a separate process the way a person runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop import __version__
+
+pytestmark = pytest.mark.slow
+
+
+def hearth(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    result = hearth(tmp_path, "--version")
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+def test_self_test(tmp_path: Path) -> None:
+    result = hearth(tmp_path, "--self-test", "--threads", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("self-test ok")
+    assert "tok/s" in result.stdout
+
+
+def test_ask_answers_saves_and_search_finds_it(tmp_path: Path) -> None:
+    asked = hearth(
+        tmp_path,
+        "ask",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "40",
+        "--stats",
+        "What is the capital of France?",
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert "Paris" in asked.stdout
+    assert "tok/s" in asked.stderr
+    found = hearth(tmp_path, "search", "capit")  # prefix match
+    assert found.returncode == 0, found.stderr
+    assert "What is the **capital** of France?" in found.stdout
+    assert "Paris" in hearth(tmp_path, "search", "paris").stdout
+    missing = hearth(tmp_path, "search", "xylophonequartz")
+    assert missing.returncode == 1
+    assert "No messages match" in missing.stdout
+
+
+def test_no_save_keeps_nothing(tmp_path: Path) -> None:
+    asked = hearth(tmp_path, "ask", "--no-save", "--max-tokens", "8", "Say hello to Quentarion")
+    assert asked.returncode == 0, asked.stderr
+    assert hearth(tmp_path, "search", "Quentarion").returncode == 1
+
+
+def test_export_then_import_reproduces_the_conversation(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert (
+        hearth(first, "ask", "--max-tokens", "12", "--seed", "3", "Name a red fruit").returncode
+        == 0
+    )
+    out = tmp_path / "all.json"
+    assert hearth(first, "export", "--format", "json", str(out)).returncode == 0
+    imported = hearth(second, "import", str(out))
+    assert imported.returncode == 0, imported.stderr
+    again = tmp_path / "again.json"
+    assert hearth(second, "export", "--format", "json", str(again)).returncode == 0
+
+    def comparable(path: Path) -> list[dict[str, object]]:
+        document = json.loads(path.read_text())
+        for conversation in document["conversations"]:
+            for message in conversation["messages"]:
+                message.pop("id")
+                message.pop("parent_id")
+            conversation.pop("current_leaf_id")
+        return list(document["conversations"])
+
+    assert comparable(out) == comparable(again)
+    for fmt, marker in (("md", "Name a red fruit"), ("html", "<html")):
+        target = tmp_path / f"all.{fmt}"
+        assert hearth(first, "export", "--format", fmt, str(target)).returncode == 0
+        assert marker in target.read_text()
+
+
+def test_hostile_import_changes_nothing(tmp_path: Path) -> None:
+    assert hearth(tmp_path, "ask", "--max-tokens", "5", "Remember Brontavia").returncode == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "hearth-conversations", "version": 1, "conversations": [1]}')
+    result = hearth(tmp_path, "import", str(bad))
+    assert result.returncode == 1
+    assert "Nothing was imported" in result.stderr
+    assert "Traceback" not in result.stderr
+    dump = tmp_path / "dump.json"
+    assert hearth(tmp_path, "export", "--format", "json", str(dump)).returncode == 0
+    conversations = json.loads(dump.read_text())["conversations"]
+    assert [c["title"] for c in conversations] == ["Remember Brontavia"]
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am a text file\n", b"GGUF\x03\x00\x00\x00"])
+def test_bad_model_file_is_a_clear_message(tmp_path: Path, content: bytes) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(content)
+    result = hearth(tmp_path, "ask", "--model", str(model), "hi")
+    assert result.returncode == 1
+    assert result.stderr.startswith("hearth: ")
+    assert "model.gguf" in result.stderr
+    assert "Traceback" not in result.stderr
