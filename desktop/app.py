@@ -18,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktop import __version__
-from desktop.core.errors import HearthError
+from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, LoadOptions, ModelDescription
 from desktop.inference.embedded import FILE_NAME, find_embedded_model, verify_file
@@ -26,6 +26,9 @@ from desktop.inference.engine import Engine
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.conversations import ConversationStore
+from desktop.storage.db import Database
+from desktop.storage.migrations import open_and_migrate
 
 log = logging.getLogger("hearth.app")
 
@@ -81,6 +84,22 @@ def _quit_on_sigint(app: QCoreApplication) -> None:
     timer.start(250)
 
 
+def open_store(paths: AppPaths) -> tuple[ConversationStore | None, str | None]:
+    """The conversation store, or None and a message for the user when it cannot open.
+
+    The file is never deleted or replaced here: the app then runs without saving.
+    """
+    try:
+        db = open_and_migrate(paths.database_path, backup_dir=paths.data_dir / "backups")
+    except DatabaseError as error:
+        log.error("cannot open the database %s: %s", paths.database_path, error)
+        return None, (
+            f"Your conversations cannot be opened, so this session will not be saved.\n"
+            f"{error}\nThe file is left untouched: {paths.database_path}"
+        )
+    return ConversationStore(db), None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     paths = AppPaths.resolve(args.data_dir).ensure()
@@ -100,11 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     factory, describer = make_engine_factory(registry)
     inference = InferenceThread(factory, describe=describer)
     inference.start()
+    store, store_error = open_store(paths)
     controller = ChatController(
-        inference, system_prompt=DEFAULT_SYSTEM_PROMPT, params=GenerationParams()
+        inference, system_prompt=DEFAULT_SYSTEM_PROMPT, params=GenerationParams(), store=store
     )
     window = build_main_window(controller)
+    controller.resume_last_conversation()
     window.show()  # shown before the model has loaded
+    if store_error is not None:
+        window.show_error(store_error)
 
     try:
         model_path = args.model.expanduser() if args.model else find_embedded_model(verify=False)
@@ -113,7 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         controller.load_model(model_path, LoadOptions(n_ctx=args.ctx, n_threads=args.threads))
 
-    app.aboutToQuit.connect(inference.stop)
+    db: Database | None = None if store is None else store.db
+
+    def shut_down() -> None:
+        inference.stop()  # joins the inference thread
+        controller.save_partial_reply()
+        if db is not None:
+            db.close()
+
+    app.aboutToQuit.connect(shut_down)
     _quit_on_sigint(app)
     code = app.exec()
     log.info("Hearth exiting (%s)", code)

@@ -32,14 +32,19 @@ READING_WIDTH = 860
 FOLLOW_SLACK = 24
 _THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
 _STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
+#: The note under a stored reply that did not end normally, by its status.
+STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
 
 
 class MessageBubble(QFrame):
     """One message: a selectable label in a frame styled by its role."""
 
-    def __init__(self, role: str, text: str, renderer: MarkdownRenderer) -> None:
+    def __init__(
+        self, role: str, text: str, renderer: MarkdownRenderer, status: str = "complete"
+    ) -> None:
         super().__init__()
         self.role = role
+        self.status = status
         self._renderer = renderer
         self._text = ""
         self.setObjectName("userBubble" if role == "user" else "assistantBubble")
@@ -64,6 +69,12 @@ class MessageBubble(QFrame):
             name.setObjectName("speakerName")
             layout.addWidget(name)
         layout.addWidget(self.label)
+        self.status_note: QLabel | None = None
+        note = STATUS_NOTES.get(status)
+        if note is not None:
+            self.status_note = QLabel(note)
+            self.status_note.setObjectName("statusNote")
+            layout.addWidget(self.status_note)
         self.set_text(text)
 
     @property
@@ -133,11 +144,12 @@ class ChatView(QScrollArea):
 
     # --- updates -----------------------------------------------------------------------
 
-    def append_message(self, role: str, text: str) -> MessageBubble:
+    def append_message(self, role: str, text: str, status: str = "complete") -> MessageBubble:
         """Add a bubble. An *empty* assistant bubble is a reply about to stream: it becomes
-        the one `set_streaming_text` updates until `finish_streaming`."""
+        the one `set_streaming_text` updates until `finish_streaming`. A stored reply
+        whose `status` is not `complete` carries a note such as "(interrupted)"."""
         self.empty_state.hide()
-        bubble = MessageBubble(role, text, self._renderer)
+        bubble = MessageBubble(role, text, self._renderer, status)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         if role == "user":

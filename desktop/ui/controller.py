@@ -1,9 +1,16 @@
 """The chat controller: the GUI-thread object between the window and the inference worker.
 
-`ChatController` holds the conversation (a list of `ChatMessage` for now), the system
+`ChatController` holds the conversation (the history sent to the model), the system
 prompt and the generation parameters. It turns user actions (`send`, `stop`,
-`load_model`) into requests for the worker and worker events into events for the view.
-It never calls the engine and never waits: all work happens on the inference thread.
+`load_model`, `open_conversation`) into requests for the worker and worker events into
+events for the view. It never calls the engine and never waits: all work happens on the
+inference thread.
+
+With a `ConversationStore`, every turn is saved (GUI thread; the worker never touches
+the store): the user message is committed before generation is requested, the reply is
+created `streaming` when generation starts, saved as it grows (at most about once per
+`SAVE_INTERVAL_S`), and finished `complete`, `cancelled` or `error`. Without a store
+the conversation lives in memory only.
 
 Thread: GUI thread only.
 
@@ -23,15 +30,23 @@ Signals for the view:
     load_progress_changed(float)             0..1
     model_changed(ModelDescription | None)
     conversation_cleared()
+    message_restored(role: str, text: str, status: str)  a stored message, shown on open
+    conversation_changed(object)             the open conversation id (None: a new chat)
+    conversations_changed()                  stored conversations changed (titles, order)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
 from desktop.core.types import (
     ChatMessage,
@@ -40,12 +55,17 @@ from desktop.core.types import (
     LoadOptions,
     ModelDescription,
 )
+from desktop.storage.conversations import ConversationStore, MessageStatus
 from desktop.ui.worker import InferenceThread
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
 #: How often, at most, the streaming reply is pushed to the view.
 TEXT_THROTTLE_MS = 50
+#: How often, at most, the streaming reply is written to the store (seconds).
+SAVE_INTERVAL_S = 1.0
 
 
 def format_stats(stats: GenerationStats) -> str:
@@ -76,6 +96,9 @@ class ChatController(QObject):
     load_progress_changed = Signal(float)
     model_changed = Signal(object)
     conversation_cleared = Signal()
+    message_restored = Signal(str, str, str)
+    conversation_changed = Signal(object)
+    conversations_changed = Signal()
 
     def __init__(
         self,
@@ -83,10 +106,15 @@ class ChatController(QObject):
         *,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         params: GenerationParams | None = None,
+        store: ConversationStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._inference = inference
+        self._store = store
+        self._conversation_id: int | None = None
+        self._reply_id: int | None = None
+        self._last_save = 0.0
         self._system_prompt = system_prompt
         self._params = params or GenerationParams()
         self._history: list[ChatMessage] = []
@@ -121,6 +149,15 @@ class ChatController(QObject):
     def messages(self) -> list[ChatMessage]:
         """The conversation so far (without the system prompt), oldest first."""
         return list(self._history)
+
+    @property
+    def store(self) -> ConversationStore | None:
+        return self._store
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The stored conversation shown (None: a new chat, or no store)."""
+        return self._conversation_id
 
     @property
     def params(self) -> GenerationParams:
@@ -193,6 +230,8 @@ class ChatController(QObject):
         if self.busy:
             self.status_changed.emit("Wait for the current reply, or press Stop.")
             return False
+        if self._store is not None and not self._save_user_message(text):
+            return False
         self._history.append(ChatMessage("user", text))
         self.message_appended.emit("user", text)
         if self.model_ready:
@@ -220,13 +259,64 @@ class ChatController(QObject):
             self.status_changed.emit("Stopping…")
 
     def clear_conversation(self) -> bool:
-        """Start a new, empty conversation. Refused (False) while busy."""
+        """Start a new, empty conversation. Refused (False) while busy.
+
+        With a store, the conversation is created when its first message is sent.
+        """
         if self.busy:
             self.status_changed.emit("Stop the reply before starting a new chat.")
             return False
         self._history.clear()
+        self._conversation_id = None
+        self._stored(lambda store: store.set_last_opened(None))
         self.conversation_cleared.emit()
+        self.conversation_changed.emit(None)
         return True
+
+    new_conversation = clear_conversation
+
+    def open_conversation(self, conversation_id: int) -> bool:
+        """Show a stored conversation; its current branch becomes the model's history."""
+        if self._store is None:
+            return False
+        if conversation_id == self._conversation_id:
+            return True
+        if self.busy:
+            self.status_changed.emit("Stop the reply before opening another chat.")
+            return False
+        store = self._store
+        branch = self._stored(lambda _store: store.branch(conversation_id))
+        if branch is None:
+            return False
+        self._conversation_id = conversation_id
+        self._history = [
+            ChatMessage(message.role, message.content)
+            for message in branch
+            if message.content.strip()
+        ]
+        self.conversation_cleared.emit()
+        for message in branch:
+            if message.role in ("user", "assistant") and message.content.strip():
+                self.message_restored.emit(message.role, message.content, message.status)
+        self._stored(lambda _store: store.set_last_opened(conversation_id))
+        self.conversation_changed.emit(conversation_id)
+        return True
+
+    def resume_last_conversation(self) -> bool:
+        """At start-up: mark replies a crash left `streaming` as interrupted, then reopen
+        the conversation that was open when Hearth last closed. False if there is none."""
+        recovered = self._stored(lambda store: store.recover_interrupted())
+        if recovered:
+            log.info("%d interrupted replies recovered", recovered)
+        last = self._stored(lambda store: store.last_opened_conversation_id())
+        return last is not None and self.open_conversation(last)
+
+    def save_partial_reply(self) -> None:
+        """Save the streaming reply's text now, as `incomplete` (the app is quitting)."""
+        if self._reply_id is not None:
+            reply_id, text = self._reply_id, "".join(self._pieces)
+            self._stored(lambda store: store.finish_message(reply_id, "incomplete", content=text))
+            self._reply_id = None
 
     # --- worker events -----------------------------------------------------------------
 
@@ -272,11 +362,17 @@ class ChatController(QObject):
         self._text_dirty = True
         if not self._throttle.isActive():
             self._flush_text()
+        now = time.monotonic()
+        if self._reply_id is not None and now - self._last_save >= SAVE_INTERVAL_S:
+            self._last_save = now
+            reply_id, text = self._reply_id, "".join(self._pieces)
+            self._stored(lambda store: store.update_message_content(reply_id, text))
 
     @Slot(int, object)
     def _on_generation_finished(self, request_id: int, stats: GenerationStats) -> None:
         if request_id != self._active_id:
             return
+        self._finish_reply("cancelled" if stats.cancelled else "complete", stats)
         self._end_generation()
         self.status_changed.emit("Stopped" if stats.cancelled else "Ready")
         self.generation_ended.emit(stats)
@@ -285,6 +381,7 @@ class ChatController(QObject):
     def _on_generation_failed(self, request_id: int, message: str) -> None:
         if request_id != self._active_id:
             return
+        self._finish_reply("error", None)
         self._end_generation()
         self.status_changed.emit("Ready" if self.model_ready else "")
         self.error_occurred.emit(message)
@@ -322,11 +419,58 @@ class ChatController(QObject):
                 merged.append(message)
         return with_system_prompt(self._system_prompt, merged)
 
+    def _stored(self, action: Callable[[ConversationStore], _T]) -> _T | None:
+        """Run one store call; a database error becomes a message, not a crash."""
+        if self._store is None:
+            return None
+        try:
+            return action(self._store)
+        except DatabaseError as error:
+            log.warning("saving the conversation failed: %s", error)
+            self.error_occurred.emit(f"Could not save the conversation: {error}")
+            return None
+
+    def _save_user_message(self, text: str) -> bool:
+        """Commit the user message (creating the conversation first); False if it failed."""
+
+        def save(store: ConversationStore) -> bool:
+            created = self._conversation_id is None
+            if self._conversation_id is None:
+                self._conversation_id = store.create_conversation().id
+                store.set_last_opened(self._conversation_id)
+            store.add_message(self._conversation_id, "user", text)
+            if created:
+                self.conversation_changed.emit(self._conversation_id)
+            return True
+
+        saved = self._stored(save) is True
+        if saved:
+            self.conversations_changed.emit()
+        return saved
+
+    def _finish_reply(self, status: MessageStatus, stats: GenerationStats | None) -> None:
+        if self._reply_id is None:
+            return
+        reply_id, text = self._reply_id, "".join(self._pieces)
+        stats_dict = None if stats is None else dataclasses.asdict(stats)
+        self._reply_id = None
+        self._stored(lambda store: store.finish_message(reply_id, status, stats_dict, content=text))
+        self.conversations_changed.emit()
+
     def _start_generation(self) -> None:
         self._active_id = self._new_id()
         self._stop_requested = False
         self._pieces = []
         self._text_dirty = False
+        conversation_id = self._conversation_id
+        if conversation_id is not None:
+            reply = self._stored(
+                lambda store: store.add_message(
+                    conversation_id, "assistant", "", status="streaming"
+                )
+            )
+            self._reply_id = None if reply is None else reply.id
+            self._last_save = time.monotonic()
         self.message_appended.emit("assistant", "")
         self.generation_started.emit()
         self.busy_changed.emit(True)

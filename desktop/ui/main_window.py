@@ -5,7 +5,8 @@ composer with Send and Stop, and a status bar (model name, load progress, statis
 the last reply). It knows nothing about the worker or the engine; it exposes slots to
 update it and emits the user's intentions.
 
-Signals: send_requested(str), stop_requested(), new_chat_requested().
+Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+N).
+`set_sidebar()` puts the conversation list (`desktop.ui.sidebar`) on the left.
 Thread: GUI thread only.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -43,6 +44,7 @@ QWidget { color: #1f2328; font-size: 14px; }
                  padding: 5px 12px; }
 #newChatButton:hover { background: #f3f4f6; }
 #userBubble { background: #e7eefc; border-radius: 16px; }
+#statusNote { color: #b45309; font-size: 12px; font-style: italic; }
 #speakerName { color: #6b7280; font-size: 12px; font-weight: 600; }
 #messageText { font-size: 14px; }
 #emptyTitle { font-size: 24px; font-weight: 600; }
@@ -60,6 +62,15 @@ QPushButton#stopButton:disabled { color: #b0b5bc; border-color: #e6e8eb; }
 #errorBanner { background: #fdecea; border: 1px solid #f3c1bd; border-radius: 10px; }
 #errorText { color: #8c1d18; }
 #errorClose { border: none; color: #8c1d18; background: transparent; }
+#sidebar { background: #f7f8fa; border-right: 1px solid #eceef1; }
+#sidebarTitle { color: #6b7280; font-size: 12px; font-weight: 600; padding: 0 6px; }
+#conversationList { background: transparent; outline: none; }
+#conversationList::item { padding: 7px 8px; border-radius: 8px; }
+#conversationList::item:hover { background: #eceef1; }
+#conversationList::item:selected { background: #e1e7f5; color: #1f2328; }
+#undoBanner { background: #fff7e6; border: 1px solid #f1d9a6; border-radius: 8px; }
+#undoButton { border: 1px solid #d5d9df; border-radius: 6px; padding: 3px 10px;
+              background: #ffffff; }
 QStatusBar { background: #f7f8fa; border-top: 1px solid #eceef1; }
 QStatusBar QLabel { color: #4b5563; font-size: 12px; padding: 0 6px; }
 QScrollBar:vertical { background: transparent; width: 10px; margin: 2px; }
@@ -86,13 +97,19 @@ class MainWindow(QMainWindow):
         self.setStyleSheet(STYLE_SHEET)
         central = QWidget()
         central.setObjectName("central")
-        column = QVBoxLayout(central)
+        self._columns = QHBoxLayout(central)
+        self._columns.setContentsMargins(0, 0, 0, 0)
+        self._columns.setSpacing(0)
+        chat_column = QWidget()
+        column = QVBoxLayout(chat_column)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self._make_header())
         self.chat_view = ChatView(renderer or MarkdownRenderer())
         column.addWidget(self.chat_view, 1)
         column.addLayout(self._make_bottom())
+        self._columns.addWidget(chat_column, 1)
+        self.sidebar: QWidget | None = None
         self.setCentralWidget(central)
         self._make_status_bar()
         # A fixed minimum instead of one recomputed from the contents: the window's size
@@ -109,11 +126,23 @@ class MainWindow(QMainWindow):
         self.composer.stop_requested.connect(self.stop_requested)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         escape.activated.connect(self.stop_requested)
+        self.new_chat_action = QAction("New chat", self)
+        self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
+        self.new_chat_action.triggered.connect(self.new_chat_requested)
+        self.addAction(self.new_chat_action)
+        self.new_chat_button.setToolTip("New chat (Ctrl+N)")
         self._model: ModelDescription | None = None
         self.set_busy(False)
         self.composer.setFocus()
 
     # --- construction ------------------------------------------------------------------
+
+    def set_sidebar(self, sidebar: QWidget) -> None:
+        """Show `sidebar` (the conversation list) on the left of the chat."""
+        self.sidebar = sidebar
+        self._columns.insertWidget(0, sidebar)
+        self.setMinimumSize(520 + sidebar.minimumWidth(), 420)
+        self.resize(max(self.width(), 1140), self.height())
 
     def _make_header(self) -> QWidget:
         header = QFrame()
@@ -215,6 +244,12 @@ class MainWindow(QMainWindow):
     @Slot(str, str)
     def append_message(self, role: str, text: str) -> None:
         self.chat_view.append_message(role, text)
+
+    @Slot(str, str, str)
+    def restore_message(self, role: str, text: str, status: str) -> None:
+        """Show a stored message (with a note if it did not end normally)."""
+        self.chat_view.append_message(role, text, status)
+        self.chat_view.scroll_to_bottom()
 
     @Slot(str)
     def set_assistant_text(self, text: str) -> None:

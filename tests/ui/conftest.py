@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run straight from a checkout, before `pip install -e`
     sys.path.insert(0, str(ROOT))
 
+from desktop.storage.conversations import ConversationStore  # noqa: E402
+from desktop.storage.migrations import open_and_migrate  # noqa: E402
 from desktop.ui.app_window import build_main_window  # noqa: E402
 from desktop.ui.controller import ChatController  # noqa: E402
 from desktop.ui.worker import InferenceThread  # noqa: E402
@@ -50,3 +52,32 @@ def chat_app(
     yield ChatApp(factory, inference, controller, window, qtbot)
     # `inference` (requested above) is stopped after this fixture's teardown.
     controller.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "hearth.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[ConversationStore]:
+    """A real (SQLCipher) database in a temporary directory, closed in teardown."""
+    db = open_and_migrate(db_path, backup_dir=db_path.parent / "backups")
+    yield ConversationStore(db)
+    db.close()
+
+
+@pytest.fixture
+def stored_app(
+    qtbot: QtBot, factory: FakeEngineFactory, inference: InferenceThread, store: ConversationStore
+) -> Iterator[ChatApp]:
+    """The `chat_app` with a conversation store: the window has a sidebar."""
+    controller = ChatController(inference, system_prompt="You are a test.", store=store)
+    window = build_main_window(controller)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    yield ChatApp(factory, inference, controller, window, qtbot)
+    if controller.generating:  # let the reply end while the store is still open
+        with qtbot.waitSignal(controller.generation_ended, timeout=3000):
+            controller.stop()
