@@ -15,12 +15,10 @@ from typing import Any, Literal, TextIO
 
 from desktop.core.types import GenerationStats
 from desktop.paths import AppPaths
+from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.export import import_json, write_export
 from desktop.storage.migrations import open_and_migrate
-
-#: A streaming reply is written to the store at most this often, so a crash loses at most this.
-SAVE_INTERVAL_S = 1.0
 
 
 @contextmanager

@@ -148,6 +148,10 @@ def _check(role: str | None = None, status: str | None = None) -> None:
         raise ValueError(f"unknown message status {status!r}")
 
 
+#: A streaming reply is written at most this often: a crash loses at most this much text.
+STREAM_SAVE_INTERVAL_S = 1.0
+
+
 class ConversationStore:
     """Reads and writes conversations and messages in one open `Database` (one thread)."""
 

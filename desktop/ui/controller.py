@@ -55,6 +55,7 @@ from desktop.core.types import (
     LoadOptions,
     ModelDescription,
 )
+from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
 from desktop.storage.conversations import ConversationStore, MessageStatus
 from desktop.ui.worker import InferenceThread
 
@@ -64,8 +65,6 @@ log = logging.getLogger(__name__)
 
 #: How often, at most, the streaming reply is pushed to the view.
 TEXT_THROTTLE_MS = 50
-#: How often, at most, the streaming reply is written to the store (seconds).
-SAVE_INTERVAL_S = 1.0
 
 
 def format_stats(stats: GenerationStats) -> str:
