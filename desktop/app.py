@@ -10,12 +10,14 @@ import argparse
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import QCoreApplication, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
 from desktop.core.errors import DatabaseError, HearthError
@@ -28,9 +30,20 @@ from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.db import Database
+from desktop.storage.lock import LockOwner, WriteLock
 from desktop.storage.migrations import open_and_migrate
+from desktop.ui.single_instance import (
+    InstanceServer,
+    bring_to_front,
+    request_activation,
+    server_name,
+)
 
 log = logging.getLogger("hearth.app")
+
+ALREADY_RUNNING = "Hearth is already running; its window was brought forward."
+COMMAND_WAIT_S = 5.0  # how long a new window waits for a `hearth` command to finish saving
+WINDOW_ANSWER_S = 10.0  # how long it keeps asking a window that is still starting up
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -100,6 +113,82 @@ def open_store(paths: AppPaths) -> tuple[ConversationStore | None, str | None]:
     return ConversationStore(db), None
 
 
+@dataclass
+class InstanceClaim:
+    """What `_claim_single_instance()` got: the write lock (None: do not save) and the server."""
+
+    lock: WriteLock | None
+    server: InstanceServer | None
+    refusal: str | None = None  # why this window does not save, for the user
+
+    def release(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.lock is not None:
+            self.lock.release()
+
+
+def _ask_window_forward(name: str, owner: LockOwner, patience_s: float) -> bool:
+    """True when the running window acknowledged; patient while a window is starting up."""
+    deadline = time.monotonic() + (patience_s if owner.kind == "window" else 0.0)
+    while True:
+        if request_activation(name, timeout_s=2.0):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _claim_single_instance(
+    paths: AppPaths, wait_s: float = COMMAND_WAIT_S, answer_wait_s: float = WINDOW_ANSWER_S
+) -> InstanceClaim | int:
+    """Make this window the data dir's one writer, or an exit code when it should not start.
+
+    Held by a window: that window is asked to come forward and this launch exits 0 (1 if it
+    does not answer within `answer_wait_s`). Held by a `hearth` command: wait `wait_s` for
+    it, then run without saving and say why.
+    """
+    name = server_name(paths.data_dir)
+    lock = WriteLock(paths.data_dir, "window")
+    try:
+        owned = lock.try_acquire()
+        if not owned:
+            owner = lock.owner()
+            if _ask_window_forward(name, owner, answer_wait_s):
+                log.info("another Hearth window is running: brought it forward")
+                print(ALREADY_RUNNING)
+                return 0
+            if owner.kind == "window":
+                message = (
+                    f"Hearth is already running ({owner.describe()}) but its window does not "
+                    "answer. Close it, or end that process, and start Hearth again."
+                )
+                log.error("%s", message)
+                print(message, file=sys.stderr)
+                return 1
+            log.info("waiting for %s to finish (up to %.0f s)", owner.describe(), wait_s)
+            owned = lock.try_acquire(wait_s)
+    except DatabaseError as error:
+        return InstanceClaim(None, None, f"{error} This session will not be saved.")
+    server = InstanceServer(name)
+    server.listen(replace_stale=owned)
+    if owned:
+        return InstanceClaim(lock, server)
+    owner = lock.owner()
+    log.warning("the write lock is held by %s: this window will not save", owner.describe())
+    return InstanceClaim(
+        None,
+        server,
+        f"Your conversations are in use by {owner.describe()}, so this session will not be "
+        "saved. Quit Hearth and start it again once that has finished.",
+    )
+
+
+def _on_activation_requested(window: QWidget) -> None:
+    log.info("window activated by a second launch")
+    bring_to_front(window)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     paths = AppPaths.resolve(args.data_dir).ensure()
@@ -114,16 +203,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
     _install_excepthook(log_file)
+    claim = _claim_single_instance(paths)
+    if isinstance(claim, int):
+        return claim
 
     registry = EngineRegistry(chat_format=args.chat_format, model_type_hint=args.model_type)
     factory, describer = make_engine_factory(registry)
     inference = InferenceThread(factory, describe=describer)
     inference.start()
-    store, store_error = open_store(paths)
+    store, store_error = (None, claim.refusal) if claim.lock is None else open_store(paths)
     controller = ChatController(
         inference, system_prompt=DEFAULT_SYSTEM_PROMPT, params=GenerationParams(), store=store
     )
     window = build_main_window(controller)
+    if claim.server is not None:
+        claim.server.activation_requested.connect(lambda: _on_activation_requested(window))
     controller.resume_last_conversation()
     window.show()  # shown before the model has loaded
     if store_error is not None:
@@ -143,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         controller.save_partial_reply()
         if db is not None:
             db.close()
+        claim.release()
 
     app.aboutToQuit.connect(shut_down)
     _quit_on_sigint(app)

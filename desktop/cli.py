@@ -31,6 +31,8 @@ from desktop.paths import AppPaths
 log = logging.getLogger("hearth.cli")
 
 SELF_TEST_QUESTION = "What is the capital of France?"
+ASK_ADVICE = "Close it to save this exchange, or add --no-save to only answer."
+IMPORT_ADVICE = "Nothing was imported; close it and import again."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,52 +150,49 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         prompt = sys.stdin.read()
     if not prompt.strip():
         raise HearthError("The prompt is empty.")
-    engine, model_path, load_time = load_engine(args)
-    try:
+    with ExitStack() as stack:
+        # The store (and its write lock) first: a refusal comes before the model loads.
+        store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
+        engine, model_path, load_time = load_engine(args)
+        stack.callback(engine.close)
         messages = with_system_prompt(args.system, [ChatMessage("user", prompt)])
         params = GenerationParams(
             max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
         )
         cancel = CancelToken()
-        with ExitStack() as stack:
-            recorder: ReplyRecorder | None = None
-            if not args.no_save:
-                store = stack.enter_context(open_store(paths))
-                recorder = ReplyRecorder(store, prompt, str(model_path))
+        recorder = None if store is None else ReplyRecorder(store, prompt, str(model_path))
 
-            def emit(text: str) -> None:
-                try:
-                    out.write(text)
-                    out.flush()
-                except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-                    cancel.cancel()
-                if recorder is not None:
-                    recorder.on_token(text)
-
+        def emit(text: str) -> None:
             try:
-                stats = run_generation(engine, messages, params, cancel, emit)
-            except KeyboardInterrupt:
+                out.write(text)
+                out.flush()
+            except BrokenPipeError:  # the reader went away (`| head`): stop quietly
                 cancel.cancel()
-                out.write("\n")
-                if recorder is not None:
-                    recorder.finish(None, cancelled=True)
-                return 130
-            except HearthError:
-                if recorder is not None:
-                    recorder.finish(None)
-                raise
             if recorder is not None:
-                recorder.finish(stats, cancelled=stats.cancelled)
-        if stats.cancelled:
-            _silence_stdout()
-            return 141
-        out.write("\n")
-        out.flush()
-        if args.stats:
-            print(format_stats(stats, load_time), file=sys.stderr)
-        return 0
-    finally:
-        engine.close()
+                recorder.on_token(text)
+
+        try:
+            stats = run_generation(engine, messages, params, cancel, emit)
+        except KeyboardInterrupt:
+            cancel.cancel()
+            out.write("\n")
+            if recorder is not None:
+                recorder.finish(None, cancelled=True)
+            return 130
+        except HearthError:
+            if recorder is not None:
+                recorder.finish(None)
+            raise
+        if recorder is not None:
+            recorder.finish(stats, cancelled=stats.cancelled)
+    if stats.cancelled:
+        _silence_stdout()
+        return 141
+    out.write("\n")
+    out.flush()
+    if args.stats:
+        print(format_stats(stats, load_time), file=sys.stderr)
+    return 0
 
 
 def _silence_stdout() -> None:
@@ -243,13 +242,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "ask":
             return cmd_ask(args, stream, paths)
         if args.command == "search":
-            with open_store(paths) as store:
+            with open_store(paths, writing=False) as store:
                 return print_search(store, " ".join(args.query), stream, args.limit)
         if args.command == "export":
-            with open_store(paths) as store:
+            with open_store(paths, writing=False) as store:
                 return export_to(store, args.format, args.out, args.conversations)
         if args.command == "import":
-            with open_store(paths) as store:
+            with open_store(paths, advice=IMPORT_ADVICE) as store:
                 return import_from(store, args.file, stream)
     except HearthError as exc:
         print(f"hearth: {exc}", file=sys.stderr)

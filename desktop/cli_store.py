@@ -1,11 +1,16 @@
 """Command-line access to the conversation store: saving `ask`, `search`, `export`, `import`.
 
-Runs on the main thread with its own connection; the window is not involved.
+Runs on the main thread with its own connection. One writer per data dir: a command that
+writes takes the data dir's write lock (`desktop.storage.lock`) and refuses when the window
+holds it; a command that only reads may run beside the window, but then neither migrates
+nor recovers anything (those are writes, and the window's streaming reply is not
+interrupted) and its connection is read-only.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -13,25 +18,97 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from desktop.core.errors import DatabaseError, StoreInUseError
 from desktop.core.types import GenerationStats
 from desktop.paths import AppPaths
 from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
 from desktop.storage.conversations import ConversationStore
+from desktop.storage.db import Database, open_database
 from desktop.storage.export import import_json, write_export
-from desktop.storage.migrations import open_and_migrate
+from desktop.storage.lock import WriteLock
+from desktop.storage.migrations import SCHEMA_VERSION, open_and_migrate, user_version
+
+log = logging.getLogger(__name__)
+
+COMMAND_WAIT_S = 10.0  # how long a writing command waits for another command to finish
 
 
 @contextmanager
-def open_store(paths: AppPaths) -> Iterator[ConversationStore]:
-    """The store in `paths.data_dir`, migrated, closed on exit."""
+def open_store(
+    paths: AppPaths,
+    *,
+    writing: bool = True,
+    advice: str = "Close it and try again.",
+    wait_s: float = COMMAND_WAIT_S,
+) -> Iterator[ConversationStore]:
+    """The store in `paths.data_dir`, closed (and its lock released) on exit.
+
+    `writing`: take the write lock, waiting up to `wait_s` for another command (never for
+    the window), or raise `StoreInUseError`, whose message ends with `advice`. Otherwise
+    take the lock if it is free. With the lock, the store is migrated and replies left
+    streaming by a crash are marked incomplete; without it, it is opened read-only as is.
+    """
     paths.ensure()
-    db = open_and_migrate(paths.database_path, backup_dir=paths.data_dir / "backups")
+    lock = WriteLock(paths.data_dir, "command line")
     try:
-        store = ConversationStore(db)
-        store.recover_interrupted()
-        yield store
+        if writing:
+            _take(lock, advice, wait_s)
+        else:
+            try:
+                lock.try_acquire()
+            except DatabaseError as error:  # e.g. a read-only folder: reading still works
+                log.warning("reading without the write lock: %s", error)
+        db = _open_writable(paths) if lock.held else _open_read_only(paths, lock)
+        try:
+            store = ConversationStore(db)
+            if lock.held:
+                store.recover_interrupted()
+            yield store
+        finally:
+            db.close()
     finally:
+        lock.release()
+
+
+def _take(lock: WriteLock, advice: str, wait_s: float) -> None:
+    if lock.try_acquire():
+        return
+    owner = lock.owner()
+    try:
+        lock.acquire(0.0 if owner.kind == "window" else wait_s)
+    except StoreInUseError as error:
+        raise StoreInUseError(
+            f"{error} {advice}", holder_kind=error.holder_kind, holder_pid=error.holder_pid
+        ) from error
+
+
+def _open_writable(paths: AppPaths) -> Database:
+    return open_and_migrate(paths.database_path, backup_dir=paths.data_dir / "backups")
+
+
+def _open_read_only(paths: AppPaths, lock: WriteLock) -> Database:
+    """The database as the lock's holder keeps it, on a connection that cannot write."""
+    holder = lock.owner().describe()
+    if not paths.database_path.exists():
+        raise DatabaseError(
+            f"There are no saved conversations in {paths.data_dir} yet ({holder} is "
+            "starting to use it)."
+        )
+    db = open_database(paths.database_path, max_user_version=SCHEMA_VERSION)
+    try:
+        version = user_version(db)
+        if version < SCHEMA_VERSION:
+            raise DatabaseError(
+                f"The conversation database at {paths.database_path} needs upgrading (schema "
+                f"version {version} to {SCHEMA_VERSION}), which only the program using it may "
+                f"do, and it is in use by {holder}. Close it and try again."
+            )
+        db.execute("PRAGMA query_only = ON")
+    except BaseException:
         db.close()
+        raise
+    log.info("database opened read-only: the write lock is held by %s", holder)
+    return db
 
 
 class ReplyRecorder:

@@ -1,8 +1,10 @@
 """Render Hearth's main window with a short conversation and save it as a PNG.
 
 Builds the real window, controller and inference thread on Qt's offscreen platform at a
-fixed size, drives two turns through the controller, waits for the replies and saves
-`window.grab()`. By default it uses the real engine (`desktop.app.make_engine_factory`)
+fixed size over a temporary conversation store (a few earlier chats fill the sidebar),
+drives two turns through the controller (the first answer regenerated once, so it has
+two versions), waits for the replies and saves `window.grab()` while the second answer
+streams. By default it uses the real engine (`desktop.app.make_engine_factory`)
 with the embedded model when both are available; `--fake`, or their absence, uses the
 small scripted engine below, so the picture can be made on any machine in a second.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -41,11 +44,19 @@ from desktop.inference.engine import (  # noqa: E402
     ProgressCallback,
     Usage,
 )
+from desktop.storage.conversations import ConversationStore  # noqa: E402
+from desktop.storage.migrations import open_and_migrate  # noqa: E402
 from desktop.ui.app_window import build_main_window  # noqa: E402
 from desktop.ui.controller import ChatController  # noqa: E402
 from desktop.ui.worker import InferenceThread  # noqa: E402
 
-SIZE = (900, 640)
+SIZE = (1180, 720)
+EARLIER_CHATS = [
+    "Summarise my meeting notes from Tuesday",
+    "Explain this clause in my lease",
+    "Plan a three-day walk in the Lake District",
+    "Why is my sourdough so dense?",
+]
 QUESTIONS = [
     "What is the capital of France?",
     "Give me three tips for sleeping better.",
@@ -152,6 +163,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory(prefix="hearth-screenshot-") as data_dir:
+        db = open_and_migrate(Path(data_dir) / "hearth.db")
+        try:
+            return take(args, ConversationStore(db))
+        finally:
+            db.close()
+            del app
+
+
+def seed(store: ConversationStore) -> None:
+    for title in EARLIER_CHATS:
+        conversation = store.create_conversation()
+        store.add_message(conversation.id, "user", title)
+        store.add_message(conversation.id, "assistant", "…")
+    store.set_pinned(conversation.id, True)
+
+
+def take(args: argparse.Namespace, store: ConversationStore) -> int:
+    seed(store)
     factory, describer, model_path = choose_engine(args.fake, args.model)
     inference = (
         InferenceThread(factory, describe=describer) if describer else InferenceThread(factory)
@@ -159,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     inference.start()
     try:
         controller = ChatController(
-            inference, params=GenerationParams(max_tokens=400, temperature=0.0, seed=7)
+            inference, params=GenerationParams(max_tokens=400, temperature=0.0, seed=7), store=store
         )
         window = build_main_window(controller)
         window.resize(*SIZE)
@@ -176,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             window.composer.setPlainText(question)
             window.send_button.click()
             wait_for(controller.generation_ended, timeout_s=120)
+        controller.regenerate(1)  # a second version of the first answer: ‹ 2/2 ›
+        wait_for(controller.generation_ended, timeout_s=120)
         window.composer.setPlainText(streaming)
         window.send_button.click()
         deadline = time.monotonic() + args.stream_s
@@ -194,7 +226,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not inference.stop():
             print("The inference thread did not stop.", file=sys.stderr)
-    del app
     return 0
 
 

@@ -54,3 +54,54 @@ class DatabaseTooNewError(DatabaseError):
 
 class ConversationImportError(HearthError):
     """A conversations file cannot be imported (malformed, hostile or unknown format)."""
+
+
+class StoreInUseError(DatabaseError):
+    """Another Hearth process holds the conversations' write lock.
+
+    `holder_kind` is "window", "command line" or None (unknown); `holder_pid` is the holder's
+    process id when it recorded one.
+    """
+
+    def __init__(
+        self, message: str, *, holder_kind: str | None = None, holder_pid: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.holder_kind = holder_kind
+        self.holder_pid = holder_pid
+
+
+class VaultError(HearthError):
+    """The database key cannot be obtained, stored or changed; nothing on disk was changed."""
+
+
+class KeychainError(VaultError):
+    """The operating system's keychain is missing, locked or refused to keep the key."""
+
+
+class KeyFileError(VaultError):
+    """The key information file beside the database is damaged or made by a newer Hearth."""
+
+
+class WrongPassphraseError(VaultError):
+    """The passphrase does not unlock the database key; another try is possible."""
+
+
+class WeakPassphraseError(VaultError):
+    """A new passphrase was refused (too short); nothing was changed."""
+
+
+class WrongRecoveryKeyError(VaultError):
+    """A recovery key is mistyped or belongs to another database; another try is possible."""
+
+
+class VaultStateError(VaultError):
+    """The requested change does not fit the current protection of the data (e.g. set up twice)."""
+
+
+class EncryptionError(VaultError):
+    """Encrypting or re-keying the database failed; the data is intact and the step is retried."""
+
+
+class KeyFileTooNewError(KeyFileError):
+    """The key file was written by a newer Hearth; it is left untouched."""

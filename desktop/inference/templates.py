@@ -115,6 +115,17 @@ class ChatTemplate:
         return cls.named(fallback, bos_token, eos_token)
 
     def render(self, messages: Sequence[ChatMessage], add_generation_prompt: bool = True) -> str:
+        """The prompt for `messages`; with `add_generation_prompt`, ready for the reply.
+
+        A conversation that ends with an assistant message asks to *continue* that reply
+        (an interrupted one): the messages before it are rendered with the generation
+        prompt and its text follows, left open for the model to go on.
+        """
+        if add_generation_prompt and messages and messages[-1].role == "assistant":
+            return self._render(messages[:-1], True) + messages[-1].content
+        return self._render(messages, add_generation_prompt)
+
+    def _render(self, messages: Sequence[ChatMessage], add_generation_prompt: bool) -> str:
         try:
             compiled = _environment().from_string(self.source)
             return compiled.render(

@@ -1,9 +1,11 @@
-"""`build_main_window`: creates the `MainWindow` and wires it both ways to a `ChatController`.
+"""`build_main_window`: creates the `MainWindow`, wired both ways to a `ChatController`.
 
 The controller's events update the window; the window's requests (send, stop, new chat)
-call the controller. With a store, the conversation list (`Sidebar`) is added and kept in
-step with the open conversation. The window stays a passive view and the controller never touches a
-widget, so each can be tested alone; this is the one place that knows both.
+call the controller. With a store, the conversation list (`Sidebar`) is added and kept
+in step with the open conversation, and Ctrl+K opens the search palette
+(`SearchDialog`), whose chosen result opens its conversation at that message. The window
+stays a passive view and the controller never touches a widget, so each can be tested
+alone; this is the one place that knows both.
 
 No signals of its own. Thread: GUI thread only.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from desktop.ui.controller import ChatController
 from desktop.ui.main_window import MainWindow
+from desktop.ui.search_dialog import SearchDialog
 from desktop.ui.sidebar import Sidebar
 
 
@@ -21,8 +24,10 @@ def build_main_window(controller: ChatController) -> MainWindow:
     With a store (`controller.store`), the window gets a sidebar.
     """
     window = MainWindow()
-    controller.message_restored.connect(window.restore_message)
+    controller.branch_changed.connect(window.show_messages)
     controller.message_appended.connect(window.append_message)
+    controller.message_finished.connect(window.finish_message)
+    controller.message_focus_requested.connect(window.focus_message)
     controller.assistant_text_changed.connect(window.set_assistant_text)
     controller.generation_started.connect(window.on_generation_started)
     controller.generation_ended.connect(window.on_generation_ended)
@@ -33,7 +38,6 @@ def build_main_window(controller: ChatController) -> MainWindow:
     controller.model_ready_changed.connect(window.on_model_ready_changed)
     controller.model_loading_changed.connect(window.set_loading)
     controller.load_progress_changed.connect(window.set_load_progress)
-    controller.conversation_cleared.connect(window.clear_conversation)
 
     def send(text: str) -> None:
         if controller.send(text):
@@ -42,14 +46,20 @@ def build_main_window(controller: ChatController) -> MainWindow:
     window.send_requested.connect(send)
     window.stop_requested.connect(controller.stop)
     window.new_chat_requested.connect(controller.clear_conversation)
+    window.edit_requested.connect(controller.edit_message)
+    window.regenerate_requested.connect(controller.regenerate)
+    window.continue_requested.connect(lambda _index: controller.continue_reply())
+    window.version_requested.connect(controller.switch_version)
 
     window.set_busy(controller.busy)
     window.set_model(controller.model)
     window.set_loading(controller.model_loading)
-    for message in controller.messages:
-        window.append_message(message.role, message.content)
+    window.show_messages(controller.items)
     if controller.store is not None:
         _add_sidebar(window, controller)
+    else:  # nothing is saved, so there is nothing to search
+        window.search_button.hide()
+        window.search_action.setEnabled(False)
     return window
 
 
@@ -69,6 +79,15 @@ def _add_sidebar(window: MainWindow, controller: ChatController) -> None:
         if conversation_id == controller.conversation_id:
             controller.new_conversation()
 
+    search = SearchDialog(store.search, window)
+    window.search_dialog = search
+    window.search_requested.connect(lambda: search.open_with())
+
+    def open_result(conversation_id: int, message_id: int) -> None:
+        if controller.open_conversation(conversation_id, message_id):
+            sidebar.set_current(conversation_id)
+
+    search.result_chosen.connect(open_result)
     sidebar.conversation_selected.connect(open_selected)
     sidebar.conversation_deleted.connect(on_deleted)
     sidebar.set_current(controller.conversation_id)

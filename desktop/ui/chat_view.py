@@ -1,28 +1,32 @@
 """The conversation view: a scroll area of message bubbles, with an empty-state hint.
 
-User messages are plain text in tinted bubbles on the right; assistant replies are
-Markdown rendered to rich text (`desktop.ui.markdown`) on the left. The last assistant
-bubble can be updated while it streams; the view stays scrolled to the bottom while text
-grows unless the user has scrolled up to read.
+User messages sit in tinted bubbles on the right, assistant replies on the left (see
+`desktop.ui.bubble`), each with its actions underneath. The last reply can be updated
+while it streams; the view stays scrolled to the bottom while text grows unless the
+user has scrolled up to read.
 
-No signals of its own. Thread: GUI thread only.
+Signals (positions are indexes into the branch shown, as the controller counts them):
+    edit_submitted(int, str), regenerate_requested(int), continue_requested(int),
+    version_requested(int, int), copied()
+Thread: GUI thread only.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.ui.bubble import MessageBubble
 from desktop.ui.markdown import MarkdownRenderer
+from desktop.ui.session import MessageItem
 
 #: The widest a user bubble gets, as a fraction of the view.
 USER_BUBBLE_FRACTION = 0.75
@@ -30,80 +34,27 @@ USER_BUBBLE_FRACTION = 0.75
 READING_WIDTH = 860
 #: How close to the bottom (pixels) still counts as "at the bottom".
 FOLLOW_SLACK = 24
-_THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
-_STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
-#: The note under a stored reply that did not end normally, by its status.
-STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
-
-
-class MessageBubble(QFrame):
-    """One message: a selectable label in a frame styled by its role."""
-
-    def __init__(
-        self, role: str, text: str, renderer: MarkdownRenderer, status: str = "complete"
-    ) -> None:
-        super().__init__()
-        self.role = role
-        self.status = status
-        self._renderer = renderer
-        self._text = ""
-        self.setObjectName("userBubble" if role == "user" else "assistantBubble")
-        self.label = QLabel()
-        self.label.setObjectName("messageText")
-        self.label.setWordWrap(True)
-        self.label.setOpenExternalLinks(False)
-        self.label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
-        self.label.setTextFormat(
-            Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.RichText
-        )
-        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        layout = QVBoxLayout(self)
-        if role == "user":
-            layout.setContentsMargins(14, 10, 14, 10)
-        else:
-            layout.setContentsMargins(2, 4, 2, 4)
-            name = QLabel("Hearth")
-            name.setObjectName("speakerName")
-            layout.addWidget(name)
-        layout.addWidget(self.label)
-        self.status_note: QLabel | None = None
-        note = STATUS_NOTES.get(status)
-        if note is not None:
-            self.status_note = QLabel(note)
-            self.status_note.setObjectName("statusNote")
-            layout.addWidget(self.status_note)
-        self.set_text(text)
-
-    @property
-    def text(self) -> str:
-        """The message as written (Markdown source for assistant replies)."""
-        return self._text
-
-    def set_text(self, text: str) -> None:
-        self._text = text
-        if self.role == "user":
-            self.label.setText(text)
-        elif text:
-            self.label.setText(self._renderer.render(text))
-        else:
-            self.label.setText(_THINKING_HTML)
-
-    def show_stopped_placeholder(self) -> None:
-        self.label.setText(_STOPPED_HTML)
+#: How long a message found by search stays highlighted.
+HIGHLIGHT_MS = 2000
 
 
 class ChatView(QScrollArea):
-    """Shows the conversation; append, stream into the last reply, clear."""
+    """Shows the conversation; rebuild, append, stream into the last reply, focus."""
+
+    edit_submitted = Signal(int, str)
+    regenerate_requested = Signal(int)
+    continue_requested = Signal(int)
+    version_requested = Signal(int, int)
+    copied = Signal()
 
     def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._renderer = renderer
         self._bubbles: list[MessageBubble] = []
+        self._rows: dict[MessageBubble, QWidget] = {}
         self._streaming: MessageBubble | None = None
         self._follow = True
+        self._actions_enabled = True
         self.setObjectName("chatView")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -113,7 +64,7 @@ class ChatView(QScrollArea):
         container.setObjectName("chatContainer")
         self._layout = QVBoxLayout(container)
         self._layout.setContentsMargins(28, 20, 28, 20)
-        self._layout.setSpacing(14)
+        self._layout.setSpacing(10)
         self.empty_state = self._make_empty_state()
         self._layout.addWidget(self.empty_state, 1)
         self._layout.addStretch(0)
@@ -137,6 +88,10 @@ class ChatView(QScrollArea):
         """(role, text) of every bubble, oldest first."""
         return [(bubble.role, bubble.text) for bubble in self._bubbles]
 
+    def bubble_at(self, index: int) -> MessageBubble | None:
+        """The bubble of the message at branch position `index` (None if not shown)."""
+        return next((b for b in self._bubbles if b.index == index), None)
+
     @property
     def following(self) -> bool:
         """Whether the view keeps scrolling to the bottom as text arrives."""
@@ -144,26 +99,33 @@ class ChatView(QScrollArea):
 
     # --- updates -----------------------------------------------------------------------
 
-    def append_message(self, role: str, text: str, status: str = "complete") -> MessageBubble:
-        """Add a bubble. An *empty* assistant bubble is a reply about to stream: it becomes
-        the one `set_streaming_text` updates until `finish_streaming`. A stored reply
-        whose `status` is not `complete` carries a note such as "(interrupted)"."""
+    def set_messages(self, items: list[MessageItem]) -> None:
+        """Show exactly `items` (a branch): failed replies without text are left out."""
+        self.clear()
+        for index, item in enumerate(items):
+            if item.content or item.status != "error":
+                self.append_message(item, index)
+        self.scroll_to_bottom()
+
+    def append_message(self, item: MessageItem, index: int | None = None) -> MessageBubble:
+        """Add a bubble. A `streaming` reply becomes the one `set_streaming_text` updates."""
         self.empty_state.hide()
-        bubble = MessageBubble(role, text, self._renderer, status)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        if role == "user":
-            row.addStretch(1)
-            row.addWidget(bubble)
-        else:
-            row.addWidget(bubble, 1)
-            row.addStretch(0)
-            if not text:
-                self._streaming = bubble
-        self._layout.insertLayout(self._layout.count() - 1, row)
+        if index is None:
+            index = self._bubbles[-1].index + 1 if self._bubbles else 0
+        bubble = MessageBubble(item, index, self._renderer)
+        bubble.edit_submitted.connect(self.edit_submitted)
+        bubble.version_requested.connect(self.version_requested)
+        bubble.copied.connect(self.copied)
+        bubble.action_requested.connect(self._on_action)
+        bubble.set_actions_enabled(self._actions_enabled)
+        self._layout.insertWidget(self._layout.count() - 1, self._make_row(bubble))
         self._bubbles.append(bubble)
+        if item.status == "streaming":
+            self._streaming = bubble
+        elif not item.content and item.status == "cancelled":
+            bubble.show_stopped_placeholder()
         self._apply_widths(bubble)
-        if role == "user":
+        if item.role == "user":
             self.scroll_to_bottom()
         return bubble
 
@@ -172,15 +134,44 @@ class ChatView(QScrollArea):
         if self._streaming is not None:
             self._streaming.set_text(text)
 
-    def finish_streaming(self, failed: bool = False) -> None:
-        """The reply is final; an empty one is removed (failed) or marked as stopped."""
+    def finish_message(self, item: MessageItem) -> None:
+        """The streaming reply is final: its status, versions and actions are updated.
+
+        A failed reply without text is removed; a stopped one without text says so."""
         bubble, self._streaming = self._streaming, None
-        if bubble is None or bubble.text:
+        if bubble is None:
+            bubble = self._bubbles[-1] if self._bubbles else None
+        if bubble is None:
             return
-        if failed:
-            self._remove(bubble)
-        else:
-            bubble.show_stopped_placeholder()
+        bubble.update_item(item)
+        if not item.content:
+            if item.status == "error":
+                self._remove(bubble)
+            else:
+                bubble.show_stopped_placeholder()
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        self._actions_enabled = enabled
+        for bubble in self._bubbles:
+            bubble.set_actions_enabled(enabled)
+
+    def focus_message(self, index: int) -> None:
+        """Scroll to the message at `index` and highlight it for a moment."""
+        bubble = self.bubble_at(index)
+        if bubble is None:
+            return
+        self._follow = False
+        row = self._rows[bubble]
+        # Timers with a context object die with it: a view or bubble closed meanwhile is fine.
+        QTimer.singleShot(0, row, lambda: self.ensureWidgetVisible(row, 0, 40))
+        bubble.setProperty("highlighted", True)
+        self._restyle(bubble)
+
+        def unhighlight() -> None:
+            bubble.setProperty("highlighted", False)
+            self._restyle(bubble)
+
+        QTimer.singleShot(HIGHLIGHT_MS, bubble, unhighlight)
 
     def clear(self) -> None:
         for bubble in list(self._bubbles):
@@ -195,6 +186,36 @@ class ChatView(QScrollArea):
         bar.setValue(bar.maximum())
 
     # --- internals ---------------------------------------------------------------------
+
+    def _make_row(self, bubble: MessageBubble) -> QWidget:
+        row = QWidget()
+        column = QVBoxLayout(row)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        if bubble.role == "user":
+            line.addStretch(1)
+            line.addWidget(bubble)
+        else:
+            line.addWidget(bubble, 1)
+            line.addStretch(0)
+        column.addLayout(line)
+        column.addWidget(bubble.action_bar)
+        self._rows[bubble] = row
+        return row
+
+    def _on_action(self, name: str, index: int) -> None:
+        if name == "regenerate":
+            self.regenerate_requested.emit(index)
+        elif name == "continue":
+            self.continue_requested.emit(index)
+
+    @staticmethod
+    def _restyle(widget: QWidget) -> None:
+        style = widget.style()
+        style.unpolish(widget)
+        style.polish(widget)
 
     def _make_empty_state(self) -> QWidget:
         widget = QWidget()
@@ -217,16 +238,12 @@ class ChatView(QScrollArea):
 
     def _remove(self, bubble: MessageBubble) -> None:
         self._bubbles.remove(bubble)
-        for index in range(self._layout.count()):
-            item = self._layout.itemAt(index)
-            row = item.layout() if item is not None else None
-            if row is not None and row.indexOf(bubble) >= 0:
-                self._layout.takeAt(index)
-                row.removeWidget(bubble)
-                row.deleteLater()
-                break
-        bubble.hide()
-        bubble.deleteLater()
+        if bubble is self._streaming:
+            self._streaming = None
+        row = self._rows.pop(bubble)
+        self._layout.removeWidget(row)
+        row.hide()
+        row.deleteLater()
 
     def _apply_widths(self, bubble: MessageBubble) -> None:
         available = max(200, self.viewport().width() - 56)
@@ -239,6 +256,7 @@ class ChatView(QScrollArea):
             bubble.label.setMaximumWidth(widest)
         else:
             bubble.setMaximumWidth(min(available, READING_WIDTH))
+            bubble.action_bar.setMaximumWidth(min(available, READING_WIDTH))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -1,8 +1,10 @@
 """The composer: the text box where the user writes a message.
 
 Enter (or Return) submits, Shift+Enter inserts a new line, Escape asks to stop the
-reply. The box grows with its text up to a few lines, then scrolls. It never clears
-itself: whoever handles `submitted` decides whether the message was accepted.
+reply. The window's own shortcuts win over the editor's: Ctrl+K (which a text edit would
+take as "delete to the end of the line") opens search. The box grows with its text up to
+a few lines, then scrolls. It never clears itself: whoever handles `submitted` decides
+whether the message was accepted.
 
 Signals: submitted(str) with the full text, stop_requested().
 Thread: GUI thread only.
@@ -10,13 +12,15 @@ Thread: GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QWidget
 
 PLACEHOLDER = "Ask anything — it stays on this computer"
 MIN_LINES = 1
 MAX_LINES = 6
+#: Key combinations the composer leaves to the window's shortcuts.
+WINDOW_SHORTCUTS = (QKeySequence("Ctrl+K"),)
 
 
 class Composer(QPlainTextEdit):
@@ -35,6 +39,17 @@ class Composer(QPlainTextEdit):
         self.document().setDocumentMargin(6)
         self.textChanged.connect(self._fit_height)
         self._fit_height()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination())
+            if any(
+                pressed.matches(s) == QKeySequence.SequenceMatch.ExactMatch
+                for s in WINDOW_SHORTCUTS
+            ):
+                event.ignore()  # not ours: the window's shortcut gets it
+                return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()

@@ -1,16 +1,12 @@
 """The chat controller: the GUI-thread object between the window and the inference worker.
 
-`ChatController` holds the conversation (the history sent to the model), the system
-prompt and the generation parameters. It turns user actions (`send`, `stop`,
-`load_model`, `open_conversation`) into requests for the worker and worker events into
-events for the view. It never calls the engine and never waits: all work happens on the
-inference thread.
-
-With a `ConversationStore`, every turn is saved (GUI thread; the worker never touches
-the store): the user message is committed before generation is requested, the reply is
-created `streaming` when generation starts, saved as it grows (at most about once per
-`SAVE_INTERVAL_S`), and finished `complete`, `cancelled` or `error`. Without a store
-the conversation lives in memory only.
+`ChatController` turns user actions (`send`, `stop`, `regenerate`, `edit_message`,
+`continue_reply`, `switch_version`, `load_model`, `open_conversation`) into requests for
+the worker, and worker events into events for the view. It never calls the engine and
+never waits: all work happens on the inference thread. The conversation itself, and
+how it is saved, is a `ConversationSession` (`desktop.ui.session`): with a store, the
+question is committed before its reply is requested and the reply is saved while it
+streams; store errors become messages, never crashes.
 
 Thread: GUI thread only.
 
@@ -18,8 +14,11 @@ Signals to the worker (connected to `InferenceThread`'s, hence queued):
     load_requested(int, str, LoadOptions), generate_requested(int, list, GenerationParams),
     unload_requested()
 Signals for the view:
-    message_appended(role: str, text: str)   a new bubble (an assistant one starts empty)
+    branch_changed(list[MessageItem])        show exactly these messages (open, edit, versions)
+    message_appended(MessageItem)            a new bubble (a reply starts empty, streaming)
     assistant_text_changed(str)              the streaming reply so far (throttled, ~50 ms)
+    message_finished(MessageItem)            the last reply's final text, status and versions
+    message_focus_requested(int)             scroll to the message at this position
     generation_started()
     generation_ended(GenerationStats | None) None when the generation failed
     error_occurred(str)                      a user-facing message
@@ -29,8 +28,6 @@ Signals for the view:
     model_loading_changed(bool)
     load_progress_changed(float)             0..1
     model_changed(ModelDescription | None)
-    conversation_cleared()
-    message_restored(role: str, text: str, status: str)  a stored message, shown on open
     conversation_changed(object)             the open conversation id (None: a new chat)
     conversations_changed()                  stored conversations changed (titles, order)
 """
@@ -39,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -55,8 +51,8 @@ from desktop.core.types import (
     LoadOptions,
     ModelDescription,
 )
-from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
 from desktop.storage.conversations import ConversationStore, MessageStatus
+from desktop.ui.session import ConversationSession, MessageItem
 from desktop.ui.worker import InferenceThread
 
 _T = TypeVar("_T")
@@ -83,8 +79,11 @@ class ChatController(QObject):
     generate_requested = Signal(int, list, object)
     unload_requested = Signal()
 
-    message_appended = Signal(str, str)
+    branch_changed = Signal(list)
+    message_appended = Signal(object)
     assistant_text_changed = Signal(str)
+    message_finished = Signal(object)
+    message_focus_requested = Signal(int)
     generation_started = Signal()
     generation_ended = Signal(object)
     error_occurred = Signal(str)
@@ -94,8 +93,6 @@ class ChatController(QObject):
     model_loading_changed = Signal(bool)
     load_progress_changed = Signal(float)
     model_changed = Signal(object)
-    conversation_cleared = Signal()
-    message_restored = Signal(str, str, str)
     conversation_changed = Signal(object)
     conversations_changed = Signal()
 
@@ -110,19 +107,16 @@ class ChatController(QObject):
     ) -> None:
         super().__init__(parent)
         self._inference = inference
-        self._store = store
-        self._conversation_id: int | None = None
-        self._reply_id: int | None = None
-        self._last_save = 0.0
+        self._session = ConversationSession(store)
         self._system_prompt = system_prompt
         self._params = params or GenerationParams()
-        self._history: list[ChatMessage] = []
         self._next_id = 0
         self._load_id: int | None = None
         self._active_id: int | None = None
         self._model: ModelDescription | None = None
         self._pending_send = False
         self._stop_requested = False
+        self._prefix = ""
         self._pieces: list[str] = []
         self._text_dirty = False
         self._throttle = QTimer(self)
@@ -147,16 +141,21 @@ class ChatController(QObject):
     @property
     def messages(self) -> list[ChatMessage]:
         """The conversation so far (without the system prompt), oldest first."""
-        return list(self._history)
+        return self._session.history()
+
+    @property
+    def items(self) -> list[MessageItem]:
+        """The messages shown, with their ids, statuses and versions."""
+        return list(self._session.items)
 
     @property
     def store(self) -> ConversationStore | None:
-        return self._store
+        return self._session.store
 
     @property
     def conversation_id(self) -> int | None:
         """The stored conversation shown (None: a new chat, or no store)."""
-        return self._conversation_id
+        return self._session.conversation_id
 
     @property
     def params(self) -> GenerationParams:
@@ -194,7 +193,7 @@ class ChatController(QObject):
     def busy(self) -> bool:
         return self.generating or self._pending_send
 
-    # --- commands ----------------------------------------------------------------------
+    # --- model -------------------------------------------------------------------------
 
     def load_model(self, path: str | Path, options: LoadOptions | None = None) -> None:
         """Ask the worker to load `path`; any running generation is stopped first."""
@@ -216,6 +215,8 @@ class ChatController(QObject):
         self._set_model(None)
         self.unload_requested.emit()
 
+    # --- chatting ----------------------------------------------------------------------
+
     def send(self, text: str) -> bool:
         """Add a user message and ask for a reply. Returns False when it was refused.
 
@@ -224,26 +225,17 @@ class ChatController(QObject):
         kept and sent as soon as loading ends.
         """
         text = text.strip()
-        if not text:
+        if not text or self._refused_while_busy("Wait for the current reply, or press Stop."):
             return False
-        if self.busy:
-            self.status_changed.emit("Wait for the current reply, or press Stop.")
+        added = self._stored(lambda session: session.add_question(text))
+        if added is None:
             return False
-        if self._store is not None and not self._save_user_message(text):
-            return False
-        self._history.append(ChatMessage("user", text))
-        self.message_appended.emit("user", text)
-        if self.model_ready:
-            self._start_generation()
-        elif self.model_loading:
-            self._pending_send = True
-            self.busy_changed.emit(True)
-            self.status_changed.emit("Your message will be sent when the model has loaded…")
-        else:
-            self.error_occurred.emit(
-                "No model is loaded, so there is nobody to answer yet. Load a model and "
-                "send again: your message is kept."
-            )
+        item, created = added
+        if created:
+            self.conversation_changed.emit(self._session.conversation_id)
+        self.conversations_changed.emit()
+        self.message_appended.emit(item)
+        self._reply_when_ready()
         return True
 
     def stop(self) -> None:
@@ -257,65 +249,100 @@ class ChatController(QObject):
             self._inference.cancel()
             self.status_changed.emit("Stopping…")
 
+    def regenerate(self, index: int) -> bool:
+        """A new version of the reply at `index` (the old one stays, as a sibling)."""
+        if self._refused_while_busy("Stop the reply before regenerating."):
+            return False
+        if self._change_branch(lambda session: session.drop_reply(index)) is None:
+            return False
+        self._reply_when_ready()
+        return True
+
+    def edit_message(self, index: int, text: str) -> bool:
+        """Send a new version of the question at `index`: a new branch, the old one kept."""
+        text = text.strip()
+        if not text or self._refused_while_busy("Stop the reply before editing a message."):
+            return False
+        if self._change_branch(lambda session: session.edit_question(index, text)) is None:
+            return False
+        self.conversations_changed.emit()
+        self._reply_when_ready()
+        return True
+
+    def switch_version(self, index: int, step: int) -> bool:
+        """Show another version (`step` -1 or +1) of the message at `index`."""
+        if self._refused_while_busy("Stop the reply before switching versions."):
+            return False
+        items = self._change_branch(lambda session: session.switch_version(index, step))
+        if items is None:
+            return False
+        self.message_focus_requested.emit(min(index, len(items) - 1))
+        return True
+
+    def continue_reply(self) -> bool:
+        """Let the model go on with the interrupted or stopped last reply."""
+        if self._refused_while_busy("Wait for the current reply, or press Stop."):
+            return False
+        if not self.model_ready:
+            self.error_occurred.emit("Load a model first: there is nobody to continue the reply.")
+            return False
+        messages = self._request_messages()
+        item = self._stored(lambda session: session.resume_reply())
+        if item is None:
+            return False
+        self._start_generation(messages, item)
+        return True
+
+    # --- conversations -----------------------------------------------------------------
+
     def clear_conversation(self) -> bool:
         """Start a new, empty conversation. Refused (False) while busy.
 
         With a store, the conversation is created when its first message is sent.
         """
-        if self.busy:
-            self.status_changed.emit("Stop the reply before starting a new chat.")
+        if self._refused_while_busy("Stop the reply before starting a new chat."):
             return False
-        self._history.clear()
-        self._conversation_id = None
-        self._stored(lambda store: store.set_last_opened(None))
-        self.conversation_cleared.emit()
+        self._stored(lambda session: session.reset())
+        self.branch_changed.emit([])
         self.conversation_changed.emit(None)
         return True
 
     new_conversation = clear_conversation
 
-    def open_conversation(self, conversation_id: int) -> bool:
-        """Show a stored conversation; its current branch becomes the model's history."""
-        if self._store is None:
+    def open_conversation(self, conversation_id: int, message_id: int | None = None) -> bool:
+        """Show a stored conversation (with `message_id`: the branch holding it, scrolled to it)."""
+        if self.store is None:
             return False
-        if conversation_id == self._conversation_id:
+        if conversation_id == self.conversation_id and message_id is None:
             return True
-        if self.busy:
-            self.status_changed.emit("Stop the reply before opening another chat.")
+        if self._refused_while_busy("Stop the reply before opening another chat."):
             return False
-        store = self._store
-        branch = self._stored(lambda _store: store.branch(conversation_id))
-        if branch is None:
+        items = self._change_branch(lambda session: session.open(conversation_id, message_id))
+        if items is None:
             return False
-        self._conversation_id = conversation_id
-        self._history = [
-            ChatMessage(message.role, message.content)
-            for message in branch
-            if message.content.strip()
-        ]
-        self.conversation_cleared.emit()
-        for message in branch:
-            if message.role in ("user", "assistant") and message.content.strip():
-                self.message_restored.emit(message.role, message.content, message.status)
-        self._stored(lambda _store: store.set_last_opened(conversation_id))
         self.conversation_changed.emit(conversation_id)
+        index = None if message_id is None else self._session.index_of(message_id)
+        if index is not None:
+            self.message_focus_requested.emit(index)
         return True
 
     def resume_last_conversation(self) -> bool:
         """At start-up: mark replies a crash left `streaming` as interrupted, then reopen
         the conversation that was open when Hearth last closed. False if there is none."""
-        recovered = self._stored(lambda store: store.recover_interrupted())
+        store = self.store
+        if store is None:
+            return False
+        recovered = self._stored(lambda _session: store.recover_interrupted())
         if recovered:
             log.info("%d interrupted replies recovered", recovered)
-        last = self._stored(lambda store: store.last_opened_conversation_id())
+        last = self._stored(lambda _session: store.last_opened_conversation_id())
         return last is not None and self.open_conversation(last)
 
     def save_partial_reply(self) -> None:
         """Save the streaming reply's text now, as `incomplete` (the app is quitting)."""
-        if self._reply_id is not None:
-            reply_id, text = self._reply_id, "".join(self._pieces)
-            self._stored(lambda store: store.finish_message(reply_id, "incomplete", content=text))
-            self._reply_id = None
+        if self._active_id is not None:
+            text = self._prefix + "".join(self._pieces)
+            self._stored(lambda session: session.finish_reply("incomplete", text))
 
     # --- worker events -----------------------------------------------------------------
 
@@ -334,7 +361,7 @@ class ChatController(QObject):
         self.status_changed.emit("Ready")
         if self._pending_send:
             self._pending_send = False
-            self._start_generation()
+            self._start_reply()
 
     @Slot(int, str)
     def _on_model_load_failed(self, request_id: int, message: str) -> None:
@@ -361,18 +388,14 @@ class ChatController(QObject):
         self._text_dirty = True
         if not self._throttle.isActive():
             self._flush_text()
-        now = time.monotonic()
-        if self._reply_id is not None and now - self._last_save >= SAVE_INTERVAL_S:
-            self._last_save = now
-            reply_id, text = self._reply_id, "".join(self._pieces)
-            self._stored(lambda store: store.update_message_content(reply_id, text))
+        text = self._prefix + "".join(self._pieces)
+        self._stored(lambda session: session.save_streaming(text))
 
     @Slot(int, object)
     def _on_generation_finished(self, request_id: int, stats: GenerationStats) -> None:
         if request_id != self._active_id:
             return
-        self._finish_reply("cancelled" if stats.cancelled else "complete", stats)
-        self._end_generation()
+        self._end_generation("cancelled" if stats.cancelled else "complete", stats)
         self.status_changed.emit("Stopped" if stats.cancelled else "Ready")
         self.generation_ended.emit(stats)
 
@@ -380,8 +403,7 @@ class ChatController(QObject):
     def _on_generation_failed(self, request_id: int, message: str) -> None:
         if request_id != self._active_id:
             return
-        self._finish_reply("error", None)
-        self._end_generation()
+        self._end_generation("error", None)
         self.status_changed.emit("Ready" if self.model_ready else "")
         self.error_occurred.emit(message)
         self.generation_ended.emit(None)
@@ -404,6 +426,11 @@ class ChatController(QObject):
         if was_ready != self.model_ready:
             self.model_ready_changed.emit(self.model_ready)
 
+    def _refused_while_busy(self, reason: str) -> bool:
+        if self.busy:
+            self.status_changed.emit(reason)
+        return self.busy
+
     def _request_messages(self) -> list[ChatMessage]:
         """System prompt + history, with consecutive user messages merged.
 
@@ -411,86 +438,84 @@ class ChatController(QObject):
         no model) is merged with the next one, so roles still alternate for the template.
         """
         merged: list[ChatMessage] = []
-        for message in self._history:
+        for message in self._session.history():
             if merged and message.role == "user" and merged[-1].role == "user":
                 merged[-1] = ChatMessage("user", f"{merged[-1].content}\n\n{message.content}")
             else:
                 merged.append(message)
         return with_system_prompt(self._system_prompt, merged)
 
-    def _stored(self, action: Callable[[ConversationStore], _T]) -> _T | None:
-        """Run one store call; a database error becomes a message, not a crash."""
-        if self._store is None:
-            return None
+    def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
+        """Run one session call; a database error becomes a message, not a crash."""
         try:
-            return action(self._store)
+            return action(self._session)
         except DatabaseError as error:
             log.warning("saving the conversation failed: %s", error)
             self.error_occurred.emit(f"Could not save the conversation: {error}")
-            return None
+        except (KeyError, IndexError, ValueError) as error:
+            log.warning("conversation action refused: %s", error)
+            self.status_changed.emit("That message is no longer there; the chat was reloaded.")
+        return None
 
-    def _save_user_message(self, text: str) -> bool:
-        """Commit the user message (creating the conversation first); False if it failed."""
+    def _change_branch(
+        self, action: Callable[[ConversationSession], list[MessageItem]]
+    ) -> list[MessageItem] | None:
+        items = self._stored(action)
+        if items is not None:
+            self.branch_changed.emit(items)
+        return items
 
-        def save(store: ConversationStore) -> bool:
-            created = self._conversation_id is None
-            if self._conversation_id is None:
-                self._conversation_id = store.create_conversation().id
-                store.set_last_opened(self._conversation_id)
-            store.add_message(self._conversation_id, "user", text)
-            if created:
-                self.conversation_changed.emit(self._conversation_id)
-            return True
+    def _reply_when_ready(self) -> None:
+        """Ask for a reply to the branch as it stands, now or once the model has loaded."""
+        if self.model_ready:
+            self._start_reply()
+        elif self.model_loading:
+            self._pending_send = True
+            self.busy_changed.emit(True)
+            self.status_changed.emit("Your message will be sent when the model has loaded…")
+        else:
+            self.error_occurred.emit(
+                "No model is loaded, so there is nobody to answer yet. Load a model and "
+                "send again: your message is kept."
+            )
 
-        saved = self._stored(save) is True
-        if saved:
-            self.conversations_changed.emit()
-        return saved
+    def _start_reply(self) -> None:
+        messages = self._request_messages()
+        item = self._stored(lambda session: session.start_reply())
+        if item is not None:
+            self._start_generation(messages, item)
 
-    def _finish_reply(self, status: MessageStatus, stats: GenerationStats | None) -> None:
-        if self._reply_id is None:
-            return
-        reply_id, text = self._reply_id, "".join(self._pieces)
-        stats_dict = None if stats is None else dataclasses.asdict(stats)
-        self._reply_id = None
-        self._stored(lambda store: store.finish_message(reply_id, status, stats_dict, content=text))
-        self.conversations_changed.emit()
-
-    def _start_generation(self) -> None:
+    def _start_generation(self, messages: list[ChatMessage], item: MessageItem) -> None:
         self._active_id = self._new_id()
         self._stop_requested = False
+        self._prefix = item.content
         self._pieces = []
         self._text_dirty = False
-        conversation_id = self._conversation_id
-        if conversation_id is not None:
-            reply = self._stored(
-                lambda store: store.add_message(
-                    conversation_id, "assistant", "", status="streaming"
-                )
-            )
-            self._reply_id = None if reply is None else reply.id
-            self._last_save = time.monotonic()
-        self.message_appended.emit("assistant", "")
+        if not item.content:
+            self.message_appended.emit(item)
         self.generation_started.emit()
         self.busy_changed.emit(True)
-        self.status_changed.emit("Thinking…")
-        self.generate_requested.emit(self._active_id, self._request_messages(), self._params)
+        self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
+        self.generate_requested.emit(self._active_id, messages, self._params)
 
     def _flush_text(self) -> None:
         if self._text_dirty:
             self._text_dirty = False
-            self.assistant_text_changed.emit("".join(self._pieces))
+            self.assistant_text_changed.emit(self._prefix + "".join(self._pieces))
             self._throttle.start()
 
-    def _end_generation(self) -> None:
-        """Finish the active request; its text so far (if any) joins the history."""
+    def _end_generation(self, status: MessageStatus, stats: GenerationStats | None) -> None:
+        """Finish the active request: its text so far is kept and saved with `status`."""
         self._throttle.stop()
         self._flush_text()
         self._throttle.stop()
-        text = "".join(self._pieces)
-        if text.strip():
-            self._history.append(ChatMessage("assistant", text))
+        text = self._prefix + "".join(self._pieces)
+        stats_dict = None if stats is None else dataclasses.asdict(stats)
         self._active_id = None
         self._stop_requested = False
-        self._pieces = []
+        self._prefix, self._pieces = "", []
+        item = self._stored(lambda session: session.finish_reply(status, text, stats_dict))
         self.busy_changed.emit(False)
+        if item is not None:
+            self.message_finished.emit(item)
+        self.conversations_changed.emit()

@@ -5,7 +5,10 @@ composer with Send and Stop, and a status bar (model name, load progress, statis
 the last reply). It knows nothing about the worker or the engine; it exposes slots to
 update it and emits the user's intentions.
 
-Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+N).
+Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+N),
+search_requested() (Ctrl+K), and the message actions of the chat view:
+edit_requested(int, str), regenerate_requested(int), continue_requested(int),
+version_requested(int, int) (positions in the branch shown).
 `set_sidebar()` puts the conversation list (`desktop.ui.sidebar`) on the left.
 Thread: GUI thread only.
 """
@@ -34,6 +37,7 @@ from desktop.ui.chat_view import READING_WIDTH, ChatView
 from desktop.ui.composer import Composer
 from desktop.ui.controller import format_stats
 from desktop.ui.markdown import MarkdownRenderer
+from desktop.ui.session import MessageItem
 
 STYLE_SHEET = """
 QMainWindow, #central, #chatView, #chatContainer, #emptyState { background: #ffffff; }
@@ -42,7 +46,17 @@ QWidget { color: #1f2328; font-size: 14px; }
 #appTitle { font-size: 16px; font-weight: 600; }
 #newChatButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
                  padding: 5px 12px; }
-#newChatButton:hover { background: #f3f4f6; }
+#newChatButton:hover, #searchButton:hover { background: #f3f4f6; }
+#searchButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
+                padding: 5px 12px; color: #4b5563; }
+#userBubble[highlighted="true"] { background: #fde68a; }
+#assistantBubble[highlighted="true"] { background: #fef3c7; border-radius: 8px; }
+QToolButton#messageAction { border: none; color: #6b7280; font-size: 12px; padding: 2px 6px;
+                            border-radius: 6px; background: transparent; }
+QToolButton#messageAction:hover { background: #eceef1; color: #1f2328; }
+QToolButton#messageAction:disabled { color: #c4c8ce; }
+#versionLabel { color: #6b7280; font-size: 12px; }
+#editBox { background: #ffffff; border: 1px solid #93b4f5; border-radius: 8px; }
 #userBubble { background: #e7eefc; border-radius: 16px; }
 #statusNote { color: #b45309; font-size: 12px; font-style: italic; }
 #speakerName { color: #6b7280; font-size: 12px; font-weight: 600; }
@@ -69,6 +83,9 @@ QPushButton#stopButton:disabled { color: #b0b5bc; border-color: #e6e8eb; }
 #conversationList::item:hover { background: #eceef1; }
 #conversationList::item:selected { background: #e1e7f5; color: #1f2328; }
 #undoBanner { background: #fff7e6; border: 1px solid #f1d9a6; border-radius: 8px; }
+#trashButton { border: none; color: #6b7280; padding: 4px 8px; border-radius: 6px;
+               background: transparent; text-align: left; }
+#trashButton:hover { background: #eceef1; color: #1f2328; }
 #undoButton { border: 1px solid #d5d9df; border-radius: 6px; padding: 3px 10px;
               background: #ffffff; }
 QStatusBar { background: #f7f8fa; border-top: 1px solid #eceef1; }
@@ -89,6 +106,11 @@ class MainWindow(QMainWindow):
     send_requested = Signal(str)
     stop_requested = Signal()
     new_chat_requested = Signal()
+    search_requested = Signal()
+    edit_requested = Signal(int, str)
+    regenerate_requested = Signal(int)
+    continue_requested = Signal(int)
+    version_requested = Signal(int, int)
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
         super().__init__()
@@ -110,6 +132,7 @@ class MainWindow(QMainWindow):
         column.addLayout(self._make_bottom())
         self._columns.addWidget(chat_column, 1)
         self.sidebar: QWidget | None = None
+        self.search_dialog: QWidget | None = None
         self.setCentralWidget(central)
         self._make_status_bar()
         # A fixed minimum instead of one recomputed from the contents: the window's size
@@ -131,6 +154,18 @@ class MainWindow(QMainWindow):
         self.new_chat_action.triggered.connect(self.new_chat_requested)
         self.addAction(self.new_chat_action)
         self.new_chat_button.setToolTip("New chat (Ctrl+N)")
+        self.search_action = QAction("Search conversations", self)
+        self.search_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.search_action.triggered.connect(self.search_requested)
+        self.addAction(self.search_action)
+        self.search_button.clicked.connect(self.search_requested)
+        self.search_button.setToolTip("Search all conversations (Ctrl+K)")
+        view = self.chat_view
+        view.edit_submitted.connect(self.edit_requested)
+        view.regenerate_requested.connect(self.regenerate_requested)
+        view.continue_requested.connect(self.continue_requested)
+        view.version_requested.connect(self.version_requested)
+        view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
         self._model: ModelDescription | None = None
         self.set_busy(False)
         self.composer.setFocus()
@@ -154,8 +189,12 @@ class MainWindow(QMainWindow):
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.setObjectName("newChatButton")
         self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.search_button = QPushButton("Search  Ctrl+K")
+        self.search_button.setObjectName("searchButton")
+        self.search_button.setCursor(Qt.CursorShape.PointingHandCursor)
         row.addWidget(title)
         row.addStretch(1)
+        row.addWidget(self.search_button)
         row.addWidget(self.new_chat_button)
         return header
 
@@ -241,15 +280,24 @@ class MainWindow(QMainWindow):
         self.send_requested.emit(self.composer.toPlainText())
         self.composer.setFocus()
 
-    @Slot(str, str)
-    def append_message(self, role: str, text: str) -> None:
-        self.chat_view.append_message(role, text)
+    @Slot(list)
+    def show_messages(self, items: list[MessageItem]) -> None:
+        """Show exactly these messages (a conversation opened, or another branch)."""
+        self.chat_view.set_messages(items)
+        self.stats_label.clear()
+        self.hide_error()
 
-    @Slot(str, str, str)
-    def restore_message(self, role: str, text: str, status: str) -> None:
-        """Show a stored message (with a note if it did not end normally)."""
-        self.chat_view.append_message(role, text, status)
-        self.chat_view.scroll_to_bottom()
+    @Slot(object)
+    def append_message(self, item: MessageItem) -> None:
+        self.chat_view.append_message(item)
+
+    @Slot(object)
+    def finish_message(self, item: MessageItem) -> None:
+        self.chat_view.finish_message(item)
+
+    @Slot(int)
+    def focus_message(self, index: int) -> None:
+        self.chat_view.focus_message(index)
 
     @Slot(str)
     def set_assistant_text(self, text: str) -> None:
@@ -261,7 +309,6 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_generation_ended(self, stats: GenerationStats | None) -> None:
-        self.chat_view.finish_streaming(failed=stats is None)
         if stats is not None:
             self.stats_label.setText(format_stats(stats))
 
@@ -283,6 +330,7 @@ class MainWindow(QMainWindow):
     def set_busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
+        self.chat_view.set_actions_enabled(not busy)
 
     @Slot(object)
     def set_model(self, model: ModelDescription | None) -> None:

@@ -3,9 +3,10 @@
 `ConversationListModel` lists the stored conversations outside the trash, pinned first,
 then the most recently updated, loading them in pages of `PAGE_SIZE` as the view scrolls
 (`canFetchMore`/`fetchMore`). `Sidebar` shows it in a `QListView` with a context menu
-(Rename, Pin/Unpin, Delete) and an Undo banner for a few seconds after a delete. Its
+(Rename, Pin/Unpin, Delete), an Undo banner for a few seconds after a delete, and a
+Trash button that opens the trash (`desktop.ui.trash_dialog`: restore, empty). Its
 public methods (`rename_conversation`, `set_pinned`, `delete_conversation`,
-`undo_delete`) do what the menu does, so tests need no dialog.
+`undo_delete`, `open_trash`) do what the menu does, so tests need no dialog.
 
 Signals of `Sidebar`: conversation_selected(int) (the user picked one),
 conversation_deleted(int) (moved to the trash), conversation_restored(int).
@@ -22,6 +23,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -40,8 +42,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.storage.conversations import Conversation, ConversationStore
+from desktop.ui.trash_dialog import TrashDialog
 
 PAGE_SIZE = 50
+ROW_HEIGHT = 32
 #: The mark before a pinned title (an emoji pin is missing from many default fonts).
 PIN_GLYPH = "★"
 UNTITLED = "New chat"
@@ -78,6 +82,8 @@ class ConversationListModel(QAbstractListModel):
         title = item.title or UNTITLED
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{PIN_GLYPH} {title}" if item.pinned else title
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return QSize(1, ROW_HEIGHT)  # as wide as the list: long titles are elided
         if role == Qt.ItemDataRole.ToolTipRole:
             return title
         if role == self.IdRole:
@@ -158,6 +164,7 @@ class Sidebar(QFrame):
         self._store = store
         self._current: int | None = None
         self._deleted: int | None = None
+        self._trash: TrashDialog | None = None
         self.setObjectName("sidebar")
         self.setMinimumWidth(220)
         self.setMaximumWidth(300)
@@ -167,6 +174,8 @@ class Sidebar(QFrame):
         self.list_view.setModel(self.model)
         self.list_view.setUniformItemSizes(True)
         self.list_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list_view.setResizeMode(QListView.ResizeMode.Adjust)
         self.list_view.setFrameShape(QFrame.Shape.NoFrame)
         self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list_view.customContextMenuRequested.connect(self._show_menu)
@@ -181,6 +190,11 @@ class Sidebar(QFrame):
         column.addWidget(title)
         column.addWidget(self.list_view, 1)
         column.addWidget(self._make_undo_banner())
+        self.trash_button = QPushButton("Trash")
+        self.trash_button.setObjectName("trashButton")
+        self.trash_button.setToolTip("Deleted chats: restore them or delete them for good")
+        self.trash_button.clicked.connect(self.open_trash)
+        column.addWidget(self.trash_button, 0, Qt.AlignmentFlag.AlignLeft)
         self._undo_timer = QTimer(self)
         self._undo_timer.setSingleShot(True)
         self._undo_timer.setInterval(UNDO_TIMEOUT_MS)
@@ -246,6 +260,18 @@ class Sidebar(QFrame):
             self.refresh()
             self.conversation_restored.emit(conversation_id)
 
+    @Slot()
+    def open_trash(self) -> TrashDialog:
+        """Show the trash (one window, reloaded each time); a restored chat comes back here."""
+        self._hide_undo()
+        if self._trash is None:
+            self._trash = TrashDialog(self._store, self)
+            self._trash.restored.connect(self._on_restored)
+        self._trash.reload()
+        self._trash.show()
+        self._trash.raise_()
+        return self._trash
+
     # --- internals -----------------------------------------------------------------------
 
     def _select_current(self) -> None:
@@ -258,6 +284,11 @@ class Sidebar(QFrame):
         index = self.model.index(row)
         self.list_view.setCurrentIndex(index)
         self.list_view.scrollTo(index)
+
+    @Slot(int)
+    def _on_restored(self, conversation_id: int) -> None:
+        self.refresh()
+        self.conversation_restored.emit(conversation_id)
 
     @Slot()
     def _hide_undo(self) -> None:

@@ -80,3 +80,25 @@ def test_stop_ends_a_long_real_generation_quickly(
         qtbot.keyClick(window.composer, Qt.Key.Key_Return)
     answer = [text for role, text in window.chat_view.messages() if role == "assistant"][-1]
     assert "Paris" in answer
+
+
+def test_a_stopped_real_reply_continues_where_it_stopped(
+    qtbot: QtBot, real_app: tuple[ChatController, MainWindow]
+) -> None:
+    controller, window = real_app
+    controller.params = GenerationParams(max_tokens=48, temperature=0.0)
+    pieces: list[str] = []
+    controller.assistant_text_changed.connect(pieces.append)
+    with qtbot.waitSignal(controller.generation_ended, timeout=30_000):
+        qtbot.keyClicks(window.composer, "Write a short poem about the sea.")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: len(pieces) >= 3, timeout=30_000)
+        controller.stop()
+    partial = controller.items[-1].content
+    assert partial.strip() and controller.items[-1].status == "cancelled"
+    with qtbot.waitSignal(controller.generation_ended, timeout=60_000) as ended:
+        assert controller.continue_reply()
+    continued = controller.items[-1].content
+    assert continued.startswith(partial) and len(continued) > len(partial)
+    assert ended.args[0].generated_tokens > 0
+    assert window.chat_view.messages()[-1] == ("assistant", continued)

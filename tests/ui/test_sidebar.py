@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 
 from desktop.storage.conversations import ConversationStore
 from desktop.ui.sidebar import PAGE_SIZE, PIN_GLYPH, ConversationListModel, Sidebar
+from desktop.ui.trash_dialog import TrashDialog
 from tests.ui.fakes import ChatApp
 from tests.ui.test_chat_window import ask
 
@@ -151,3 +153,57 @@ def test_undo_banner_goes_away_by_itself(stored_app: ChatApp, store: Conversatio
     stored_app.qtbot.waitUntil(lambda: not sidebar.undo_banner.isVisible(), timeout=2000)
     sidebar.undo_delete()  # too late: nothing to undo
     assert store.count_conversations() == 0
+
+
+def test_trash_restores_chats_and_empties_only_after_confirmation(
+    qtbot: QtBot, store: ConversationStore
+) -> None:
+    kept = store.create_conversation(title="Keep me")
+    doomed = [store.create_conversation(title=f"Old chat {n}") for n in range(3)]
+    back = store.create_conversation(title="Bring me back")
+    for conversation in (*doomed, back):
+        store.add_message(conversation.id, "user", f"secret words {conversation.id}")
+        store.move_to_trash(conversation.id)
+    answers: list[int] = []
+
+    def refuse_then_accept(_parent: object, count: int) -> bool:
+        answers.append(count)
+        return len(answers) > 1
+
+    dialog = TrashDialog(store, confirm=refuse_then_accept)
+    qtbot.addWidget(dialog)
+    assert dialog.list.count() == 4
+    assert "4 deleted chats" in dialog.summary.text()
+    assert not dialog.restore_button.isEnabled()
+
+    [row] = [i for i in range(4) if dialog.list.item(i).text().startswith("Bring me back")]
+    dialog.list.item(row).setSelected(True)
+    with qtbot.waitSignal(dialog.restored) as restored:
+        assert dialog.restore_selected() == 1
+    assert restored.args == [back.id]
+    assert {c.id for c in store.list_conversations()} == {kept.id, back.id}
+
+    assert dialog.empty() == 0  # the user said Cancel: nothing is deleted
+    assert store.count_conversations(include_deleted=True) == 5
+    assert dialog.empty() == 3
+    assert answers == [3, 3]
+    assert store.count_conversations(include_deleted=True) == 2
+    assert store.search("secret") and all(
+        h.conversation_id == back.id for h in store.search("secret")
+    )
+    assert dialog.list.count() == 0 and dialog.summary.text() == "The trash is empty."
+    assert not dialog.empty_button.isEnabled()
+
+
+def test_the_sidebar_trash_button_opens_the_trash(qtbot: QtBot, store: ConversationStore) -> None:
+    conversation = store.create_conversation(title="Gone")
+    sidebar = Sidebar(store)
+    qtbot.addWidget(sidebar)
+    sidebar.delete_conversation(conversation.id)
+    dialog = sidebar.open_trash()
+    assert dialog.isVisible() and dialog.list.count() == 1
+    dialog.list.item(0).setSelected(True)
+    with qtbot.waitSignal(sidebar.conversation_restored):
+        dialog.restore_selected()
+    assert sidebar.model.rowCount() == 1
+    dialog.close()

@@ -70,3 +70,14 @@ def test_sandbox_blocks_python_internals() -> None:
     object.__setattr__(template, "source", hostile)
     with pytest.raises(TemplateError):
         template.render(CONVERSATION)
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_FORMATS))
+def test_a_conversation_ending_with_a_reply_asks_to_continue_it(name: str) -> None:
+    template = ChatTemplate.named(name)
+    partial = [*CONVERSATION, ChatMessage("assistant", "The capital is")]
+    text = template.render(partial)
+    # Everything up to the reply prompt is the usual prompt; the partial reply follows,
+    # left open (no end-of-turn marker) for the model to go on.
+    assert text == template.render(CONVERSATION) + "The capital is"
+    assert template.render(partial, add_generation_prompt=False).count("The capital is") == 1
