@@ -20,6 +20,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
+from desktop.cli_vault import make_vault
 from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, LoadOptions, ModelDescription
@@ -29,9 +30,12 @@ from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
 from desktop.storage.conversations import ConversationStore
-from desktop.storage.db import Database
+from desktop.storage.keychain import Keychain
 from desktop.storage.lock import LockOwner, WriteLock
 from desktop.storage.migrations import open_and_migrate
+from desktop.storage.preferences import Preferences
+from desktop.storage.vault import Unlocked, recovery_key_for
+from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
 from desktop.ui.single_instance import (
     InstanceServer,
     bring_to_front,
@@ -97,13 +101,16 @@ def _quit_on_sigint(app: QCoreApplication) -> None:
     timer.start(250)
 
 
-def open_store(paths: AppPaths) -> tuple[ConversationStore | None, str | None]:
-    """The conversation store, or None and a message for the user when it cannot open.
+def open_store(
+    paths: AppPaths, key: bytes | None = None
+) -> tuple[ConversationStore | None, str | None]:
+    """The conversation store (encrypted with `key`), or None and a message for the user
+    when it cannot open.
 
     The file is never deleted or replaced here: the app then runs without saving.
     """
     try:
-        db = open_and_migrate(paths.database_path, backup_dir=paths.data_dir / "backups")
+        db = open_and_migrate(paths.database_path, key=key, backup_dir=paths.data_dir / "backups")
     except DatabaseError as error:
         log.error("cannot open the database %s: %s", paths.database_path, error)
         return None, (
@@ -111,6 +118,31 @@ def open_store(paths: AppPaths) -> tuple[ConversationStore | None, str | None]:
             f"{error}\nThe file is left untouched: {paths.database_path}"
         )
     return ConversationStore(db), None
+
+
+@dataclass
+class OpenedStore:
+    """The store (None: not saving this session), why not, and a new recovery key to offer."""
+
+    store: ConversationStore | None
+    error: str | None = None
+    recovery_key: str | None = None
+    unlocked: Unlocked | None = None
+
+
+def unlock_store(paths: AppPaths, keychain: Keychain | None = None) -> OpenedStore:
+    """Get the database key (asking the user if needed), then open the store with it."""
+    from desktop.ui.unlock import UnlockFlow
+    from desktop.ui.unlock_dialogs import QtPrompter
+
+    vault = make_vault(paths, keychain)
+    result = UnlockFlow(vault, QtPrompter()).run()
+    if result.unlocked is None:
+        log.warning("the conversation store was not unlocked")
+        return OpenedStore(None, result.message)
+    log.info("conversation store unlocked (%s)", result.unlocked.mode)
+    store, error = open_store(paths, result.unlocked.db_key)
+    return OpenedStore(store, error, result.recovery_key, result.unlocked)
 
 
 @dataclass
@@ -184,6 +216,57 @@ def _claim_single_instance(
     )
 
 
+def _open_privacy(
+    window: QWidget,
+    paths: AppPaths,
+    opened: OpenedStore,
+    delete_all_data: Callable[[bool], None],
+) -> None:
+    """The Privacy page over the window, with its actions bound to this session's vault."""
+    from desktop.ui.privacy_dialog import PrivacyDialog, PrivacyState
+    from desktop.ui.unlock import run_off_gui_thread
+
+    unlocked = opened.unlocked
+    key = None if unlocked is None else unlocked.db_key
+    vault = make_vault(paths)
+    state = PrivacyState(
+        paths=paths,
+        mode=None if unlocked is None else unlocked.mode,
+        keychain_backend=vault.keychain.backend,
+        recovery_key=None if key is None else recovery_key_for(key),
+        preferences=Preferences.load(paths.config_dir),
+    )
+    dialog = PrivacyDialog(
+        state,
+        change_passphrase=lambda old, new: run_off_gui_thread(
+            lambda: vault.change_passphrase(old, new)
+        ),
+        save_preferences=lambda preferences: preferences.save(paths.config_dir),
+        parent=window,
+    )
+    dialog.delete_confirmed.connect(delete_all_data)
+    dialog.show()
+
+
+def _report_wipe(window: QWidget, report: WipeReport) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    if report.failures:
+        QMessageBox.warning(
+            window,
+            "Some data could not be deleted",
+            "These could not be removed; delete them by hand:\n"
+            + "\n".join(str(item) for item in report.failures),
+        )
+    else:
+        QMessageBox.information(
+            window,
+            "Your data was deleted",
+            f"{len(report.removed)} files and folders and {len(report.keychain_entries)} "
+            "keychain entries were removed. Hearth will now quit.",
+        )
+
+
 def _on_activation_requested(window: QWidget) -> None:
     log.info("window activated by a second launch")
     bring_to_front(window)
@@ -211,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     factory, describer = make_engine_factory(registry)
     inference = InferenceThread(factory, describe=describer)
     inference.start()
-    store, store_error = (None, claim.refusal) if claim.lock is None else open_store(paths)
+    opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
+    store, store_error = opened.store, opened.error
     controller = ChatController(
         inference, system_prompt=DEFAULT_SYSTEM_PROMPT, params=GenerationParams(), store=store
     )
@@ -222,6 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()  # shown before the model has loaded
     if store_error is not None:
         window.show_error(store_error)
+    if opened.recovery_key is not None:
+        from desktop.ui.unlock_dialogs import offer_recovery_key
+
+        offer_recovery_key(opened.recovery_key, window)
 
     try:
         model_path = args.model.expanduser() if args.model else find_embedded_model(verify=False)
@@ -230,15 +318,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         controller.load_model(model_path, LoadOptions(n_ctx=args.ctx, n_threads=args.threads))
 
-    db: Database | None = None if store is None else store.db
+    closed: list[bool] = []
 
     def shut_down() -> None:
+        if closed:
+            return
+        closed.append(True)
         inference.stop()  # joins the inference thread
         controller.save_partial_reply()
-        if db is not None:
-            db.close()
+        if store is not None:
+            store.db.close()
         claim.release()
 
+    def delete_all_data(include_models: bool) -> None:
+        shut_down()
+        setup_logging(None)  # the log file is among what goes
+        report = wipe_all_data(
+            WipeTargets(
+                paths.database_path,
+                paths.data_dir / "backups",
+                paths.config_dir,
+                paths.log_dir,
+                paths.models_dir,
+                include_models,
+            ),
+            Keychain(),
+        )
+        _report_wipe(window, report)
+        app.quit()
+
+    window.privacy_requested.connect(lambda: _open_privacy(window, paths, opened, delete_all_data))
     app.aboutToQuit.connect(shut_down)
     _quit_on_sigint(app)
     code = app.exec()

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from desktop.cli_vault import database_key, make_vault
 from desktop.core.errors import DatabaseError, StoreInUseError
 from desktop.core.types import GenerationStats
 from desktop.paths import AppPaths
@@ -83,7 +84,8 @@ def _take(lock: WriteLock, advice: str, wait_s: float) -> None:
 
 
 def _open_writable(paths: AppPaths) -> Database:
-    return open_and_migrate(paths.database_path, backup_dir=paths.data_dir / "backups")
+    key = database_key(make_vault(paths))
+    return open_and_migrate(paths.database_path, key=key, backup_dir=paths.data_dir / "backups")
 
 
 def _open_read_only(paths: AppPaths, lock: WriteLock) -> Database:
@@ -94,7 +96,8 @@ def _open_read_only(paths: AppPaths, lock: WriteLock) -> Database:
             f"There are no saved conversations in {paths.data_dir} yet ({holder} is "
             "starting to use it)."
         )
-    db = open_database(paths.database_path, max_user_version=SCHEMA_VERSION)
+    key = database_key(make_vault(paths))
+    db = open_database(paths.database_path, key=key, max_user_version=SCHEMA_VERSION)
     try:
         version = user_version(db)
         if version < SCHEMA_VERSION:

@@ -6,10 +6,17 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 
+from tests.memory_keyring import MemoryKeyring
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Child processes (the CLI and app subprocess tests) see no usable keychain, like a
+# headless machine, and protect their store with this passphrase; in this process every
+# test gets a fresh in-memory keychain (below). The real keychain is never touched.
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+os.environ.setdefault("HEARTH_PASSPHRASE", "test passphrase, not a secret")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -19,6 +26,16 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     data_dir = tmp_path / "hearth-data"
     monkeypatch.setenv("HEARTH_DATA_DIR", str(data_dir))
     yield data_dir
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """A fresh in-memory keychain for this test, installed as keyring's backend."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ the last reply). It knows nothing about the worker or the engine; it exposes slo
 update it and emits the user's intentions.
 
 Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+N),
-search_requested() (Ctrl+K), and the message actions of the chat view:
+search_requested() (Ctrl+K), privacy_requested(), and the message actions of the chat view:
 edit_requested(int, str), regenerate_requested(int), continue_requested(int),
 version_requested(int, int) (positions in the branch shown).
 `set_sidebar()` puts the conversation list (`desktop.ui.sidebar`) on the left.
@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
     stop_requested = Signal()
     new_chat_requested = Signal()
     search_requested = Signal()
+    privacy_requested = Signal()
     edit_requested = Signal(int, str)
     regenerate_requested = Signal(int)
     continue_requested = Signal(int)
@@ -194,6 +195,12 @@ class MainWindow(QMainWindow):
         self.search_button.setCursor(Qt.CursorShape.PointingHandCursor)
         row.addWidget(title)
         row.addStretch(1)
+        self.privacy_button = QPushButton("Privacy")
+        self.privacy_button.setObjectName("searchButton")
+        self.privacy_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.privacy_button.setToolTip("Where your data lives, encryption, network, deletion")
+        self.privacy_button.clicked.connect(self.privacy_requested)
+        row.addWidget(self.privacy_button)
         row.addWidget(self.search_button)
         row.addWidget(self.new_chat_button)
         return header

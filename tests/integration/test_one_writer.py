@@ -22,6 +22,7 @@ from pytestqt.qtbot import QtBot
 from desktop import cli
 from desktop.app import ALREADY_RUNNING, InstanceClaim, _claim_single_instance
 from desktop.cli_store import open_store
+from desktop.cli_vault import database_key, make_vault
 from desktop.core.errors import DatabaseError
 from desktop.paths import AppPaths
 from desktop.storage.conversations import ConversationStore
@@ -49,8 +50,11 @@ from desktop.storage.migrations import open_and_migrate
 data_dir, kind = Path(sys.argv[1]), sys.argv[2]
 lock = WriteLock(data_dir, kind)
 assert lock.try_acquire()
-if kind == "window":
-    store = ConversationStore(open_and_migrate(data_dir / "hearth.db"))
+if kind == "window":  # the window's store: encrypted, its key kept as the window keeps it
+    from desktop.cli_vault import database_key, make_vault
+    from desktop.paths import AppPaths
+    key = database_key(make_vault(AppPaths.resolve(data_dir)), interactive=False)
+    store = ConversationStore(open_and_migrate(data_dir / "hearth.db", key=key))
     conversation = store.create_conversation(title="Bread")
     question = store.add_message(conversation.id, "user", "How long does sourdough rise?")
     store.add_message(conversation.id, "assistant", "Usually four to", status="streaming")
@@ -74,6 +78,11 @@ def hearth(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def key_of(data_dir: Path) -> bytes | None:
+    """The store's key, as any Hearth process gets it (here: HEARTH_PASSPHRASE or keychain)."""
+    return database_key(make_vault(AppPaths.resolve(data_dir)), interactive=False)
 
 
 def log_text(data_dir: Path) -> str:
@@ -198,7 +207,7 @@ def test_reads_beside_the_window_leave_its_streaming_reply_alone(
     assert exported.returncode == 0, exported.stderr
     messages = json.loads(out.read_text())["conversations"][0]["messages"]
     assert [m["status"] for m in messages] == ["complete", "streaming"]
-    db = open_database(data_dir / "hearth.db")
+    db = open_database(data_dir / "hearth.db", key=key_of(data_dir))
     try:
         assert db.scalar("SELECT status FROM messages WHERE role = 'assistant'") == "streaming"
     finally:
@@ -256,7 +265,7 @@ def test_a_read_that_needs_a_migration_is_refused_while_the_window_writes(
         code = cli.main(["--data-dir", str(data_dir), "search", "bread"], out=StringIO())
     assert code == 1
     assert "needs upgrading" in capsys.readouterr().err
-    db = open_database(data_dir / "hearth.db")
+    db = open_database(data_dir / "hearth.db", key=key_of(data_dir))
     try:
         assert db.scalar("PRAGMA user_version") == 0  # nothing was written
     finally:
@@ -285,7 +294,7 @@ def test_a_write_waits_for_another_command(data_dir: Path, tmp_path: Path) -> No
     finally:
         releaser.join()
     assert "Imported 1 conversation" in out.getvalue()
-    store = ConversationStore(open_and_migrate(data_dir / "hearth.db"))
+    store = ConversationStore(open_and_migrate(data_dir / "hearth.db", key=key_of(data_dir)))
     try:
         assert [c.title for c in store.list_conversations()] == ["Patient import"]
     finally:
