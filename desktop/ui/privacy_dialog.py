@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -35,6 +35,7 @@ from desktop.storage.preferences import Preferences
 from desktop.ui.unlock_dialogs import MIN_PASSPHRASE, RecoveryKeyDialog
 
 CONFIRM_WORD = "delete"
+DIALOG_WIDTH = 600
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class PrivacyDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Privacy")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(DIALOG_WIDTH)
         self._state = state
         self._change_passphrase = change_passphrase
         self._save_preferences = save_preferences
@@ -136,9 +137,19 @@ class PrivacyDialog(QDialog):
         self.message = QLabel()
         self.message.setWordWrap(True)
         column.addWidget(self.message)
+        column.addStretch(1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         column.addWidget(close)
+        # Wrapped labels get the height their text needs at the dialog's width (a dialog's
+        # layout would otherwise size them for one line and clip them).
+        for label in self.findChildren(QLabel):
+            if label.wordWrap() and label.text():
+                box = label.fontMetrics().boundingRect(
+                    QRect(0, 0, DIALOG_WIDTH - 60, 10_000), Qt.TextFlag.TextWordWrap, label.text()
+                )
+                label.setMinimumHeight(box.height() + 4)
+        self.resize(DIALOG_WIDTH, self.minimumSizeHint().height())
 
     # --- sections ----------------------------------------------------------------------
 
