@@ -249,6 +249,7 @@ class ChatView(QScrollArea):
         available = max(200, self.viewport().width() - 56)
         if bubble.role == "user":
             widest = int(available * USER_BUBBLE_FRACTION) - 28
+            bubble.label.ensurePolished()  # measure in the style sheet's font, not the default
             metrics = bubble.label.fontMetrics()
             natural = max(metrics.horizontalAdvance(line) for line in bubble.text.split("\n"))
             # As wide as the text needs (no early wrapping of short messages), up to `widest`.
