@@ -6,17 +6,36 @@ import sys
 from collections.abc import Sequence
 
 HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
+HEADLESS |= {"models", "bench"}
+PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [PROBE]:
+        from desktop.inference.probe import child_main
+
+        return child_main(args[1:])
     if any(arg in HEADLESS for arg in args):
         from desktop.cli import main as cli_main
 
-        return cli_main(args)
+        try:
+            return cli_main(args)
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            _silence_stdout()
+            return 141
     from desktop.app import main as app_main
 
     return app_main(args)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-from desktop import __version__
+from desktop import __version__, cli_models
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.errors import HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
@@ -27,6 +27,7 @@ from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.selfcheck import check_store
 
 log = logging.getLogger("hearth.cli")
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path)
     imp = sub.add_parser("import", help="add the conversations of a Hearth JSON export")
     imp.add_argument("file", type=Path)
+    cli_models.add_parsers(sub)
     return parser
 
 
@@ -206,6 +208,7 @@ def _silence_stdout() -> None:
 
 def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
     start = time.perf_counter()
+    store = check_store()
     engine, path, load_time = load_engine(args)
     try:
         pieces: list[str] = []
@@ -223,7 +226,8 @@ def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
     status = "ok" if ok else "FAILED"
     print(
         f"self-test {status}: model {path.name} on {engine.info.name}, "
-        f"{format_stats(stats, load_time)}, total {time.perf_counter() - start:.2f} s; "
+        f"{format_stats(stats, load_time)}, store {store}, "
+        f"total {time.perf_counter() - start:.2f} s; "
         f"answer: {answer[:80]!r}",
         file=out,
     )
@@ -247,6 +251,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "export":
             with open_store(paths, writing=False) as store:
                 return export_to(store, args.format, args.out, args.conversations)
+        if args.command in cli_models.COMMANDS:
+            return cli_models.run(args, stream, paths)
         if args.command == "import":
             with open_store(paths, advice=IMPORT_ADVICE) as store:
                 return import_from(store, args.file, stream)

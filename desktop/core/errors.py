@@ -105,3 +105,15 @@ class EncryptionError(VaultError):
 
 class KeyFileTooNewError(KeyFileError):
     """The key file was written by a newer Hearth; it is left untouched."""
+
+
+class ModelImportError(HearthError):
+    """A model that passed every check could not be copied or linked into the models folder."""
+
+
+class ModelLibraryError(HearthError):
+    """A request on the model library cannot be done (unknown name, the built-in model, ...)."""
+
+
+class AssistantError(HearthError):
+    """An assistant cannot be read, saved, changed or deleted; nothing was lost."""

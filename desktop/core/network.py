@@ -26,6 +26,5 @@ class NetworkPolicy:
         """Raise `NetworkDisabledError` unless the network is allowed."""
         if not self.allowed:
             raise NetworkDisabledError(
-                f"{purpose} needs the network, which is turned off in Privacy. Nothing was "
-                "sent."
+                f"{purpose} needs the network, which is turned off in Privacy. Nothing was sent."
             )

@@ -8,6 +8,7 @@ single message too long for the window is a clear error, never an engine crash.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from desktop.core.errors import ContextOverflowError
 from desktop.core.types import ChatMessage
@@ -31,20 +32,58 @@ def with_system_prompt(system_prompt: str, history: Sequence[ChatMessage]) -> li
 
 
 def fit_messages(
-    messages: Sequence[ChatMessage], n_ctx: int, reserve: int, count_tokens: TokenCounter
+    messages: Sequence[ChatMessage],
+    n_ctx: int,
+    reserve: int,
+    count_tokens: TokenCounter,
+    pinned: int = 0,
 ) -> list[ChatMessage]:
     """The longest suffix of the conversation whose prompt leaves `reserve` tokens free.
 
-    System messages at the start are always kept. Turns are dropped oldest first, a
+    System messages at the start are always kept, and so are the first `pinned` other
+    messages (an assistant's example exchanges). Turns are dropped oldest first, a
     whole exchange at a time, so the kept history still starts with a user message.
     Raises `ContextOverflowError` when not even the newest message fits.
     """
+    return plan_context(messages, n_ctx, reserve, count_tokens, pinned).messages
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """What the next request sends: the fitted messages and how the budget is used.
+
+    `omitted` is how many of the oldest history messages (after the system prompt and the
+    pinned examples) were left out; the UI marks those. `prompt_tokens` is the rendered
+    prompt's length; `budget` is what the prompt may take (`n_ctx - reserve`).
+    """
+
+    messages: list[ChatMessage]
+    omitted: int
+    prompt_tokens: int
+    n_ctx: int
+    reserve: int
+
+    @property
+    def budget(self) -> int:
+        return self.n_ctx - self.reserve
+
+
+def plan_context(
+    messages: Sequence[ChatMessage],
+    n_ctx: int,
+    reserve: int,
+    count_tokens: TokenCounter,
+    pinned: int = 0,
+) -> ContextPlan:
+    """`fit_messages` with the figures the composer shows; same rules, same errors."""
     system = [m for m in messages if m.role == "system"][:1]
-    turns = [m for m in messages if m.role != "system"]
+    rest = [m for m in messages if m.role != "system"]
+    head = system + rest[:pinned]
+    turns = rest[pinned:]
     reserve = min(reserve, max(MIN_REPLY_TOKENS, n_ctx // 4))
     budget = n_ctx - reserve
     if not turns:
-        return list(system)
+        return ContextPlan(list(head), 0, count_tokens(head) if head else 0, n_ctx, reserve)
 
     # Candidate start points: each user message (so the history starts with a question).
     starts = [i for i, m in enumerate(turns) if m.role == "user"] or [0]
@@ -52,17 +91,23 @@ def fit_messages(
         starts.append(len(turns) - 1)
     # Binary search for the earliest start that fits: later starts are never longer.
     lo, hi = 0, len(starts) - 1
-    if count_tokens(system + turns[starts[hi] :]) > budget:
-        newest = count_tokens(system + turns[starts[hi] :])
+    newest = count_tokens(head + turns[starts[hi] :])
+    if newest > budget:
+        what = "message" if len(turns) - starts[hi] == 1 else "last exchange"
+        extra = " with the assistant's examples" if pinned else ""
         raise ContextOverflowError(
-            f"The message is too long for this model: it needs about {newest} tokens, but "
-            f"the context window holds {n_ctx} with {reserve} kept for the reply. "
+            f"The {what} is too long for this model: it needs about {newest} tokens{extra}, "
+            f"but the context window holds {n_ctx} with {reserve} kept for the reply. "
             "Shorten the message, or load the model with a larger context."
         )
+    used = {hi: newest}
     while lo < hi:
         mid = (lo + hi) // 2
-        if count_tokens(system + turns[starts[mid] :]) <= budget:
+        used[mid] = count_tokens(head + turns[starts[mid] :])
+        if used[mid] <= budget:
             hi = mid
         else:
             lo = mid + 1
-    return system + turns[starts[lo] :]
+    if lo not in used:
+        used[lo] = count_tokens(head + turns[starts[lo] :])
+    return ContextPlan(head + turns[starts[lo] :], starts[lo], used[lo], n_ctx, reserve)

@@ -38,6 +38,7 @@ def test_self_test(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("self-test ok")
     assert "tok/s" in result.stdout
+    assert "store SQLCipher" in result.stdout  # the encrypted store works here too
 
 
 def test_ask_answers_saves_and_search_finds_it(tmp_path: Path) -> None:
