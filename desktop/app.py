@@ -302,8 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = build_main_window(controller)
     if claim.server is not None:
         claim.server.activation_requested.connect(lambda: _on_activation_requested(window))
-    controller.resume_last_conversation()
-    window.show()  # shown before the model has loaded
+    window.show()  # shown before the model has loaded, and before the last conversation:
+    QTimer.singleShot(0, controller.resume_last_conversation)  # it fills in a moment later
     if store_error is not None:
         window.show_error(store_error)
     if opened.recovery_key is not None:

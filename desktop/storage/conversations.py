@@ -101,9 +101,24 @@ class StoredMessage:
     sibling_count: int = 1
 
 
+#: Search, newest message first. FTS5 walks its index from the highest rowid down (the
+#: `ORDER BY` needs no sort) and the `CROSS JOIN`s keep it the outer loop, so the scan stops
+#: after `LIMIT` hits outside the trash and `snippet()` runs only for the rows returned.
+SEARCH_SQL = (
+    "SELECT m.conversation_id, m.id, c.title, snippet(messages_fts, 0, ?, ?, '…', 12)"
+    " FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid"
+    " CROSS JOIN conversations c ON c.id = m.conversation_id"
+    " WHERE messages_fts MATCH ? AND c.deleted_at IS NULL"
+    " ORDER BY messages_fts.rowid DESC LIMIT ?"
+)
+
+
 @dataclass(frozen=True)
 class SearchHit:
-    """A message matching a search; `snippet_html` is escaped text with hits in `<b>`."""
+    """A message matching a search; `snippet_html` is escaped text with hits in `<b>`.
+
+    `rank` is the hit's place in the results: 0 for the first (the newest message).
+    """
 
     conversation_id: int
     message_id: int
@@ -386,18 +401,17 @@ class ConversationStore:
 
     # -- search --------------------------------------------------------------------------
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        """Messages (outside the trash) containing every word of `query` as a prefix."""
+        """Messages (outside the trash) containing every word of `query` as a prefix,
+        newest first, at most `limit` of them.
+
+        The cost follows `limit`, not the number of matching messages: the index is read
+        from the newest message down until `limit` hits are found (schema v2's prefix
+        indexes serve words of 1 to 3 characters the same way).
+        """
         match = fts_query(query)
-        if not match:
+        if not match or limit < 1:
             return []
-        rows = self.db.query_all(
-            "SELECT m.conversation_id, m.id, c.title,"
-            " snippet(messages_fts, 0, ?, ?, '…', 12), bm25(messages_fts) AS rank"
-            " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
-            " JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE messages_fts MATCH ? AND c.deleted_at IS NULL ORDER BY rank LIMIT ?",
-            (_MARK_OPEN, _MARK_CLOSE, match, limit),
-        )
+        rows = self.db.query_all(SEARCH_SQL, (_MARK_OPEN, _MARK_CLOSE, match, limit))
         return [
             SearchHit(
                 conversation_id=row[0],
@@ -406,9 +420,9 @@ class ConversationStore:
                 snippet_html=html.escape(row[3], quote=False)
                 .replace(_MARK_OPEN, "<b>")
                 .replace(_MARK_CLOSE, "</b>"),
-                rank=float(row[4]),
+                rank=float(place),
             )
-            for row in rows
+            for place, row in enumerate(rows)
         ]
 
     # -- helpers -------------------------------------------------------------------------

@@ -17,6 +17,11 @@ Schema v1:
   triggers). Messages still `streaming` are not indexed until they reach another status, so
   a streaming update costs one row write and no index work.
 - `meta`: small key/value settings of the store (last opened conversation).
+
+Schema v2: `messages_fts` gets FTS5 prefix indexes for words of 1, 2 and 3 characters
+(`prefix='1 2 3'`), so a search for a short prefix ("a", "th", "the") reads one index entry
+from the newest message down instead of merging every word starting that way. The upgrade
+re-creates the index from the messages that are not `streaming` (the triggers' rule).
 """
 
 from __future__ import annotations
@@ -86,12 +91,29 @@ _SCHEMA_V1 = (
 )
 
 
+_SCHEMA_V2 = (
+    "DROP TABLE messages_fts",
+    """CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content='messages', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
+    )""",
+    # Not 'rebuild': that would also index streaming messages, which the triggers skip.
+    """INSERT INTO messages_fts(rowid, content)
+        SELECT id, content FROM messages WHERE status <> 'streaming' ORDER BY id""",
+)
+
+
 def _initial_schema(db: Database) -> None:
     for statement in _SCHEMA_V1:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_initial_schema,)
+def _prefix_indexes(db: Database) -> None:
+    for statement in _SCHEMA_V2:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_initial_schema, _prefix_indexes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

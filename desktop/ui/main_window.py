@@ -292,7 +292,6 @@ class MainWindow(QMainWindow):
         """Show exactly these messages (a conversation opened, or another branch)."""
         self.chat_view.set_messages(items)
         self.stats_label.clear()
-        self.hide_error()
 
     @Slot(object)
     def append_message(self, item: MessageItem) -> None:

@@ -40,7 +40,7 @@ def test_empty_file_is_migrated_to_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "hearth.db"
     db = open_and_migrate(path, KEY)
     try:
-        assert user_version(db) == SCHEMA_VERSION == 1
+        assert user_version(db) == SCHEMA_VERSION == 2
         tables = {row[0] for row in db.query_all("SELECT name FROM sqlite_master")}
         assert {"conversations", "messages", "messages_fts", "meta"} <= tables
         assert db.scalar("PRAGMA journal_mode") == "wal"
@@ -143,11 +143,11 @@ def test_each_migration_is_one_transaction(tmp_path: Path) -> None:
     steps = [*MIGRATIONS, _add_notes, _broken]
     with pytest.raises(RuntimeError, match="migration bug"):
         migrate(db, tmp_path / "backups", steps)
-    assert user_version(db) == 2  # version 2 committed, version 3 rolled back
+    assert user_version(db) == SCHEMA_VERSION + 1  # notes committed, the broken step rolled back
     tables = {row[0] for row in db.query_all("SELECT name FROM sqlite_master")}
     assert "notes" in tables and "half_done" not in tables
     assert db.scalar("SELECT title FROM conversations") == "precious"
-    assert [p.name[:9] for p in (tmp_path / "backups").iterdir()] == ["hearth-v1"]
+    assert [p.name[:9] for p in (tmp_path / "backups").iterdir()] == [f"hearth-v{SCHEMA_VERSION}"]
     db.close()
 
 

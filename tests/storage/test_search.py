@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.storage.conversations import ConversationStore, fts_query
+from desktop.storage.conversations import SEARCH_SQL, ConversationStore, fts_query
 from desktop.storage.migrations import open_and_migrate
 
 KEY = bytes(range(32))
@@ -58,7 +58,7 @@ def test_snippet_highlights_and_escapes(store: ConversationStore) -> None:
     assert "<b>alert</b>" in hit.snippet_html
     assert "&lt;script&gt;" in hit.snippet_html and "&amp; co" in hit.snippet_html
     assert "<script" not in hit.snippet_html
-    assert isinstance(hit.rank, float)
+    assert hit.rank == 0.0
 
 
 HOSTILE = [
@@ -144,3 +144,64 @@ def test_trashed_conversations_are_not_searched(store: ConversationStore) -> Non
     store.empty_trash()
     assert hit_ids(store, "lighthouse") == {visible.id}
     assert_index_consistent(store)
+
+
+def test_newest_first_with_limit_and_rank_as_place(store: ConversationStore) -> None:
+    first = store.create_conversation("First")
+    second = store.add_message(first.id, "user", "teapot one").id
+    other = store.create_conversation("Other")
+    newer = [store.add_message(other.id, "user", f"teapot {n}").id for n in range(3)]
+    newest = store.add_message(first.id, "assistant", "teapots again").id
+    hits = store.search("teapot")
+    assert [hit.message_id for hit in hits] == [newest, *reversed(newer), second]
+    assert [hit.rank for hit in hits] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert [hit.title for hit in hits[:2]] == ["First", "Other"]
+    assert [hit.message_id for hit in store.search("teapot", limit=2)] == [newest, newer[2]]
+    assert store.search("teapot", limit=0) == []
+
+
+def test_limit_counts_only_hits_outside_the_trash(store: ConversationStore) -> None:
+    kept = store.create_conversation()
+    old = [store.add_message(kept.id, "user", f"harbour {n}").id for n in range(3)]
+    binned = store.create_conversation()
+    for n in range(5):  # the newest matches are all in the trash
+        store.add_message(binned.id, "user", f"harbour binned {n}")
+    store.move_to_trash(binned.id)
+    assert [hit.message_id for hit in store.search("harb", limit=2)] == [old[2], old[1]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a", {"thin", "the", "apple"}),
+        ("t", {"thin", "the"}),
+        ("th", {"thin", "the"}),
+        ("THE", {"the"}),
+        ("th av", {"the"}),
+        ("a p", {"apple"}),
+        ("thi av", set()),  # every word is required
+        ("b", set()),
+    ],
+)
+def test_short_prefixes(store: ConversationStore, query: str, expected: set[str]) -> None:
+    conv = store.create_conversation()
+    texts = {"thin": "a thin apple slice", "the": "the avocado", "apple": "apple pie"}
+    names = {store.add_message(conv.id, "user", text).id: name for name, text in texts.items()}
+    assert {names[message_id] for message_id in hit_ids(store, query)} == expected
+
+
+def test_search_scans_the_index_newest_first_without_sorting(store: ConversationStore) -> None:
+    """The plan FTS5 must keep: its own rowid order (no sort of every match), as outer loop,
+    so a word found in most messages costs `limit` rows, not all of them."""
+    plan = [
+        row[3] for row in store.db.query_all("EXPLAIN QUERY PLAN " + SEARCH_SQL, ("", "", "x", 5))
+    ]
+    assert plan[0].startswith("SCAN messages_fts VIRTUAL TABLE")
+    assert not any("TEMP B-TREE" in step for step in plan)
+
+
+def test_highlights_whole_words_found_by_a_prefix(store: ConversationStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "Baking <bread> & baked goods")
+    [hit] = store.search("bak")
+    assert hit.snippet_html == "<b>Baking</b> &lt;bread&gt; &amp; <b>baked</b> goods"
