@@ -81,6 +81,21 @@ def make_engine_factory(
     return create_engine, describe_model
 
 
+def _set_icon(app: QApplication) -> None:
+    """The app icon, from the bundle (frozen) or the checkout's resources/icons."""
+    from PySide6.QtGui import QIcon
+
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1]))
+    folder = base / "resources" / "icons"
+    icon = QIcon()
+    for size in (16, 32, 48, 64, 128, 256):
+        path = folder / f"hearth-{size}.png"
+        if path.is_file():
+            icon.addFile(str(path))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+
+
 def _install_excepthook(log_file: Path | None) -> None:
     """Unexpected exceptions (bugs) are logged and shown, never silently swallowed."""
 
@@ -282,9 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.ui.controller import ChatController
     from desktop.ui.worker import InferenceThread
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
+    QApplication.setDesktopFileName("hearth")  # ties the window to hearth.desktop (Wayland, docks)
+    _set_icon(app)
     _install_excepthook(log_file)
     claim = _claim_single_instance(paths)
     if isinstance(claim, int):

@@ -1,0 +1,346 @@
+"""Test the packaged app as a user gets it: unpacked elsewhere, a fresh HOME, no Python around.
+
+    python3 packaging/test_frozen.py [ARCHIVE_OR_APP_DIR] [--runs N]
+
+Default: dist/hearth-<version>-<os>-<arch>.tar.gz, else dist/hearth. Needs only the standard
+library. The app runs with a temporary HOME, PATH=/usr/bin:/bin (no virtual environment),
+QT_QPA_PLATFORM=offscreen and HEARTH_PASSPHRASE set (a store encrypted by passphrase opens
+without a dialog). Steps, each must pass:
+
+1. `hearth --version` prints the version.
+2. The bundle's probe (HEARTH_FROZEN_PROBE=1, packaging/pyi_rth_hearth_probe.py) loads keyring
+   and its backends, SQLCipher with FTS5, pygments lexers by name, jinja2, markdown-it, both
+   engines' native libraries and QtNetwork; the keyring backend and backend entry points
+   equal those of the development environment (.venv) in the same environment.
+3. `hearth --self-test`: the built-in model loads and answers.
+4. `hearth ask` saves an exchange and `hearth search` finds it: the user's own store opens,
+   migrates and is searchable (the self-test checks only a throw-away store).
+5. The window, N times on fresh data dirs: the app logs that it listens for later launches,
+   then this script asks it to come forward over that local socket; the answer comes from the
+   running event loop, which starts after the main window is shown, so the time to it is the
+   start-to-window time. Then a second `hearth` must hand over to it and exit 0, `hearth
+   search` must read the store the window created, and Ctrl+C (SIGINT) must close it with
+   exit code 0 and nothing logged at ERROR or above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSPHRASE = "frozen-test-passphrase"
+LISTENING = re.compile(r"listening for later launches on (\S+)")
+WINDOW_TIMEOUT_S = 90.0
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise Failure(message)
+
+
+def step(name: str) -> None:
+    print(f"--- {name}", flush=True)
+
+
+def find_target(given: str | None) -> Path:
+    if given:
+        return Path(given).resolve()
+    archives = sorted((ROOT / "dist").glob("hearth-*-*.tar.gz")) + sorted(
+        (ROOT / "dist").glob("hearth-*-*.zip")
+    )
+    return archives[-1] if archives else ROOT / "dist" / "hearth"
+
+
+def unpack(target: Path, into: Path) -> Path:
+    """The app folder: the archive unpacked into `into`, or a copy of the given folder."""
+    if target.is_dir():
+        shutil.copytree(target, into / "hearth", symlinks=True)
+    elif target.name.endswith(".zip"):
+        with zipfile.ZipFile(target) as archive:
+            archive.extractall(into)
+    else:
+        with tarfile.open(target) as archive:
+            archive.extractall(into, filter="tar")
+    app = into / "hearth"
+    check(app.is_dir(), f"{target} does not hold a hearth/ folder")
+    return app
+
+
+def executable(app: Path) -> Path:
+    for name in ("hearth-cli.exe", "hearth"):
+        if (app / name).is_file():
+            return app / name
+    raise Failure(f"no hearth executable in {app}")
+
+
+def clean_env(base: Path) -> dict[str, str]:
+    home = base / "home"
+    runtime = base / "runtime"
+    home.mkdir()
+    runtime.mkdir(mode=0o700)
+    env = {
+        "HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TMPDIR": str(base / "tmp"),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "QT_QPA_PLATFORM": "offscreen",
+        "HEARTH_PASSPHRASE": PASSPHRASE,
+    }
+    (base / "tmp").mkdir()
+    if sys.platform == "win32":
+        env.update({key: os.environ[key] for key in ("SYSTEMROOT", "TEMP") if key in os.environ})
+        env["PATH"] = os.environ.get("SYSTEMROOT", r"C:\Windows") + r"\System32"
+    return env
+
+
+def run(
+    command: list[str | Path], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(part) for part in command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def expected_version() -> str | None:
+    init = ROOT / "desktop" / "__init__.py"
+    if not init.is_file():
+        return None
+    found = re.search(r'^__version__ = "([^"]+)"', init.read_text(encoding="utf-8"), re.M)
+    return found.group(1) if found else None
+
+
+def test_version(hearth: Path, env: dict[str, str]) -> None:
+    step("hearth --version")
+    result = run([hearth, "--version"], env)
+    print(result.stdout.strip())
+    check(result.returncode == 0, f"--version exited {result.returncode}: {result.stderr}")
+    version = expected_version()
+    check(
+        re.fullmatch(rf"Hearth {re.escape(version or '')}\S*", result.stdout.strip()) is not None,
+        f"--version printed {result.stdout!r}, expected Hearth {version}",
+    )
+
+
+def probe(command: list[str | Path], env: dict[str, str]) -> dict[str, object]:
+    result = run(command, {**env, "HEARTH_FROZEN_PROBE": "1"})
+    try:
+        report: dict[str, object] = json.loads(result.stdout)
+    except json.JSONDecodeError as error:
+        raise Failure(f"the probe printed no report ({error}): {result.stderr[-2000:]}") from error
+    return report
+
+
+def test_probe(hearth: Path, env: dict[str, str], reference: Path | None) -> None:
+    step("run-time parts (HEARTH_FROZEN_PROBE=1)")
+    report = probe([hearth], env)
+    keyring = report.get("keyring", {})
+    qt = report.get("qt", {})
+    text = report.get("text", {})
+    engines = report.get("engines", {})
+    assert isinstance(keyring, dict) and isinstance(qt, dict)
+    assert isinstance(text, dict) and isinstance(engines, dict)
+    print(f"keyring backend {keyring.get('backend')}, entry points {keyring.get('entry_points')}")
+    print(f"sqlcipher {report.get('sqlcipher')}")
+    print(f"pygments: {text.get('lexer_count')} lexers; engines: {engines}")
+    print(f"Qt {qt.get('version')} plugins: {qt.get('plugins')}")
+    check(report.get("frozen") is True, "the probe did not run inside the bundle")
+    check(report.get("failed") == [], f"parts failed to load: {report.get('failed')}: {report}")
+    plugins = qt.get("plugins", [])
+    assert isinstance(plugins, list)
+    if sys.platform.startswith("linux"):
+        for plugin in ("platforms/libqxcb.so", "platforms/libqoffscreen.so"):
+            check(plugin in plugins, f"Qt plugin {plugin} is missing")
+    if reference is None:
+        print("no development environment to compare the keyring backend with (skipped)")
+        return
+    expected = probe([reference, ROOT / "packaging" / "pyi_rth_hearth_probe.py"], env)
+    expected_keyring = expected.get("keyring", {})
+    assert isinstance(expected_keyring, dict)
+    for key in ("backend", "entry_points", "viable"):
+        check(
+            keyring.get(key) == expected_keyring.get(key),
+            f"keyring {key}: frozen {keyring.get(key)} != venv {expected_keyring.get(key)}",
+        )
+    print(f"keyring matches the development environment ({reference})")
+
+
+def test_self_test(hearth: Path, env: dict[str, str]) -> None:
+    step("hearth --self-test")
+    started = time.monotonic()
+    result = run([hearth, "--self-test"], env)
+    print(result.stdout.strip(), f"[{time.monotonic() - started:.1f} s]")
+    check(result.returncode == 0, f"--self-test exited {result.returncode}: {result.stderr}")
+    check(result.stdout.startswith("self-test ok"), "--self-test did not report ok")
+
+
+def test_store(hearth: Path, env: dict[str, str]) -> None:
+    step("hearth ask (saved), then hearth search")
+    question = "What is the capital of France?"
+    args = ["--max-tokens", "24", "--temperature", "0", "--seed", "1", question]
+    result = run([hearth, "ask", *args], env)
+    print(f"answer: {result.stdout.strip()!r}")
+    check(result.returncode == 0, f"ask exited {result.returncode}: {result.stderr}")
+    check(bool(result.stdout.strip()), "ask printed no answer")
+    result = run([hearth, "search", "capital"], env)
+    print(result.stdout.strip())
+    check(result.returncode == 0, f"search exited {result.returncode}: {result.stderr}")
+    check("capital" in result.stdout.lower(), "search did not find the saved question")
+
+
+def ask_forward(path: str) -> bool:
+    """The window's answer over its local socket (the protocol of desktop/ui/single_instance)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(2.0)
+            client.connect(path)
+            client.sendall(b"activate\n")
+            return client.recv(16).startswith(b"ok\n")
+    except OSError:
+        return False
+
+
+def wait_for_window(process: subprocess.Popen[bytes], log_file: Path) -> float:
+    started = time.monotonic()
+    server = None
+    while time.monotonic() - started < WINDOW_TIMEOUT_S:
+        check(process.poll() is None, f"the app exited early with code {process.returncode}")
+        if server is None and log_file.is_file():
+            found = LISTENING.search(log_file.read_text(encoding="utf-8", errors="replace"))
+            server = found.group(1) if found else None
+        if server is not None and ask_forward(server):
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise Failure(f"no window answered within {WINDOW_TIMEOUT_S:.0f} s (blocked by a dialog?)")
+
+
+def window_run(hearth: Path, env: dict[str, str], data_dir: Path) -> float:
+    log_file = data_dir / "logs" / "hearth.log"
+    output = data_dir.parent / f"{data_dir.name}.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(hearth), "--data-dir", str(data_dir)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            seconds = wait_for_window(process, log_file)
+            second = run([hearth, "--data-dir", data_dir], env, timeout=60)
+            check(
+                second.returncode == 0 and "already running" in second.stdout,
+                f"a second launch did not hand over: {second.returncode} {second.stdout}",
+            )
+            check((data_dir / "hearth.db").is_file(), "the window did not create its store")
+            found = run([hearth, "--data-dir", data_dir, "search", "anything"], env, timeout=60)
+            check(
+                found.returncode == 0 or "No messages match" in found.stdout,
+                f"search beside the window failed: {found.stdout} {found.stderr}",
+            )
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    text = log_file.read_text(encoding="utf-8", errors="replace")
+    printed = output.read_text(encoding="utf-8", errors="replace")
+    check(code == 0, f"the window exited {code} on Ctrl+C; it printed: {printed[-2000:]}")
+    check("Hearth exiting (0)" in text, "the log does not record a clean exit")
+    check("window activated by a second launch" in text, "the window missed the second launch")
+    bad = [line for line in text.splitlines() if re.search(r" (ERROR|CRITICAL) ", line)]
+    check(not bad, "the window logged errors:\n" + "\n".join(bad))
+    return seconds
+
+
+def test_window(hearth: Path, env: dict[str, str], base: Path, runs: int) -> list[float]:
+    step(f"the window ({runs} starts)")
+    times = []
+    for index in range(runs):
+        seconds = window_run(hearth, env, base / f"window-{index}")
+        times.append(seconds)
+        print(f"start {index + 1}: window up after {seconds:.2f} s")
+    print(f"start to window: median {statistics.median(times):.2f} s, max {max(times):.2f} s")
+    return times
+
+
+def report_system_needs(app: Path) -> None:
+    """Libraries the bundle expects from the system (Linux; informational)."""
+    if not sys.platform.startswith("linux") or shutil.which("ldd") is None:
+        return
+    step("libraries taken from the system and missing here (informational)")
+    internal = app / "_internal"
+    missing: dict[str, set[str]] = {}
+    env = {"LD_LIBRARY_PATH": str(internal), "PATH": "/usr/bin:/bin"}
+    for path in internal.rglob("*.so*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        result = subprocess.run(["ldd", str(path)], capture_output=True, text=True, env=env)
+        for line in result.stdout.splitlines():
+            if "not found" in line:
+                missing.setdefault(line.split()[0], set()).add(path.name)
+    for name, users in sorted(missing.items()):
+        print(f"{name} (for {', '.join(sorted(users))})")
+    if not missing:
+        print("none")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Test the packaged Hearth app.")
+    parser.add_argument("target", nargs="?", help="the archive or the app folder")
+    parser.add_argument("--runs", type=int, default=3, help="window starts to time")
+    parser.add_argument(
+        "--reference-python",
+        default=str(ROOT / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")),
+        help="the development environment's python, to compare the keyring backend",
+    )
+    args = parser.parse_args()
+    target = find_target(args.target)
+    reference = Path(args.reference_python)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hearth-frozen-") as temp:
+        base = Path(temp)
+        try:
+            step(f"unpacking {target}")
+            app = unpack(target, base / "unpacked")
+            hearth = executable(app)
+            env = clean_env(base)
+            test_version(hearth, env)
+            test_probe(hearth, env, reference if reference.is_file() else None)
+            test_self_test(hearth, env)
+            test_store(hearth, env)
+            test_window(hearth, env, base, args.runs)
+            report_system_needs(app)
+        except (Failure, subprocess.TimeoutExpired) as error:
+            print(f"FROZEN TEST FAILED: {error}", file=sys.stderr)
+            return 1
+    print(f"frozen app: all checks passed in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
