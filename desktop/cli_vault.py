@@ -54,6 +54,11 @@ def database_key(
     if isinstance(outcome, Unlocked):
         return outcome.db_key
     if isinstance(outcome, NeedsPassphrase):
+        if outcome.env_rejected:
+            raise VaultError(
+                f"{outcome.reason} Nothing was changed; correct it, or unset it to type the "
+                "passphrase in a terminal."
+            )
         if not interactive:
             raise VaultError(
                 f"{outcome.reason} Set {ENV_PASSPHRASE} or run this command in a terminal."
