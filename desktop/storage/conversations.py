@@ -30,7 +30,7 @@ _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use marks, replaced afte
 
 _CONVERSATION_COLUMNS = (
     "id, title, created_at, updated_at, pinned, deleted_at, model_path, system_prompt, "
-    "current_leaf_id"
+    "current_leaf_id, assistant_id"
 )
 _MESSAGE_SELECT = """SELECT m.id, m.conversation_id, m.parent_id, m.role, m.content, m.status,
     m.created_at, m.stats_json,
@@ -79,6 +79,7 @@ class Conversation:
     model_path: str | None
     system_prompt: str | None
     current_leaf_id: int | None
+    assistant_id: str | None = None
 
     @property
     def in_trash(self) -> bool:
@@ -138,6 +139,7 @@ def _conversation(row: tuple[Any, ...]) -> Conversation:
         model_path=row[6],
         system_prompt=row[7],
         current_leaf_id=row[8],
+        assistant_id=row[9],
     )
 
 
@@ -175,14 +177,18 @@ class ConversationStore:
 
     # -- conversations -------------------------------------------------------------------
     def create_conversation(
-        self, title: str = "", model_path: str | None = None, system_prompt: str | None = None
+        self,
+        title: str = "",
+        model_path: str | None = None,
+        system_prompt: str | None = None,
+        assistant_id: str | None = None,
     ) -> Conversation:
         now = to_db_time(datetime.now(UTC))
         with self.db.transaction():
             cursor = self.db.execute(
                 "INSERT INTO conversations (title, created_at, updated_at, model_path, "
-                "system_prompt) VALUES (?, ?, ?, ?, ?)",
-                (title, now, now, model_path, system_prompt),
+                "system_prompt, assistant_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, model_path, system_prompt, assistant_id),
             )
         return self._require_conversation(int(cursor.lastrowid))
 
@@ -225,6 +231,9 @@ class ConversationStore:
 
     def set_model_path(self, conversation_id: int, model_path: str | None) -> None:
         self._update_conversation(conversation_id, "model_path = ?", (model_path,))
+
+    def set_assistant_id(self, conversation_id: int, assistant_id: str | None) -> None:
+        self._update_conversation(conversation_id, "assistant_id = ?", (assistant_id,))
 
     def set_system_prompt(self, conversation_id: int, system_prompt: str | None) -> None:
         self._update_conversation(conversation_id, "system_prompt = ?", (system_prompt,))

@@ -22,6 +22,10 @@ Schema v2: `messages_fts` gets FTS5 prefix indexes for words of 1, 2 and 3 chara
 (`prefix='1 2 3'`), so a search for a short prefix ("a", "th", "the") reads one index entry
 from the newest message down instead of merging every word starting that way. The upgrade
 re-creates the index from the messages that are not `streaming` (the triggers' rule).
+
+Schema v3: `conversations.assistant_id`, the assistant a conversation uses (an
+`AssistantStore` id; NULL: the default assistant). `model_path` holds the model library key
+the conversation last used.
 """
 
 from __future__ import annotations
@@ -103,6 +107,9 @@ _SCHEMA_V2 = (
 )
 
 
+_SCHEMA_V3 = ("ALTER TABLE conversations ADD COLUMN assistant_id TEXT",)
+
+
 def _initial_schema(db: Database) -> None:
     for statement in _SCHEMA_V1:
         db.execute(statement)
@@ -113,7 +120,12 @@ def _prefix_indexes(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_initial_schema, _prefix_indexes)
+def _conversation_assistant(db: Database) -> None:
+    for statement in _SCHEMA_V3:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_initial_schema, _prefix_indexes, _conversation_assistant)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

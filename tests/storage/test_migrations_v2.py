@@ -22,17 +22,32 @@ def assert_index_consistent(db: Database) -> None:
 
 def make_v1(path: Path) -> None:
     """A v1 database with history: complete messages, a trashed conversation, and a reply
-    a crash left `streaming` (v1 does not index it)."""
+    a crash left `streaming` (v1 does not index it). Written with SQL, as v1 code did."""
     db = open_database(path, KEY)
     migrate(db, path.parent / "unused", MIGRATIONS[:1])
-    store = ConversationStore(db)
-    kept = store.create_conversation("Kept")
-    store.add_message(kept.id, "user", "Is the thermostat accurate?")
-    store.add_message(kept.id, "assistant", "A thermostat drifts a little.")
-    binned = store.create_conversation("Binned")
-    store.add_message(binned.id, "user", "thermal paste")
-    store.move_to_trash(binned.id)
-    store.add_message(kept.id, "assistant", "theoretical half-written", status="streaming")
+    now = "2026-01-01T00:00:00+00:00"
+
+    def conversation(title: str, deleted: str | None = None) -> int:
+        cursor = db.execute(
+            "INSERT INTO conversations (title, created_at, updated_at, deleted_at) "
+            "VALUES (?, ?, ?, ?)",
+            (title, now, now, deleted),
+        )
+        return int(cursor.lastrowid)
+
+    def message(chat: int, role: str, content: str, status: str = "complete") -> None:
+        db.execute(
+            "INSERT INTO messages (conversation_id, role, content, created_at, status) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (chat, role, content, now, status),
+        )
+
+    kept = conversation("Kept")
+    message(kept, "user", "Is the thermostat accurate?")
+    message(kept, "assistant", "A thermostat drifts a little.")
+    binned = conversation("Binned", deleted=now)
+    message(binned, "user", "thermal paste")
+    message(kept, "assistant", "theoretical half-written", status="streaming")
     assert db.scalar("PRAGMA user_version") == 1
     assert "prefix" not in fts_sql(db)
     db.close()
@@ -41,7 +56,7 @@ def make_v1(path: Path) -> None:
 def test_fresh_database_has_prefix_indexes(tmp_path: Path) -> None:
     db = open_and_migrate(tmp_path / "hearth.db", KEY)
     try:
-        assert SCHEMA_VERSION == 2 and db.scalar("PRAGMA user_version") == 2
+        assert SCHEMA_VERSION == 3 and db.scalar("PRAGMA user_version") == 3
         assert "prefix='1 2 3'" in fts_sql(db)
         assert not (tmp_path / "backups").exists()  # nothing to back up
     finally:
@@ -53,7 +68,7 @@ def test_v1_database_upgrades_with_backup_and_keeps_search(tmp_path: Path) -> No
     make_v1(path)
     db = open_and_migrate(path, KEY, backup_dir=tmp_path / "backups")
     try:
-        assert db.scalar("PRAGMA user_version") == 2
+        assert db.scalar("PRAGMA user_version") == SCHEMA_VERSION
         assert "prefix='1 2 3'" in fts_sql(db)
         assert [p.name[:9] for p in (tmp_path / "backups").iterdir()] == ["hearth-v1"]
         store = ConversationStore(db)
