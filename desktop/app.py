@@ -23,12 +23,15 @@ from desktop import __version__
 from desktop.cli_vault import make_vault
 from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
-from desktop.core.types import GenerationParams, LoadOptions, ModelDescription
+from desktop.core.types import GenerationParams, ModelDescription
+from desktop.inference.bench_results import BenchResults
 from desktop.inference.embedded import FILE_NAME, find_embedded_model, verify_file
 from desktop.inference.engine import Engine
+from desktop.inference.library import ModelLibrary
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.keychain import Keychain
 from desktop.storage.lock import LockOwner, WriteLock
@@ -36,6 +39,7 @@ from desktop.storage.migrations import open_and_migrate
 from desktop.storage.preferences import Preferences
 from desktop.storage.vault import Unlocked, recovery_key_for
 from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
+from desktop.ui.profiles import ChatProfiles
 from desktop.ui.single_instance import (
     InstanceServer,
     bring_to_front,
@@ -55,7 +59,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="keep all data here (also HEARTH_DATA_DIR)")
     parser.add_argument("--model", type=Path, help="a GGUF/GGML model file (default: built-in)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads")
-    parser.add_argument("--ctx", type=int, default=4096, help="context window in tokens")
+    parser.add_argument(
+        "--ctx", type=int, default=None, help="context window in tokens (default: the model's)"
+    )
     parser.add_argument(
         "--chat-format", default="chatml", help="prompt format for files without a chat template"
     )
@@ -79,6 +85,24 @@ def make_engine_factory(
         return describe(chosen.inspect(path), engine, load_time_s)
 
     return create_engine, describe_model
+
+
+def make_profiles(paths: AppPaths, args: argparse.Namespace) -> ChatProfiles:
+    """Models and assistants for the window; `--ctx`/`--threads` override every model's."""
+    try:
+        embedded: Path | None = find_embedded_model(verify=False)
+    except HearthError as error:
+        log.warning("no built-in model: %s", error)
+        embedded = None
+    library = ModelLibrary(paths.models_dir, paths.model_state_path, embedded)
+    assistants = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
+    override = None if args.model is None else args.model.expanduser().absolute()
+    session: dict[str, int] = {}
+    if args.ctx is not None:
+        session["context_length"] = args.ctx
+    if args.threads is not None:
+        session["threads"] = args.threads
+    return ChatProfiles(library, assistants, override_model=override, session_settings=session)
 
 
 def _set_icon(app: QApplication) -> None:
@@ -295,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from desktop.ui.app_window import build_main_window
     from desktop.ui.controller import ChatController
+    from desktop.ui.pages import Pages
     from desktop.ui.worker import InferenceThread
 
     existing = QApplication.instance()
@@ -314,27 +339,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     inference.start()
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
     store, store_error = opened.store, opened.error
+    profiles = make_profiles(paths, args)
     controller = ChatController(
-        inference, system_prompt=DEFAULT_SYSTEM_PROMPT, params=GenerationParams(), store=store
+        inference,
+        system_prompt=DEFAULT_SYSTEM_PROMPT,
+        params=GenerationParams(),
+        store=store,
+        profiles=profiles,
     )
     window = build_main_window(controller)
+    pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path))
+    window.models_requested.connect(pages.open_models)
+    window.assistants_requested.connect(pages.open_assistants)
+    window.files_dropped.connect(pages.import_models)
     if claim.server is not None:
         claim.server.activation_requested.connect(lambda: _on_activation_requested(window))
     window.show()  # shown before the model has loaded, and before the last conversation:
-    QTimer.singleShot(0, controller.resume_last_conversation)  # it fills in a moment later
+    override = None if args.model is None else str(args.model.expanduser().absolute())
+    QTimer.singleShot(0, lambda: controller.start(override))  # it fills in a moment later
     if store_error is not None:
         window.show_error(store_error)
     if opened.recovery_key is not None:
         from desktop.ui.unlock_dialogs import offer_recovery_key
 
         offer_recovery_key(opened.recovery_key, window)
-
-    try:
-        model_path = args.model.expanduser() if args.model else find_embedded_model(verify=False)
-    except HearthError as error:
-        controller.error_occurred.emit(str(error))
-    else:
-        controller.load_model(model_path, LoadOptions(n_ctx=args.ctx, n_threads=args.threads))
 
     closed: list[bool] = []
 
@@ -344,6 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         closed.append(True)
         inference.stop()  # joins the inference thread
         controller.save_partial_reply()
+        controller.close()
         if store is not None:
             store.db.close()
         claim.release()

@@ -59,7 +59,7 @@ def open_library(paths: AppPaths, prober: ModelProber | None = None) -> ModelLib
         embedded: Path | None = find_embedded_model(verify=False)
     except EmbeddedModelError:
         embedded = None
-    return ModelLibrary(paths.models_dir, paths.config_dir / "models.json", embedded, prober)
+    return ModelLibrary(paths.models_dir, paths.model_state_path, embedded, prober)
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:

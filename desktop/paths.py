@@ -46,6 +46,20 @@ class AppPaths:
         return self.data_dir / "hearth.db"
 
     @property
+    def assistants_dir(self) -> Path:
+        """The user's own assistants, one JSON file each."""
+        return self.config_dir / "assistants"
+
+    @property
+    def model_state_path(self) -> Path:
+        """The model library's choices: default model, folders, per-model settings."""
+        return self.config_dir / "models.json"
+
+    @property
+    def bench_results_path(self) -> Path:
+        return self.config_dir / "bench.json"
+
+    @property
     def settings_path(self) -> Path:
         return self.config_dir / "settings.json"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 os.environ.setdefault("HEARTH_PASSPHRASE", "test passphrase, not a secret")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_between_tests() -> Iterator[None]:
+    """Free the last test's Qt objects now, at a safe point.
+
+    A controller or window kept alive only by reference cycles would otherwise be collected
+    whenever the garbage collector next runs, possibly inside one of its own timer events
+    during a later test, which crashes Qt (the timer's object is deleted while it fires).
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,17 @@ _LEVELS = {
 }
 
 
+#: llama.cpp rounds the context up to a multiple of this; llama-cpp-python sizes its token
+#: buffer from the number asked for, so a context of 300 would overflow that buffer past
+#: 300 tokens ("could not broadcast input array"). Asking for the rounded size keeps both equal.
+CONTEXT_STEP = 256
+
+
+def padded_context(n_ctx: int) -> int:
+    """`n_ctx` rounded up to what llama.cpp allocates anyway."""
+    return max(CONTEXT_STEP, -(-n_ctx // CONTEXT_STEP) * CONTEXT_STEP)
+
+
 class _LogRouter:
     """Collects llama.cpp's log fragments into lines and hands them to Python logging."""
 
@@ -108,10 +119,10 @@ class LlamaCppEngine:
             with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
                 llm = self._llama_cpp.Llama(
                     model_path=str(path),
-                    n_ctx=options.n_ctx,
+                    n_ctx=padded_context(options.n_ctx),
                     n_threads=threads,
                     n_threads_batch=threads,
-                    n_batch=min(options.batch_size, options.n_ctx),
+                    n_batch=min(options.batch_size, padded_context(options.n_ctx)),
                     verbose=True,
                 )
         except (ValueError, RuntimeError, OSError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from desktop.core.prompting import fit_messages
+from desktop.core.prompting import ContextPlan, plan_context
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats
 from desktop.inference.engine import CancelToken, Engine
 
@@ -16,13 +16,20 @@ def run_generation(
     params: GenerationParams,
     cancel: CancelToken,
     on_token: Callable[[str], None],
+    pinned: int = 0,
+    on_plan: Callable[[ContextPlan], None] | None = None,
 ) -> GenerationStats:
     """Fit `messages` into the context, stream the reply into `on_token`, return the stats.
 
-    Known failures (`ContextOverflowError`, `GenerationError`, ...) propagate unchanged.
-    A cancelled generation returns normally with `cancelled=True`.
+    The first `pinned` non-system messages (an assistant's examples) are kept like the
+    system prompt when older turns must go; `on_plan` hears what was sent before the
+    first token. Known failures (`ContextOverflowError`, `GenerationError`, ...) propagate
+    unchanged. A cancelled generation returns normally with `cancelled=True`.
     """
-    fitted = fit_messages(messages, engine.n_ctx, params.max_tokens, engine.count_prompt_tokens)
+    plan = measure_context(engine, messages, params.max_tokens, pinned)
+    if on_plan is not None:
+        on_plan(plan)
+    fitted = plan.messages
     start = time.perf_counter()
     first: float | None = None
     pieces = 0
@@ -48,3 +55,10 @@ def run_generation(
         total_s=total,
         cancelled=cancel.cancelled,
     )
+
+
+def measure_context(
+    engine: Engine, messages: Sequence[ChatMessage], reserve: int, pinned: int = 0
+) -> ContextPlan:
+    """What a request of `messages` would send to `engine`, keeping `reserve` for the reply."""
+    return plan_context(messages, engine.n_ctx, reserve, engine.count_prompt_tokens, pinned)

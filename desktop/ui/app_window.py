@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from desktop.ui.controller import ChatController
 from desktop.ui.main_window import MainWindow
+from desktop.ui.profiles import ChatProfile
 from desktop.ui.search_dialog import SearchDialog
 from desktop.ui.sidebar import Sidebar
 
@@ -38,6 +39,24 @@ def build_main_window(controller: ChatController) -> MainWindow:
     controller.model_ready_changed.connect(window.on_model_ready_changed)
     controller.model_loading_changed.connect(window.set_loading)
     controller.load_progress_changed.connect(window.set_load_progress)
+    controller.budget_changed.connect(window.set_budget)
+    controller.left_out_changed.connect(window.set_left_out)
+    window.draft_changed.connect(controller.set_draft)
+    window.assistant_chosen.connect(controller.choose_assistant)
+    window.model_chosen.connect(controller.choose_model)
+    profiles = controller.profiles
+    if profiles is not None:
+
+        def show_choices(profile: ChatProfile | None) -> None:
+            window.set_choices(
+                profiles.assistant_choices(),
+                None if profile is None else profile.assistant_id,
+                profiles.model_choices(),
+                None if profile is None else profile.model_key,
+            )
+
+        controller.profile_changed.connect(show_choices)
+        show_choices(controller.profile)
 
     def send(text: str) -> None:
         if controller.send(text):

@@ -8,6 +8,8 @@ user has scrolled up to read.
 Signals (positions are indexes into the branch shown, as the controller counts them):
     edit_submitted(int, str), regenerate_requested(int), continue_requested(int),
     version_requested(int, int), copied()
+`set_left_out(n)` dims the first `n` messages (the model no longer sees them: the chat has
+outgrown its context window) and puts a note under the last of them.
 Thread: GUI thread only.
 """
 
@@ -36,6 +38,10 @@ READING_WIDTH = 860
 FOLLOW_SLACK = 24
 #: How long a message found by search stays highlighted.
 HIGHLIGHT_MS = 2000
+LEFT_OUT_NOTE = (
+    "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
+    "context window. The assistant's instructions and examples are always kept."
+)
 
 
 class ChatView(QScrollArea):
@@ -55,6 +61,7 @@ class ChatView(QScrollArea):
         self._streaming: MessageBubble | None = None
         self._follow = True
         self._actions_enabled = True
+        self._left_out = 0
         self.setObjectName("chatView")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -72,6 +79,11 @@ class ChatView(QScrollArea):
         # minimum (every label wrapped at its narrowest) would leave blank space below.
         self._layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetNoConstraint)
         container.setMinimumHeight(1)
+        self.left_out_note = QLabel()
+        self.left_out_note.setObjectName("leftOutNote")
+        self.left_out_note.setWordWrap(True)
+        self.left_out_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.left_out_note.hide()
         self.setWidget(container)
 
         bar = self.verticalScrollBar()
@@ -91,6 +103,15 @@ class ChatView(QScrollArea):
     def bubble_at(self, index: int) -> MessageBubble | None:
         """The bubble of the message at branch position `index` (None if not shown)."""
         return next((b for b in self._bubbles if b.index == index), None)
+
+    @property
+    def left_out(self) -> int:
+        """How many messages at the top are marked as not sent to the model."""
+        return self._left_out
+
+    def is_left_out(self, index: int) -> bool:
+        bubble = self.bubble_at(index)
+        return bubble is not None and bool(self._rows[bubble].property("leftOut"))
 
     @property
     def following(self) -> bool:
@@ -150,6 +171,27 @@ class ChatView(QScrollArea):
             else:
                 bubble.show_stopped_placeholder()
 
+    def set_left_out(self, count: int) -> None:
+        """Mark the first `count` messages as left out of the model's context (greyed)."""
+        self._left_out = max(0, count)
+        self._layout.removeWidget(self.left_out_note)
+        self.left_out_note.hide()
+        last_row: QWidget | None = None
+        for bubble in self._bubbles:
+            row = self._rows[bubble]
+            dim = bubble.index < self._left_out
+            if bool(row.property("leftOut")) != dim:
+                row.setProperty("leftOut", dim)
+                for widget in (row, *row.findChildren(QWidget)):
+                    self._restyle(widget)
+            if dim:
+                last_row = row
+        if last_row is not None:
+            hidden = sum(1 for b in self._bubbles if b.index < self._left_out)
+            self.left_out_note.setText(LEFT_OUT_NOTE.format(n=hidden))
+            self._layout.insertWidget(self._layout.indexOf(last_row) + 1, self.left_out_note)
+            self.left_out_note.show()
+
     def set_actions_enabled(self, enabled: bool) -> None:
         self._actions_enabled = enabled
         for bubble in self._bubbles:
@@ -174,6 +216,7 @@ class ChatView(QScrollArea):
         QTimer.singleShot(HIGHLIGHT_MS, bubble, unhighlight)
 
     def clear(self) -> None:
+        self.set_left_out(0)
         for bubble in list(self._bubbles):
             self._remove(bubble)
         self._streaming = None

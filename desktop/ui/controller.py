@@ -1,18 +1,22 @@
 """The chat controller: the GUI-thread object between the window and the inference worker.
 
 `ChatController` turns user actions (`send`, `stop`, `regenerate`, `edit_message`,
-`continue_reply`, `switch_version`, `load_model`, `open_conversation`) into requests for
-the worker, and worker events into events for the view. It never calls the engine and
+`continue_reply`, `switch_version`, `load_model`, `open_conversation`, `choose_model`,
+`choose_assistant`, `set_draft`) into requests for the worker, and worker events into
+events for the view. It never calls the engine and
 never waits: all work happens on the inference thread. The conversation itself, and
 how it is saved, is a `ConversationSession` (`desktop.ui.session`): with a store, the
 question is committed before its reply is requested and the reply is saved while it
-streams; store errors become messages, never crashes.
+streams; store errors become messages, never crashes. With a `ProfileSource`, each
+conversation runs with its own assistant and model (`desktop.ui.profiles`): opening a
+chat loads its model if another one is loaded.
 
 Thread: GUI thread only.
 
 Signals to the worker (connected to `InferenceThread`'s, hence queued):
-    load_requested(int, str, LoadOptions), generate_requested(int, list, GenerationParams),
-    unload_requested()
+    load_requested(int, str, LoadOptions),
+    generate_requested(int, list, GenerationParams, pinned), measure_requested(int, list,
+    reserve, pinned), unload_requested()
 Signals for the view:
     branch_changed(list[MessageItem])        show exactly these messages (open, edit, versions)
     message_appended(MessageItem)            a new bubble (a reply starts empty, streaming)
@@ -30,6 +34,9 @@ Signals for the view:
     model_changed(ModelDescription | None)
     conversation_changed(object)             the open conversation id (None: a new chat)
     conversations_changed()                  stored conversations changed (titles, order)
+    profile_changed(ChatProfile | None)      the open chat's assistant, model and settings
+    budget_changed(ContextBudget | None)     the next request's share of the context window
+    left_out_changed(int)                    this many messages at the top are not sent
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from typing import TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.core.errors import DatabaseError
-from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan
 from desktop.core.types import (
     ChatMessage,
     GenerationParams,
@@ -52,6 +59,9 @@ from desktop.core.types import (
     ModelDescription,
 )
 from desktop.storage.conversations import ConversationStore, MessageStatus
+from desktop.ui.budget import ContextTracker
+from desktop.ui.chat_request import ChatRequest, build_request
+from desktop.ui.profiles import ChatProfile, ProfileSource
 from desktop.ui.session import ConversationSession, MessageItem
 from desktop.ui.worker import InferenceThread
 
@@ -76,7 +86,7 @@ class ChatController(QObject):
     """One conversation with the model; see the module docstring for its signals."""
 
     load_requested = Signal(int, str, object)
-    generate_requested = Signal(int, list, object)
+    generate_requested = Signal(int, list, object, int)
     unload_requested = Signal()
 
     branch_changed = Signal(list)
@@ -95,6 +105,9 @@ class ChatController(QObject):
     model_changed = Signal(object)
     conversation_changed = Signal(object)
     conversations_changed = Signal()
+    profile_changed = Signal(object)
+    budget_changed = Signal(object)
+    left_out_changed = Signal(int)
 
     def __init__(
         self,
@@ -103,11 +116,28 @@ class ChatController(QObject):
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         params: GenerationParams | None = None,
         store: ConversationStore | None = None,
+        profiles: ProfileSource | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._inference = inference
         self._session = ConversationSession(store)
+        self._profiles = profiles
+        self._profile: ChatProfile | None = None
+        self._model_key: str | None = None  # the model loaded or loading, and how
+        self._load_options: LoadOptions | None = None
+        self._active_request: ChatRequest | None = None
+        self._start_model: str | None = None
+        self._notice: str | None = None  # a profile problem to show once its model is ready
+        self._context = ContextTracker(
+            self._build_request,
+            lambda: None if not self.model_ready else not self.generating,
+            lambda: self._params.max_tokens,
+            self,
+        )
+        self._context.budget_changed.connect(self.budget_changed)
+        self._context.left_out_changed.connect(self.left_out_changed)
+        self._context.measure_requested.connect(inference.measure_requested)
         self._system_prompt = system_prompt
         self._params = params or GenerationParams()
         self._next_id = 0
@@ -135,6 +165,8 @@ class ChatController(QObject):
         worker.generation_finished.connect(self._on_generation_finished)
         worker.generation_failed.connect(self._on_generation_failed)
         worker.model_unloaded.connect(self._on_model_unloaded)
+        worker.context_planned.connect(self._on_context_planned)
+        worker.context_measured.connect(self._context.on_measured)
 
     # --- state -------------------------------------------------------------------------
 
@@ -178,6 +210,20 @@ class ChatController(QObject):
         return self._model
 
     @property
+    def profile(self) -> ChatProfile | None:
+        """The open chat's assistant, model and settings (None without a `ProfileSource`)."""
+        return self._profile
+
+    @property
+    def profiles(self) -> ProfileSource | None:
+        return self._profiles
+
+    @property
+    def model_key(self) -> str | None:
+        """The library key (or path) of the model loaded or loading."""
+        return self._model_key
+
+    @property
     def model_ready(self) -> bool:
         return self._model is not None
 
@@ -195,10 +241,14 @@ class ChatController(QObject):
 
     # --- model -------------------------------------------------------------------------
 
-    def load_model(self, path: str | Path, options: LoadOptions | None = None) -> None:
+    def load_model(
+        self, path: str | Path, options: LoadOptions | None = None, key: str | None = None
+    ) -> None:
         """Ask the worker to load `path`; any running generation is stopped first."""
         if self.generating:
             self.stop()
+        self._model_key = key or str(path)
+        self._load_options = options or LoadOptions()
         self._load_id = self._new_id()
         self._set_model(None)
         self.model_loading_changed.emit(True)
@@ -207,13 +257,77 @@ class ChatController(QObject):
         self.load_requested.emit(self._load_id, str(path), options or LoadOptions())
 
     def unload_model(self) -> None:
+        """Free the model's memory; the next chat, or choosing a model, loads one again."""
         if self.generating:
             self.stop()
+        self._model_key = self._load_options = None
         if self._load_id is not None:
             self._load_id = None
             self.model_loading_changed.emit(False)
         self._set_model(None)
         self.unload_requested.emit()
+
+    # --- assistant, model and settings of the open chat -------------------------------
+
+    def start(self, model_key: str | None = None) -> None:
+        """At start-up: reopen the last conversation, or get a new chat's model ready.
+
+        `model_key` (a model given on the command line) replaces the reopened chat's model.
+        """
+        self._start_model = model_key
+        if not self.resume_last_conversation():
+            self.apply_profile()
+        self._start_model = None
+
+    def apply_profile(self) -> None:
+        """Resolve the open chat's choices; load its model unless it is already loaded.
+
+        Also the way to take up changed settings or assistants (Models, Assistants pages).
+        """
+        if self._profiles is None:
+            return
+        session = self._session
+        if self._start_model is not None:
+            start_model, self._start_model = self._start_model, None
+            self._stored(lambda s: s.choose(assistant_id=s.assistant_id, model_key=start_model))
+        profile = self._profiles.resolve(session.assistant_id, session.model_key)
+        if session.conversation_id is None:  # a new chat records what it resolved to
+            session.assistant_id, session.model_key = profile.assistant_id, profile.model_key
+        self._profile = profile
+        self._params = profile.settings.to_params()
+        self.profile_changed.emit(profile)
+        if profile.model_path is None:
+            if self._model_key is None and not self.model_loading:
+                self.error_occurred.emit(profile.problem or "There is no model to load.")
+            return
+        wanted = (profile.model_key, profile.load_options)
+        if wanted != (self._model_key, self._load_options):
+            self.load_model(profile.model_path, profile.load_options, key=profile.model_key)
+            self._notice = profile.problem  # shown once the model is ready
+        elif profile.problem:
+            self.error_occurred.emit(profile.problem)
+        self._context.schedule()
+
+    def choose_model(self, key: str) -> None:
+        """Use the model `key` in the open chat (remembered), loading it now."""
+        session = self._session
+        self._stored(lambda s: s.choose(assistant_id=session.assistant_id, model_key=key))
+        self.apply_profile()
+
+    def choose_assistant(self, assistant_id: str) -> None:
+        """Use the assistant in the open chat (remembered); its own model, if it names one."""
+        if self._profiles is None:
+            return
+        model_key = self._session.model_key
+        chosen = self._profiles.resolve(assistant_id, None)
+        if chosen.assistant is not None and chosen.assistant.model and chosen.model_key:
+            model_key = chosen.model_key
+        self._stored(lambda s: s.choose(assistant_id=assistant_id, model_key=model_key))
+        self.apply_profile()
+
+    def set_draft(self, text: str) -> None:
+        """The composer's text changed: measure the next request again, shortly."""
+        self._context.set_draft(text)
 
     # --- chatting ----------------------------------------------------------------------
 
@@ -286,11 +400,11 @@ class ChatController(QObject):
         if not self.model_ready:
             self.error_occurred.emit("Load a model first: there is nobody to continue the reply.")
             return False
-        messages = self._request_messages()
+        request = self._build_request()
         item = self._stored(lambda session: session.resume_reply())
         if item is None:
             return False
-        self._start_generation(messages, item)
+        self._start_generation(request, item)
         return True
 
     # --- conversations -----------------------------------------------------------------
@@ -304,7 +418,9 @@ class ChatController(QObject):
             return False
         self._stored(lambda session: session.reset())
         self.branch_changed.emit([])
+        self._context.clear_marks()
         self.conversation_changed.emit(None)
+        self.apply_profile()
         return True
 
     new_conversation = clear_conversation
@@ -321,6 +437,7 @@ class ChatController(QObject):
         if items is None:
             return False
         self.conversation_changed.emit(conversation_id)
+        self.apply_profile()
         index = None if message_id is None else self._session.index_of(message_id)
         if index is not None:
             self.message_focus_requested.emit(index)
@@ -337,6 +454,11 @@ class ChatController(QObject):
             log.info("%d interrupted replies recovered", recovered)
         last = self._stored(lambda _session: store.last_opened_conversation_id())
         return last is not None and self.open_conversation(last)
+
+    def close(self) -> None:
+        """Stop the controller's timers: nothing fires after the window has gone."""
+        self._throttle.stop()
+        self._context.stop()
 
     def save_partial_reply(self) -> None:
         """Save the streaming reply's text now, as `incomplete` (the app is quitting)."""
@@ -359,6 +481,10 @@ class ChatController(QObject):
         self.model_loading_changed.emit(False)
         self._set_model(description)
         self.status_changed.emit("Ready")
+        if self._notice:
+            self.error_occurred.emit(self._notice)
+        self._notice = None
+        self._context.schedule()
         if self._pending_send:
             self._pending_send = False
             self._start_reply()
@@ -368,6 +494,7 @@ class ChatController(QObject):
         if request_id != self._load_id:
             return
         self._load_id = None
+        self._model_key = self._load_options = None
         self.model_loading_changed.emit(False)
         self.status_changed.emit("Loading failed")
         if self._pending_send:
@@ -408,6 +535,12 @@ class ChatController(QObject):
         self.error_occurred.emit(message)
         self.generation_ended.emit(None)
 
+    @Slot(int, object)
+    def _on_context_planned(self, request_id: int, plan: ContextPlan) -> None:
+        request = self._active_request
+        if request_id == self._active_id and request is not None:
+            self._context.planned(request, plan)
+
     @Slot()
     def _on_model_unloaded(self) -> None:
         if self._load_id is None and self._model is None:
@@ -431,19 +564,10 @@ class ChatController(QObject):
             self.status_changed.emit(reason)
         return self.busy
 
-    def _request_messages(self) -> list[ChatMessage]:
-        """System prompt + history, with consecutive user messages merged.
-
-        A user message left without a reply (its generation failed, or it was sent with
-        no model) is merged with the next one, so roles still alternate for the template.
-        """
-        merged: list[ChatMessage] = []
-        for message in self._session.history():
-            if merged and message.role == "user" and merged[-1].role == "user":
-                merged[-1] = ChatMessage("user", f"{merged[-1].content}\n\n{message.content}")
-            else:
-                merged.append(message)
-        return with_system_prompt(self._system_prompt, merged)
+    def _build_request(self, draft: str = "") -> ChatRequest:
+        """System prompt (the assistant's, with its examples) + the branch shown + `draft`."""
+        assistant = self._profile.assistant if self._profile is not None else None
+        return build_request(self._session.items, assistant, self._system_prompt, draft)
 
     def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
         """Run one session call; a database error becomes a message, not a crash."""
@@ -463,10 +587,16 @@ class ChatController(QObject):
         items = self._stored(action)
         if items is not None:
             self.branch_changed.emit(items)
+            self._context.clear_marks()
         return items
 
     def _reply_when_ready(self) -> None:
         """Ask for a reply to the branch as it stands, now or once the model has loaded."""
+        profile = self._profile
+        idle = not self.model_ready and not self.model_loading
+        if idle and profile is not None and profile.model_path is not None:
+            # The model was unloaded to free memory: load the chat's model again.
+            self.load_model(profile.model_path, profile.load_options, key=profile.model_key)
         if self.model_ready:
             self._start_reply()
         elif self.model_loading:
@@ -480,13 +610,14 @@ class ChatController(QObject):
             )
 
     def _start_reply(self) -> None:
-        messages = self._request_messages()
+        request = self._build_request()
         item = self._stored(lambda session: session.start_reply())
         if item is not None:
-            self._start_generation(messages, item)
+            self._start_generation(request, item)
 
-    def _start_generation(self, messages: list[ChatMessage], item: MessageItem) -> None:
+    def _start_generation(self, request: ChatRequest, item: MessageItem) -> None:
         self._active_id = self._new_id()
+        self._active_request = request
         self._stop_requested = False
         self._prefix = item.content
         self._pieces = []
@@ -496,7 +627,9 @@ class ChatController(QObject):
         self.generation_started.emit()
         self.busy_changed.emit(True)
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
-        self.generate_requested.emit(self._active_id, messages, self._params)
+        self.generate_requested.emit(
+            self._active_id, request.messages, self._params, request.pinned
+        )
 
     def _flush_text(self) -> None:
         if self._text_dirty:
@@ -512,6 +645,7 @@ class ChatController(QObject):
         text = self._prefix + "".join(self._pieces)
         stats_dict = None if stats is None else dataclasses.asdict(stats)
         self._active_id = None
+        self._active_request = None
         self._stop_requested = False
         self._prefix, self._pieces = "", []
         item = self._stored(lambda session: session.finish_reply(status, text, stats_dict))
@@ -519,3 +653,4 @@ class ChatController(QObject):
         if item is not None:
             self.message_finished.emit(item)
         self.conversations_changed.emit()
+        self._context.schedule()

@@ -6,7 +6,10 @@ the last reply). It knows nothing about the worker or the engine; it exposes slo
 update it and emits the user's intentions.
 
 Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+N),
-search_requested() (Ctrl+K), privacy_requested(), and the message actions of the chat view:
+search_requested() (Ctrl+K), privacy_requested(), assistant_chosen(str), model_chosen(str),
+assistants_requested(), models_requested() (the pickers' "Manage…" entries),
+draft_changed(str) (the composer's text), files_dropped(list[Path]) (model files dropped on
+the window), and the message actions of the chat view:
 edit_requested(int, str), regenerate_requested(int), continue_requested(int),
 version_requested(int, int) (positions in the branch shown).
 `set_sidebar()` puts the conversation list (`desktop.ui.sidebar`) on the left.
@@ -16,9 +19,10 @@ Thread: GUI thread only.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtCore import QMimeData, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -33,71 +37,23 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.types import GenerationStats, ModelDescription
+from desktop.ui.chat_controls import ChoicePicker, ContextMeter
+from desktop.ui.chat_request import ContextBudget
 from desktop.ui.chat_view import READING_WIDTH, ChatView
 from desktop.ui.composer import Composer
 from desktop.ui.controller import format_stats
 from desktop.ui.markdown import MarkdownRenderer
 from desktop.ui.session import MessageItem
+from desktop.ui.style import STYLE_SHEET
 
-STYLE_SHEET = """
-QMainWindow, #central, #chatView, #chatContainer, #emptyState { background: #ffffff; }
-QWidget { color: #1f2328; font-size: 14px; }
-#header { background: #ffffff; border-bottom: 1px solid #eceef1; }
-#appTitle { font-size: 16px; font-weight: 600; }
-#newChatButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
-                 padding: 5px 12px; }
-#newChatButton:hover, #searchButton:hover { background: #f3f4f6; }
-#searchButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
-                padding: 5px 12px; color: #4b5563; }
-#userBubble[highlighted="true"] { background: #fde68a; }
-#assistantBubble[highlighted="true"] { background: #fef3c7; border-radius: 8px; }
-QToolButton#messageAction { border: none; color: #6b7280; font-size: 12px; padding: 2px 6px;
-                            border-radius: 6px; background: transparent; }
-QToolButton#messageAction:hover { background: #eceef1; color: #1f2328; }
-QToolButton#messageAction:disabled { color: #c4c8ce; }
-#versionLabel { color: #6b7280; font-size: 12px; }
-#editBox { background: #ffffff; border: 1px solid #93b4f5; border-radius: 8px; }
-#userBubble { background: #e7eefc; border-radius: 16px; }
-#statusNote { color: #b45309; font-size: 12px; font-style: italic; }
-#speakerName { color: #6b7280; font-size: 12px; font-weight: 600; }
-#messageText { font-size: 14px; }
-#emptyTitle { font-size: 24px; font-weight: 600; }
-#emptyHint { color: #6b7280; font-size: 14px; }
-#composerCard { background: #ffffff; border: 1px solid #d0d5dc; border-radius: 14px; }
-#composer { background: #ffffff; border: none; font-size: 14px; }
-#keysHint { color: #8a9099; font-size: 12px; }
-QPushButton#sendButton { background: #2563eb; color: #ffffff; border: none; border-radius: 10px;
-                         padding: 7px 18px; font-weight: 600; }
-QPushButton#sendButton:hover { background: #1d4ed8; }
-QPushButton#sendButton:disabled { background: #b4c7f3; }
-QPushButton#stopButton { background: #ffffff; border: 1px solid #d0d5dc; border-radius: 10px;
-                         padding: 7px 14px; }
-QPushButton#stopButton:disabled { color: #b0b5bc; border-color: #e6e8eb; }
-#errorBanner { background: #fdecea; border: 1px solid #f3c1bd; border-radius: 10px; }
-#errorText { color: #8c1d18; }
-#errorClose { border: none; color: #8c1d18; background: transparent; }
-#sidebar { background: #f7f8fa; border-right: 1px solid #eceef1; }
-#sidebarTitle { color: #6b7280; font-size: 12px; font-weight: 600; padding: 0 6px; }
-#conversationList { background: transparent; outline: none; }
-#conversationList::item { padding: 7px 8px; border-radius: 8px; }
-#conversationList::item:hover { background: #eceef1; }
-#conversationList::item:selected { background: #e1e7f5; color: #1f2328; }
-#undoBanner { background: #fff7e6; border: 1px solid #f1d9a6; border-radius: 8px; }
-#trashButton { border: none; color: #6b7280; padding: 4px 8px; border-radius: 6px;
-               background: transparent; text-align: left; }
-#trashButton:hover { background: #eceef1; color: #1f2328; }
-#undoButton { border: 1px solid #d5d9df; border-radius: 6px; padding: 3px 10px;
-              background: #ffffff; }
-QStatusBar { background: #f7f8fa; border-top: 1px solid #eceef1; }
-QStatusBar QLabel { color: #4b5563; font-size: 12px; padding: 0 6px; }
-QScrollBar:vertical { background: transparent; width: 10px; margin: 2px; }
-QScrollBar::handle:vertical { background: #cfd4da; border-radius: 3px; min-height: 32px; }
-QScrollBar::handle:vertical:hover { background: #aeb5be; }
-QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0; }
-QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical { background: transparent; }
-QProgressBar { border: none; background: #e5e7eb; border-radius: 3px; max-height: 6px; }
-QProgressBar::chunk { background: #2563eb; border-radius: 3px; }
-"""
+__all__ = ["STYLE_SHEET", "MainWindow"]
+
+
+def dropped_files(mime: QMimeData) -> list[Path]:
+    """The local files in a drag (the Models page checks whether they are models)."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
 class MainWindow(QMainWindow):
@@ -112,6 +68,12 @@ class MainWindow(QMainWindow):
     regenerate_requested = Signal(int)
     continue_requested = Signal(int)
     version_requested = Signal(int, int)
+    assistant_chosen = Signal(str)
+    model_chosen = Signal(str)
+    assistants_requested = Signal()
+    models_requested = Signal()
+    draft_changed = Signal(str)
+    files_dropped = Signal(list)
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
         super().__init__()
@@ -148,6 +110,13 @@ class MainWindow(QMainWindow):
         self.new_chat_button.clicked.connect(self.new_chat_requested)
         self.composer.submitted.connect(self.send_requested)
         self.composer.stop_requested.connect(self.stop_requested)
+        self.composer.textChanged.connect(
+            lambda: self.draft_changed.emit(self.composer.toPlainText())
+        )
+        self.assistant_picker.chosen.connect(self.assistant_chosen)
+        self.assistant_picker.manage_requested.connect(self.assistants_requested)
+        self.model_picker.chosen.connect(self.model_chosen)
+        self.model_picker.manage_requested.connect(self.models_requested)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         escape.activated.connect(self.stop_requested)
         self.new_chat_action = QAction("New chat", self)
@@ -168,8 +137,23 @@ class MainWindow(QMainWindow):
         view.version_requested.connect(self.version_requested)
         view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
         self._model: ModelDescription | None = None
+        self.setAcceptDrops(True)
         self.set_busy(False)
         self.composer.setFocus()
+
+    # --- model files dropped on the window ------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_files(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
 
     # --- construction ------------------------------------------------------------------
 
@@ -187,6 +171,12 @@ class MainWindow(QMainWindow):
         row.setContentsMargins(20, 10, 14, 10)
         title = QLabel("Hearth")
         title.setObjectName("appTitle")
+        self.assistant_picker = ChoicePicker("Manage assistants…")
+        self.assistant_picker.setToolTip("This chat's assistant: its instructions and examples")
+        self.model_picker = ChoicePicker("Manage models…")
+        self.model_picker.setToolTip("The model that answers in this chat")
+        for picker in (self.assistant_picker, self.model_picker):
+            picker.hide()  # shown once there are choices (`set_choices`)
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.setObjectName("newChatButton")
         self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -194,6 +184,9 @@ class MainWindow(QMainWindow):
         self.search_button.setObjectName("searchButton")
         self.search_button.setCursor(Qt.CursorShape.PointingHandCursor)
         row.addWidget(title)
+        row.addSpacing(12)
+        row.addWidget(self.assistant_picker)
+        row.addWidget(self.model_picker)
         row.addStretch(1)
         self.privacy_button = QPushButton("Privacy")
         self.privacy_button.setObjectName("searchButton")
@@ -247,8 +240,13 @@ class MainWindow(QMainWindow):
         inner.addWidget(card)
         hint = QLabel("Enter to send · Shift+Enter for a new line · Esc to stop")
         hint.setObjectName("keysHint")
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        inner.addWidget(hint)
+        self.context_meter = ContextMeter()
+        hints = QHBoxLayout()
+        hints.setContentsMargins(6, 0, 6, 0)
+        hints.addWidget(hint)
+        hints.addStretch(1)
+        hints.addWidget(self.context_meter)
+        inner.addLayout(hints)
 
         holder = QWidget()
         holder.setLayout(inner)
@@ -371,6 +369,27 @@ class MainWindow(QMainWindow):
     @Slot(float)
     def set_load_progress(self, fraction: float) -> None:
         self.progress_bar.setValue(round(min(max(fraction, 0.0), 1.0) * 1000))
+
+    def set_choices(
+        self,
+        assistants: list[tuple[str, str]],
+        assistant: str | None,
+        models: list[tuple[str, str]],
+        model: str | None,
+    ) -> None:
+        """Fill the pickers (the open chat's assistant and model selected)."""
+        self.assistant_picker.set_choices(assistants, assistant)
+        self.model_picker.set_choices(models, model)
+        self.assistant_picker.setVisible(bool(assistants))
+        self.model_picker.setVisible(bool(models) or model is not None)
+
+    @Slot(object)
+    def set_budget(self, budget: ContextBudget | None) -> None:
+        self.context_meter.set_budget(budget)
+
+    @Slot(int)
+    def set_left_out(self, count: int) -> None:
+        self.chat_view.set_left_out(count)
 
     @Slot()
     def clear_conversation(self) -> None:

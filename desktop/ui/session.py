@@ -63,6 +63,9 @@ class ConversationSession:
         self.store = store
         self.conversation_id: int | None = None
         self.items: list[MessageItem] = []
+        #: The open conversation's choices (a new chat keeps the previous chat's).
+        self.assistant_id: str | None = None
+        self.model_key: str | None = None
         self._save_interval_s = save_interval_s
         self._saved_at = 0.0
 
@@ -100,10 +103,23 @@ class ConversationSession:
             if message is None or message.conversation_id != conversation_id:
                 raise KeyError(f"no message {message_id} in conversation {conversation_id}")
             branch = store.select_version(message_id)
+        conversation = store.get_conversation(conversation_id)
         self.conversation_id = conversation_id
         self.items = [MessageItem.from_stored(m) for m in branch if m.role != "system"]
+        if conversation is not None:
+            self.assistant_id = conversation.assistant_id
+            self.model_key = conversation.model_path
         store.set_last_opened(conversation_id)
         return list(self.items)
+
+    def choose(self, *, assistant_id: str | None, model_key: str | None) -> None:
+        """Record the assistant and model this conversation uses (stored when it exists)."""
+        if self.store is not None and self.conversation_id is not None:
+            if assistant_id != self.assistant_id:
+                self.store.set_assistant_id(self.conversation_id, assistant_id)
+            if model_key != self.model_key:
+                self.store.set_model_path(self.conversation_id, model_key)
+        self.assistant_id, self.model_key = assistant_id, model_key
 
     # --- a new exchange ----------------------------------------------------------------
 
@@ -114,7 +130,9 @@ class ConversationSession:
             item = MessageItem(None, "user", text)
         else:
             if self.conversation_id is None:
-                self.conversation_id = self.store.create_conversation().id
+                self.conversation_id = self.store.create_conversation(
+                    model_path=self.model_key, assistant_id=self.assistant_id
+                ).id
                 self.store.set_last_opened(self.conversation_id)
                 created = True
             item = MessageItem.from_stored(

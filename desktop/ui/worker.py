@@ -7,12 +7,14 @@ caught: a `HearthError` becomes its own (user-facing) message, anything else is 
 with its traceback and reported as "Internal error: ...", so nothing escapes into Qt.
 
 Slots (run on the worker thread, invoked through queued connections):
-    load_model(request_id, path, options), generate(request_id, messages, params),
-    unload_model(), shutdown()
+    load_model(request_id, path, options), generate(request_id, messages, params, pinned),
+    measure_context(request_id, messages, reserve, pinned), unload_model(), shutdown()
 Thread-safe plain method (callable from any thread, because the worker thread is busy
 while it generates): cancel()
 Signals (emitted on the worker thread, delivered queued to the GUI thread):
     load_progress(float), model_loaded(int, ModelDescription), model_load_failed(int, str),
+    context_planned(int, ContextPlan)        what a generation sends, before its first token
+    context_measured(int, ContextPlan | str)  a measure_context answer (str: why it won't fit)
     token_generated(int, str), generation_finished(int, GenerationStats),
     generation_failed(int, str), model_unloaded()
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from desktop.core.errors import HearthError, ModelNotLoadedError
+from desktop.core.errors import ContextOverflowError, HearthError, ModelNotLoadedError
 from desktop.core.types import (
     ChatMessage,
     GenerationParams,
@@ -35,7 +37,7 @@ from desktop.core.types import (
     ModelDescription,
 )
 from desktop.inference.engine import CancelToken, Engine
-from desktop.inference.runner import run_generation
+from desktop.inference.runner import measure_context, run_generation
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ class InferenceWorker(QObject):
     load_progress = Signal(float)
     model_loaded = Signal(int, object)
     model_load_failed = Signal(int, str)
+    context_planned = Signal(int, object)
+    context_measured = Signal(int, object)
     token_generated = Signal(int, str)
     generation_finished = Signal(int, object)
     generation_failed = Signal(int, str)
@@ -108,14 +112,17 @@ class InferenceWorker(QObject):
         else:
             self.model_loaded.emit(request_id, description)
 
-    @Slot(int, list, object)
+    @Slot(int, list, object, int)
     def generate(
-        self, request_id: int, messages: list[ChatMessage], params: GenerationParams
+        self, request_id: int, messages: list[ChatMessage], params: GenerationParams, pinned: int
     ) -> None:
-        """Stream a reply to `messages`, trimmed to fit the context window."""
+        """Stream a reply to `messages`, trimmed to fit the context window.
+
+        The first `pinned` non-system messages (an assistant's examples) are never trimmed.
+        """
         self._cancel.reset()
         try:
-            stats = self._generate(request_id, messages, params)
+            stats = self._generate(request_id, messages, params, pinned)
         except HearthError as error:
             self.generation_failed.emit(request_id, str(error))
         except Exception as error:
@@ -124,7 +131,11 @@ class InferenceWorker(QObject):
             self.generation_finished.emit(request_id, stats)
 
     def _generate(
-        self, request_id: int, messages: list[ChatMessage], params: GenerationParams
+        self,
+        request_id: int,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        pinned: int,
     ) -> GenerationStats:
         engine = self._engine
         if engine is None:
@@ -135,7 +146,29 @@ class InferenceWorker(QObject):
             params,
             self._cancel,
             lambda piece: self.token_generated.emit(request_id, piece),
+            pinned=pinned,
+            on_plan=lambda plan: self.context_planned.emit(request_id, plan),
         )
+
+    @Slot(int, list, int, int)
+    def measure_context(
+        self, request_id: int, messages: list[ChatMessage], reserve: int, pinned: int
+    ) -> None:
+        """How many tokens `messages` take and what would be left out; no engine: no answer."""
+        engine = self._engine
+        if engine is None:
+            return
+        try:
+            plan: object = measure_context(engine, messages, reserve, pinned)
+        except ContextOverflowError as error:
+            plan = str(error)
+        except HearthError as error:
+            log.warning("measuring the context failed: %s", error)
+            return
+        except Exception as error:
+            _internal_error("measuring the context", error)
+            return
+        self.context_measured.emit(request_id, plan)
 
     @Slot()
     def unload_model(self) -> None:
@@ -169,7 +202,8 @@ class InferenceThread(QObject):
     """
 
     load_requested = Signal(int, str, object)
-    generate_requested = Signal(int, list, object)
+    generate_requested = Signal(int, list, object, int)
+    measure_requested = Signal(int, list, int, int)
     unload_requested = Signal()
     _shutdown_requested = Signal()
 
@@ -187,6 +221,7 @@ class InferenceThread(QObject):
         queued = Qt.ConnectionType.QueuedConnection
         self.load_requested.connect(self._worker.load_model, queued)
         self.generate_requested.connect(self._worker.generate, queued)
+        self.measure_requested.connect(self._worker.measure_context, queued)
         self.unload_requested.connect(self._worker.unload_model, queued)
         self._shutdown_requested.connect(self._worker.shutdown, queued)
         # A backstop: if the loop ends before the queued shutdown ran, close the engine

@@ -12,6 +12,7 @@ runs the command line's `search` and `export` too. Prints one JSON line:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -80,6 +81,8 @@ def main() -> int:
     def ask() -> None:
         controller, _window = built
         controller.generation_ended.connect(finish)
+        # Greedy, so the small model's answer (it repeats the marker) does not depend on luck.
+        controller.params = dataclasses.replace(controller.params, temperature=0.0, seed=1)
         controller.send(f"Please repeat this code word exactly: {marker}")
 
     def start() -> None:

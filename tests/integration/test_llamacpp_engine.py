@@ -126,6 +126,32 @@ def test_over_long_prompt_is_a_clear_error(embedded_model: Path) -> None:
         engine.close()
 
 
+def test_context_not_a_multiple_of_256_holds_a_long_history(embedded_model: Path) -> None:
+    """Asked for 300 tokens, llama.cpp allocates 512: the engine must use all of them.
+
+    Before, the second turn of a long chat failed with "could not broadcast input array".
+    """
+    engine = LlamaCppEngine()
+    engine.load(embedded_model, LoadOptions(n_ctx=300, n_threads=2))
+    try:
+        assert engine.n_ctx == 512
+        history = [
+            ChatMessage("user", "Tell me about lighthouses. " * 20),
+            ChatMessage("assistant", "Lighthouses guide ships along dangerous coasts. " * 16),
+            ChatMessage("user", "What did their keepers eat?"),
+        ]
+        messages = with_system_prompt(DEFAULT_SYSTEM_PROMPT, history)
+        pieces: list[str] = []
+        params = GenerationParams(max_tokens=512, temperature=0.0, seed=1)
+        run_generation(engine, messages[:2], params, CancelToken(), pieces.append)
+        assert engine.count_prompt_tokens(messages) > 300
+        pieces.clear()
+        stats = run_generation(engine, messages, params, CancelToken(), pieces.append)
+        assert stats.generated_tokens > 0 and "".join(pieces).strip()
+    finally:
+        engine.close()
+
+
 def test_truncated_model_is_a_load_error(embedded_model: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     with embedded_model.open("rb") as src:

@@ -38,6 +38,7 @@ def real_app(qtbot: QtBot, embedded_model: Path) -> Iterator[tuple[ChatControlle
         controller.load_model(embedded_model, LoadOptions(n_ctx=2048, n_threads=2))
     yield controller, window
     controller.stop()
+    controller.close()
     assert inference.stop()
     assert inference.qthread.wait(5000)
 
@@ -102,3 +103,30 @@ def test_a_stopped_real_reply_continues_where_it_stopped(
     assert continued.startswith(partial) and len(continued) > len(partial)
     assert ended.args[0].generated_tokens > 0
     assert window.chat_view.messages()[-1] == ("assistant", continued)
+
+
+def test_a_chat_longer_than_the_context_keeps_answering_with_old_turns_marked(
+    qtbot: QtBot, real_app: tuple[ChatController, MainWindow], embedded_model: Path
+) -> None:
+    """The embedded model with a 256-token window: the fourth long question pushes the
+    first exchanges out; the reply still comes, and those messages are marked."""
+    controller, window = real_app
+    with qtbot.waitSignal(controller.model_ready_changed, timeout=30_000):
+        controller.load_model(embedded_model, LoadOptions(n_ctx=256, n_threads=2))
+    qtbot.waitUntil(lambda: controller.model_ready, timeout=30_000)
+    controller.params = GenerationParams(max_tokens=40, temperature=0.0)
+    left_out: list[int] = []
+    controller.left_out_changed.connect(left_out.append)
+    topics = ["lighthouses", "sailing ships", "tide tables", "storm lanterns"]
+    for topic in topics:
+        question = f"Tell me three facts about {topic}, the people who used them, and why."
+        with qtbot.waitSignal(controller.generation_ended, timeout=60_000) as ended:
+            window.composer.setPlainText(question)
+            qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+        assert ended.args[0] is not None, window.error_label.text()
+        assert not window.error_banner.isVisible()
+        assert window.chat_view.messages()[-1][1].strip()
+    view = window.chat_view
+    assert max(left_out) >= 2 and view.left_out >= 2
+    assert view.is_left_out(0) and not view.is_left_out(len(view.bubbles) - 1)
+    assert view.left_out_note.isVisible()

@@ -52,6 +52,7 @@ def chat_app(
     yield ChatApp(factory, inference, controller, window, qtbot)
     # `inference` (requested above) is stopped after this fixture's teardown.
     controller.stop()
+    controller.close()
 
 
 @pytest.fixture
@@ -81,3 +82,4 @@ def stored_app(
     if controller.generating:  # let the reply end while the store is still open
         with qtbot.waitSignal(controller.generation_ended, timeout=3000):
             controller.stop()
+    controller.close()

@@ -83,7 +83,7 @@ def test_generate_streams_tokens_then_stats(
     tokens: list[tuple[int, str]] = []
     events.token_generated.connect(lambda rid, text: tokens.append((rid, text)))
     with qtbot.waitSignal(events.generation_finished, timeout=3000) as blocker:
-        inference.generate_requested.emit(2, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(2, MESSAGES, GenerationParams(), 0)
     assert blocker.args is not None
     request_id, stats = blocker.args
     assert request_id == 2
@@ -104,7 +104,7 @@ def test_cancel_stops_a_long_generation_quickly(
     factory.tokens = ["word "] * 5000
     factory.token_delay_s = 0.01
     with qtbot.waitSignal(events.token_generated, timeout=3000):
-        inference.generate_requested.emit(5, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(5, MESSAGES, GenerationParams(), 0)
     with qtbot.waitSignal(events.generation_finished, timeout=1000) as blocker:
         started = time.monotonic()
         inference.cancel()  # a plain call: the worker thread is busy streaming
@@ -117,7 +117,7 @@ def test_cancel_stops_a_long_generation_quickly(
     # The token is reset for the next request.
     factory.tokens = ["again"]
     with qtbot.waitSignal(events.generation_finished, timeout=3000) as blocker:
-        inference.generate_requested.emit(6, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(6, MESSAGES, GenerationParams(), 0)
     assert blocker.args is not None
     assert not blocker.args[1].cancelled
     assert blocker.args[1].generated_tokens == 1
@@ -127,7 +127,7 @@ def test_generate_without_model_fails_readably(
     qtbot: QtBot, inference: InferenceThread, events: WorkerEvents
 ) -> None:
     with qtbot.waitSignal(events.generation_failed, timeout=3000) as blocker:
-        inference.generate_requested.emit(1, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(1, MESSAGES, GenerationParams(), 0)
     assert blocker.args is not None
     assert blocker.args[0] == 1
     assert "No model is loaded" in blocker.args[1]
@@ -140,7 +140,7 @@ def test_known_engine_error_is_reported_as_is(
     factory.generate_error = GenerationError("The engine ran out of memory.")
     factory.fail_after_tokens = 2
     with qtbot.waitSignal(events.generation_failed, timeout=3000) as blocker:
-        inference.generate_requested.emit(9, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(9, MESSAGES, GenerationParams(), 0)
     assert blocker.args == [9, "The engine ran out of memory."]
 
 
@@ -157,11 +157,11 @@ def test_unexpected_error_is_logged_and_reported_as_internal(
         caplog.at_level(logging.ERROR, logger="desktop.ui.worker"),
         qtbot.waitSignal(events.generation_failed, timeout=3000) as blocker,
     ):
-        inference.generate_requested.emit(4, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(4, MESSAGES, GenerationParams(), 0)
     assert blocker.args == [4, "Internal error: division by zero"]
     assert any(record.exc_info for record in caplog.records)
     with qtbot.waitSignal(events.generation_finished, timeout=3000):
-        inference.generate_requested.emit(5, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(5, MESSAGES, GenerationParams(), 0)
 
 
 def test_unload_and_stop_close_the_engine(
@@ -187,7 +187,7 @@ def test_stop_during_generation_joins_quickly(
     factory.tokens = ["word "] * 5000
     factory.token_delay_s = 0.01
     with qtbot.waitSignal(events.token_generated, timeout=3000):
-        inference.generate_requested.emit(1, MESSAGES, GenerationParams())
+        inference.generate_requested.emit(1, MESSAGES, GenerationParams(), 0)
     started = time.monotonic()
     assert inference.stop()
     assert time.monotonic() - started < 1.0

@@ -1,0 +1,173 @@
+"""Which model, assistant and settings a conversation runs with.
+
+A conversation records two choices: its assistant (`Conversation.assistant_id`) and the
+model it last used (`Conversation.model_path`, a model library key). `ChatProfiles` turns
+those choices into a `ChatProfile`: the assistant itself, the model file to load, and the
+generation settings, which are the model's own settings (`ModelLibrary.settings_for`) with
+the assistant's overrides on top. A choice that no longer exists (a deleted model or
+assistant) falls back to the default, and the profile says so in `problem`.
+
+Plain Python: no Qt, no engine. Thread: GUI thread (it reads small files and headers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from desktop.core.assistants import Assistant
+from desktop.core.errors import HearthError
+from desktop.core.settings import GenerationSettings, settings_from_dict
+from desktop.core.types import LoadOptions
+from desktop.inference.library import ModelEntry, ModelLibrary
+from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChatProfile:
+    """What one conversation runs with. `model_path` None: there is no usable model."""
+
+    assistant: Assistant | None
+    model_key: str | None
+    model_path: Path | None
+    model_name: str
+    settings: GenerationSettings
+    problem: str | None = None
+
+    @property
+    def assistant_id(self) -> str | None:
+        return None if self.assistant is None else self.assistant.id
+
+    @property
+    def load_options(self) -> LoadOptions:
+        return self.settings.to_load_options()
+
+
+class ProfileSource(Protocol):
+    """What the controller needs to know about models and assistants."""
+
+    def resolve(self, assistant_id: str | None, model_key: str | None) -> ChatProfile: ...
+
+    def model_choices(self) -> list[tuple[str, str]]: ...
+
+    def assistant_choices(self) -> list[tuple[str, str]]: ...
+
+
+class ChatProfiles:
+    """`ProfileSource` over the model library and the assistant store."""
+
+    def __init__(
+        self,
+        library: ModelLibrary,
+        assistants: AssistantStore,
+        *,
+        override_model: Path | None = None,
+        base_settings: GenerationSettings | None = None,
+        session_settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.library = library
+        self.assistants = assistants
+        #: A model given on the command line: used when a conversation names none.
+        self.override_model = override_model
+        self._base = base_settings or GenerationSettings()
+        #: Settings given on the command line (context, threads) for this session only.
+        self._session = dict(session_settings or {})
+
+    def resolve(self, assistant_id: str | None, model_key: str | None) -> ChatProfile:
+        problems: list[str] = []
+        assistant = self._assistant(assistant_id, problems)
+        wanted = model_key or (assistant.model if assistant is not None else None)
+        entry = self._entry(wanted, problems) if wanted else None
+        if entry is None and self.override_model is not None:
+            path = self.override_model
+            base = self._apply(self._base, self._session, None, "the command line")
+            return ChatProfile(
+                assistant,
+                str(path),
+                path,
+                path.stem,
+                self._with_overrides(base, assistant, None),
+                " ".join(problems) or None,
+            )
+        if entry is None:
+            entry = self.library.default_entry()
+        if entry is None:
+            problems.append("There is no usable model; import one in the Models page.")
+            return ChatProfile(assistant, None, None, "", self._base, " ".join(problems))
+        context = entry.info.context_length if entry.info else None
+        settings = self._apply(
+            self.library.settings_for(entry), self._session, context, "the command line"
+        )
+        return ChatProfile(
+            assistant,
+            entry.key,
+            entry.path,
+            entry.path.stem,
+            self._with_overrides(settings, assistant, context),
+            " ".join(problems) or None,
+        )
+
+    def model_choices(self) -> list[tuple[str, str]]:
+        """(key, label) of every usable model, in the library's order."""
+        choices = [(e.key, e.path.stem) for e in self.library.entries() if e.usable]
+        override = self.override_model
+        if override is not None and all(key != str(override) for key, _ in choices):
+            choices.append((str(override), override.stem))
+        return choices
+
+    def assistant_choices(self) -> list[tuple[str, str]]:
+        return [(a.id, a.name) for a in self.assistants.assistants()]
+
+    def _assistant(self, assistant_id: str | None, problems: list[str]) -> Assistant | None:
+        wanted = assistant_id or DEFAULT_ASSISTANT_ID
+        try:
+            found = self.assistants.find(wanted)
+        except HearthError as error:
+            log.warning("assistant %s unreadable: %s", wanted, error)
+            found = None
+        if found is None and assistant_id:
+            problems.append(
+                f'The assistant this chat used ("{assistant_id}") is gone; the general one '
+                "answers instead."
+            )
+            found = self.assistants.find(DEFAULT_ASSISTANT_ID)
+        return found
+
+    def _entry(self, ref: str, problems: list[str]) -> ModelEntry | None:
+        try:
+            entry = self.library.find(ref)
+        except HearthError:
+            entry = None
+        if entry is not None and entry.usable:
+            return entry
+        if self.override_model is not None and ref == str(self.override_model):
+            return None
+        name = Path(ref).name if ref != "embedded" else "the built-in model"
+        problems.append(f"This chat's model ({name}) is no longer available; the default is used.")
+        return None
+
+    def _with_overrides(
+        self, settings: GenerationSettings, assistant: Assistant | None, context: int | None
+    ) -> GenerationSettings:
+        if assistant is None:
+            return settings
+        return self._apply(settings, assistant.settings, context, f"assistant {assistant.id}")
+
+    @staticmethod
+    def _apply(
+        settings: GenerationSettings,
+        overrides: Mapping[str, Any],
+        context: int | None,
+        source: str,
+    ) -> GenerationSettings:
+        if not overrides:
+            return settings
+        merged, problems = settings_from_dict(overrides, settings, context)
+        for problem in problems:
+            log.warning("settings from %s: %s", source, problem)
+        return merged
