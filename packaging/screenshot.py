@@ -44,10 +44,13 @@ from desktop.inference.engine import (  # noqa: E402
     ProgressCallback,
     Usage,
 )
+from desktop.inference.library import ModelLibrary  # noqa: E402
+from desktop.storage.assistants import AssistantStore, builtin_assistants_dir  # noqa: E402
 from desktop.storage.conversations import ConversationStore  # noqa: E402
 from desktop.storage.migrations import open_and_migrate  # noqa: E402
 from desktop.ui.app_window import build_main_window  # noqa: E402
 from desktop.ui.controller import ChatController  # noqa: E402
+from desktop.ui.profiles import ChatProfiles  # noqa: E402
 from desktop.ui.worker import InferenceThread  # noqa: E402
 
 SIZE = (1180, 720)
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hearth-screenshot-") as data_dir:
         db = open_and_migrate(Path(data_dir) / "hearth.db")
         try:
-            return take(args, ConversationStore(db))
+            return take(args, ConversationStore(db), Path(data_dir))
         finally:
             db.close()
             del app
@@ -180,22 +183,27 @@ def seed(store: ConversationStore) -> None:
     store.set_pinned(conversation.id, True)
 
 
-def take(args: argparse.Namespace, store: ConversationStore) -> int:
+def take(args: argparse.Namespace, store: ConversationStore, data_dir: Path) -> int:
     seed(store)
     factory, describer, model_path = choose_engine(args.fake, args.model)
+    # The assistant and model pickers: the built-in assistants, and the model in a library.
+    library = ModelLibrary(data_dir / "models", data_dir / "models.json", Path(model_path))
+    profiles = ChatProfiles(library, AssistantStore(builtin_assistants_dir(), data_dir / "mine"))
     inference = (
         InferenceThread(factory, describe=describer) if describer else InferenceThread(factory)
     )
     inference.start()
     try:
-        controller = ChatController(
-            inference, params=GenerationParams(max_tokens=400, temperature=0.0, seed=7), store=store
-        )
+        controller = ChatController(inference, store=store, profiles=profiles)
         window = build_main_window(controller)
         window.resize(*SIZE)
         window.show()
-        controller.load_model(model_path)
+        if library.default_entry() is not None:
+            controller.start()
+        else:  # the scripted engine's made-up file: no library entry
+            controller.load_model(model_path)
         wait_for(controller.model_ready_changed, timeout_s=120)
+        controller.params = GenerationParams(max_tokens=400, temperature=0.0, seed=7)
         if not controller.model_ready:
             print("The model did not load.", file=sys.stderr)
             return 1

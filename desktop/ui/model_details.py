@@ -160,8 +160,9 @@ class ModelDetails(QWidget):
         self.form.changed.connect(self._on_form_changed)
         column.addWidget(self.form)
         note = QLabel(
-            "Context length and threads apply the next time the model is loaded; the others "
-            "apply to the next reply."
+            "Saved settings apply to the next reply. A new context length or thread count "
+            "reloads the model when the open chat uses it. An assistant's own settings "
+            "(Assistants page) take precedence over these."
         )
         note.setObjectName("mutedText")
         note.setWordWrap(True)

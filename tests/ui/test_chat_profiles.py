@@ -7,12 +7,14 @@ the engine is the scripted one, so the tests can set its context window and coun
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.core.types import ChatMessage
+from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import EMBEDDED_KEY, ModelLibrary
 from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
 from desktop.storage.conversations import ConversationStore
@@ -20,6 +22,7 @@ from desktop.ui.app_window import build_main_window
 from desktop.ui.chat_request import ContextBudget
 from desktop.ui.controller import ChatController
 from desktop.ui.main_window import MainWindow
+from desktop.ui.pages import Pages
 from desktop.ui.profiles import ChatProfiles
 from desktop.ui.worker import InferenceThread
 from tests.tinymodels import write_tiny_llama_gguf
@@ -220,3 +223,83 @@ def test_a_draft_too_long_for_the_window_is_flagged(app: Profiled) -> None:
     app.window.composer.setPlainText("short")
     assert app.budget().error is None
     assert app.window.context_meter.level() == "ok"
+
+
+def test_models_page_uses_unloads_and_reloads_on_new_threads(
+    app: Profiled, profiles: ChatProfiles
+) -> None:
+    """The Models page as the window opens it ("Manage models…" in the model picker)."""
+    pages = Pages(
+        app.window,
+        app.controller,
+        profiles,
+        BenchResults(profiles.library.state_path.parent / "b.json"),
+    )
+    app.window.models_requested.connect(pages.open_models)
+    app.wait_ready()
+    app.window.model_picker.open_manager()
+    page = pages.models
+    assert page is not None and page.isVisible()
+    assert page.selected_entry() is not None and page.selected_entry().key == EMBEDDED_KEY  # type: ignore[union-attr]
+
+    other = profiles.library.find("other.gguf").key
+    page.select(other)
+    with app.qtbot.waitSignal(app.controller.model_ready_changed, timeout=5000):
+        page.details.use_button.click()
+    app.wait_ready()
+    assert app.controller.model_key == other
+    assert app.window.model_picker.current_key() == other
+
+    engines = len(app.factory.engines)
+    entry = profiles.library.find(other)
+    current = profiles.library.settings_for(entry)
+    page.details.form.set_settings(
+        replace(current, threads=1, temperature=0.3),
+        profiles.library.default_settings(entry),
+        256,
+    )
+    page.details.save_settings()
+    app.wait_ready()
+    assert len(app.factory.engines) == engines + 1  # reloaded with the new thread count
+    assert app.controller.profile is not None
+    assert app.controller.profile.load_options.n_threads == 1
+    assert app.controller.params.temperature == pytest.approx(0.3)
+
+    page.details.unload_button.click()
+    assert not app.controller.model_ready and app.controller.model_key is None
+    app.qtbot.waitUntil(
+        lambda: (
+            not page.details.unload_button.isVisible() or not page.details.unload_button.isEnabled()
+        )
+    )
+
+
+def test_assistants_page_new_assistant_reaches_the_picker_and_the_chat(
+    app: Profiled, profiles: ChatProfiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = Pages(
+        app.window,
+        app.controller,
+        profiles,
+        BenchResults(profiles.library.state_path.parent / "b.json"),
+    )
+    app.window.assistants_requested.connect(pages.open_assistants)
+    app.wait_ready()
+    app.window.assistant_picker.open_manager()
+    page = pages.assistants
+    assert page is not None and page.isVisible()
+    page.new_assistant()
+    editor = page.editor
+    editor.name_edit.setText("Pirate")
+    editor.prompt_edit.setPlainText("You answer like a pirate.")
+    assert page.save()
+    created = [a for a in profiles.assistants.assistants() if a.name == "Pirate"]
+    assert len(created) == 1
+    pirate = created[0].id
+    assert pirate in list(app.window.assistant_picker.keys())  # the picker was refreshed
+    page.select(pirate)
+    page.editor.use_requested.emit()
+    assert app.controller.profile is not None and app.controller.profile.assistant_id == pirate
+    assert app.window.assistant_picker.current_key() == pirate
+    app.ask("Where is the treasure?")
+    assert app.factory.requests[-1][0] == ChatMessage("system", "You answer like a pirate.")
