@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 PROBE_ENV = "HEARTH_FROZEN_PROBE"
@@ -104,6 +105,21 @@ def _qt() -> dict[str, Any]:
     return {"version": qVersion(), "plugins": found, "local_server": QLocalServer.__name__}
 
 
+def _resources() -> dict[str, Any]:
+    """The built-in assistants and the pickers' arrow, where the running app looks for them."""
+    from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
+    from desktop.ui.style import resource_path
+
+    store = AssistantStore(builtin_assistants_dir(), Path(os.devnull) / "none")
+    builtins = sorted(a.id for a in store.assistants() if a.builtin)
+    if len(builtins) < 4 or store.problems:
+        raise RuntimeError(f"built-in assistants {builtins}, problems {store.problems}")
+    arrow = resource_path("icons", "chevron-down.svg")
+    if not arrow.is_file():
+        raise RuntimeError(f"{arrow} is missing")
+    return {"assistants": builtins, "arrow": str(arrow)}
+
+
 def probe() -> int:
     import json
 
@@ -113,6 +129,7 @@ def probe() -> int:
         "text": _text_tools,
         "engines": _engines,
         "qt": _qt,
+        "resources": _resources,
     }
     report: dict[str, Any] = {"frozen": bool(getattr(sys, "frozen", False))}
     failed = []
