@@ -56,7 +56,8 @@ def build_main_window(controller: ChatController) -> MainWindow:
             )
 
         controller.profile_changed.connect(show_choices)
-        show_choices(controller.profile)
+        if controller.profile is not None:  # else filled in by `start()`, after the window shows
+            show_choices(controller.profile)
 
     def send(text: str) -> None:
         if controller.send(text):

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
 from desktop.inference.bench_results import BenchResults
-from desktop.ui.assistants_page import AssistantsPage
 from desktop.ui.controller import ChatController
-from desktop.ui.models_page import ModelsPage
 from desktop.ui.profiles import ChatProfile, ChatProfiles
+
+if TYPE_CHECKING:  # imported when first opened: they are not needed to start the window
+    from desktop.ui.assistants_page import AssistantsPage
+    from desktop.ui.models_page import ModelsPage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class Pages:
     def open_models(self) -> ModelsPage:
         page = self.models
         if page is None:
+            from desktop.ui.models_page import ModelsPage
+
             page = ModelsPage(self._profiles.library, self._bench_results, parent=self._window)
             page.use_requested.connect(self._controller.choose_model)
             page.unload_requested.connect(self._controller.unload_model)
@@ -71,6 +76,8 @@ class Pages:
     def open_assistants(self) -> AssistantsPage:
         page = self.assistants
         if page is None:
+            from desktop.ui.assistants_page import AssistantsPage
+
             page = AssistantsPage(
                 self._profiles.assistants, self._profiles.model_choices, parent=self._window
             )
