@@ -11,6 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.core.types import ChatMessage
@@ -303,3 +306,27 @@ def test_assistants_page_new_assistant_reaches_the_picker_and_the_chat(
     assert app.window.assistant_picker.current_key() == pirate
     app.ask("Where is the treasure?")
     assert app.factory.requests[-1][0] == ChatMessage("system", "You answer like a pirate.")
+
+
+def test_files_dropped_on_the_window_are_checked_in_the_models_page(
+    app: Profiled, profiles: ChatProfiles, tmp_path: Path
+) -> None:
+    pages = Pages(app.window, app.controller, profiles, BenchResults(tmp_path / "bench.json"))
+    app.window.files_dropped.connect(pages.import_models)
+    broken = tmp_path / "half.gguf"
+    whole = profiles.library.find("other.gguf").path.read_bytes()
+    broken.write_bytes(whole[: len(whole) // 2])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(broken))])
+    point = QPoint(200, 200)
+    no_button, no_key = Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, no_button, no_key)
+    QApplication.sendEvent(app.window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(point), Qt.DropAction.CopyAction, mime, no_button, no_key)
+    QApplication.sendEvent(app.window, drop)
+    page = pages.models
+    assert page is not None and page.isVisible()
+    app.qtbot.waitUntil(lambda: not page.is_importing(), timeout=10_000)
+    assert "incomplete" in page.message.text()
+    assert not (profiles.library.models_dir / "half.gguf").exists()
