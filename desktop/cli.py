@@ -13,13 +13,16 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from desktop import __version__, cli_models
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
+from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
+from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
 from desktop.inference.embedded import find_embedded_model
 from desktop.inference.engine import CancelToken, Engine
@@ -27,6 +30,7 @@ from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
 from desktop.storage.selfcheck import check_store
 
 log = logging.getLogger("hearth.cli")
@@ -55,10 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one prompt on stdout ('-' reads stdin)")
     ask.add_argument("prompt", nargs="+")
     ask.add_argument("--model", type=Path, dest="ask_model", help=argparse.SUPPRESS)
-    ask.add_argument("--max-tokens", type=int, default=512)
-    ask.add_argument("--temperature", type=float, default=0.7)
+    ask.add_argument("--max-tokens", type=int, default=None, help="default 512")
+    ask.add_argument("--temperature", type=float, default=None, help="default 0.7")
     ask.add_argument("--seed", type=int, default=None)
-    ask.add_argument("--system", default=DEFAULT_SYSTEM_PROMPT, help="the system prompt")
+    ask.add_argument("--system", default=None, help="the system prompt")
+    ask.add_argument(
+        "--assistant",
+        help="an assistant's id or name: its prompt, examples and settings (flags win)",
+    )
     ask.add_argument("--stats", action="store_true", help="print timing figures to stderr")
     ask.add_argument("--no-save", action="store_true", help="do not keep this exchange")
     _model_options(ask, dest_prefix="ask_")
@@ -157,12 +165,17 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
         engine, model_path, load_time = load_engine(args)
         stack.callback(engine.close)
-        messages = with_system_prompt(args.system, [ChatMessage("user", prompt)])
-        params = GenerationParams(
-            max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed
-        )
+        assistant = find_assistant(paths, args.assistant) if args.assistant else None
+        request = build_messages(assistant, [ChatMessage("user", prompt)])
+        messages = request.messages
+        if args.system is not None:
+            messages = with_system_prompt(args.system, messages)
+        params = ask_params(args, assistant)
         cancel = CancelToken()
-        recorder = None if store is None else ReplyRecorder(store, prompt, str(model_path))
+        recorder = None
+        if store is not None:
+            assistant_id = None if assistant is None else assistant.id
+            recorder = ReplyRecorder(store, prompt, str(model_path), assistant_id)
 
         def emit(text: str) -> None:
             try:
@@ -174,7 +187,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
                 recorder.on_token(text)
 
         try:
-            stats = run_generation(engine, messages, params, cancel, emit)
+            stats = run_generation(engine, messages, params, cancel, emit, pinned=request.pinned)
         except KeyboardInterrupt:
             cancel.cancel()
             out.write("\n")
@@ -195,6 +208,27 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     if args.stats:
         print(format_stats(stats, load_time), file=sys.stderr)
     return 0
+
+
+def find_assistant(paths: AppPaths, ref: str) -> Assistant:
+    """The built-in or user assistant whose id or name (any case) is `ref`."""
+    store = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
+    everyone = store.assistants()
+    for assistant in everyone:
+        if ref in (assistant.id, assistant.name) or ref.casefold() == assistant.name.casefold():
+            return assistant
+    names = ", ".join(a.id for a in everyone)
+    raise HearthError(f'There is no assistant "{ref}". These exist: {names}.')
+
+
+def ask_params(args: argparse.Namespace, assistant: Assistant | None) -> GenerationParams:
+    """Hearth's defaults, then the assistant's settings, then the flags given."""
+    settings = GenerationSettings()
+    if assistant is not None and assistant.settings:
+        settings, _problems = settings_from_dict(assistant.settings, settings)
+    params = settings.to_params()
+    flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "seed": args.seed}
+    return replace(params, **{k: v for k, v in flags.items() if v is not None})
 
 
 def _silence_stdout() -> None:

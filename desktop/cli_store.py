@@ -117,9 +117,15 @@ def _open_read_only(paths: AppPaths, lock: WriteLock) -> Database:
 class ReplyRecorder:
     """Saves one exchange as it happens: the question first, the reply while it streams."""
 
-    def __init__(self, store: ConversationStore, question: str, model_path: str) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        question: str,
+        model_path: str,
+        assistant_id: str | None = None,
+    ) -> None:
         self._store = store
-        conversation = store.create_conversation(model_path=model_path)
+        conversation = store.create_conversation(model_path=model_path, assistant_id=assistant_id)
         self.conversation_id = conversation.id
         store.add_message(conversation.id, "user", question)
         self._reply_id: int | None = None

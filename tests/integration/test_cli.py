@@ -122,3 +122,28 @@ def test_bad_model_file_is_a_clear_message(tmp_path: Path, content: bytes) -> No
     assert result.stderr.startswith("hearth: ")
     assert "model.gguf" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ask_with_an_assistant_and_an_unknown_one(tmp_path: Path) -> None:
+    asked = hearth(tmp_path, "ask", "--assistant", "Coder", "--max-tokens", "24", "Add 2 and 3.")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip()
+    unknown = hearth(tmp_path, "ask", "--assistant", "nobody", "Hello")
+    assert unknown.returncode == 1
+    assert 'There is no assistant "nobody"' in unknown.stderr
+    assert "coder" in unknown.stderr and "general" in unknown.stderr
+
+
+def test_ask_settings_come_from_the_assistant_then_the_flags(tmp_path: Path) -> None:
+    from desktop.cli import ask_params, build_parser, find_assistant
+    from desktop.paths import AppPaths
+
+    paths = AppPaths.resolve(tmp_path)
+    coder = find_assistant(paths, "coder")
+    parse = build_parser().parse_args
+    plain = ask_params(parse(["ask", "hi"]), None)
+    assert (plain.temperature, plain.max_tokens) == (0.7, 512)
+    assisted = ask_params(parse(["ask", "hi"]), coder)
+    assert (assisted.temperature, assisted.max_tokens) == (0.2, 768)  # coder.json
+    flagged = ask_params(parse(["ask", "--temperature", "0.9", "hi"]), coder)
+    assert (flagged.temperature, flagged.max_tokens) == (0.9, 768)
