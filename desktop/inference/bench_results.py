@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import ModelLibraryError
+from desktop.core.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +70,7 @@ class BenchResults:
     def _write(self, results: dict[str, Any]) -> None:
         text = json.dumps({"schema_version": SCHEMA_VERSION, "results": results}, indent=2)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".bench.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except OSError:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_text(self.path, text + "\n")
         except OSError as exc:
             raise ModelLibraryError(
                 f"The speed test result could not be saved ({exc.strerror or exc})."

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import ModelImportError, ModelLibraryError, ModelRefusedError
+from desktop.core.files import atomic_write_text
 from desktop.core.memory import MemoryEstimate, estimate_memory, format_bytes
 from desktop.core.settings import GenerationSettings, model_defaults, settings_from_dict
 from desktop.inference import ggml_legacy
@@ -323,17 +324,7 @@ class ModelLibrary:
     def _save_state(self) -> None:
         text = json.dumps({"schema_version": STATE_VERSION, **self._state}, indent=2) + "\n"
         try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".models.", dir=self.state_path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.state_path)
-            except OSError:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_text(self.state_path, text)
         except OSError as exc:
             raise ModelLibraryError(
                 f"The model choices could not be saved ({exc.strerror or exc})."

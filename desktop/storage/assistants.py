@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +27,7 @@ from desktop.core.assistants import (
     slugify,
 )
 from desktop.core.errors import AssistantError
+from desktop.core.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -175,17 +174,3 @@ class AssistantStore:
                 "the previous version is unchanged."
             ) from exc
         return assistant
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace `path` with `text` all at once: a temporary file, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
