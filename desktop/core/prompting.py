@@ -45,10 +45,11 @@ def fit_messages(
 ) -> list[ChatMessage]:
     """The longest suffix of the conversation whose prompt leaves `reserve` tokens free.
 
-    System messages at the start are always kept, and so are the first `pinned` other
-    messages (an assistant's example exchanges). Turns are dropped oldest first, a
-    whole exchange at a time, so the kept history still starts with a user message.
-    Raises `ContextOverflowError` when not even the newest message fits.
+    System messages at the start are kept, and so are the first `pinned` other messages
+    (an assistant's example exchanges), unless the newest turn cannot fit beside them (see
+    `plan_context`). Turns are dropped oldest first, a whole exchange at a time, so the kept
+    history still starts with a user message. Raises `ContextOverflowError` when not even
+    the newest message fits on its own.
     """
     return plan_context(messages, n_ctx, reserve, count_tokens, pinned).messages
 
