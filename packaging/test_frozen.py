@@ -325,6 +325,13 @@ def test_desktop_checks(hearth: Path, app: Path, env: dict[str, str]) -> None:
         result.returncode == 2 and "sudo apt install libxcb-hearth0" in result.stderr,
         f"a missing library: exit {result.returncode}, {result.stderr[-1000:]}",
     )
+    listed = re.search(r"missing here \(([^)]*)\)", result.stderr)
+    shipped = [
+        name
+        for name in (listed.group(1).split(", ") if listed else [])
+        if any(app.rglob(name))  # a library the bundle ships must never be reported missing
+    ]
+    check(listed is not None and not shipped, f"reported missing but shipped: {shipped}")
 
 
 def report_system_needs(app: Path) -> None:

@@ -26,11 +26,12 @@ from pathlib import Path
 import pytest
 from keyring.backends.SecretService import Keyring as SecretServiceKeyring
 
+from desktop.app import wipe_targets
 from desktop.paths import AppPaths
 from desktop.storage.keychain import SERVICE, Keychain, account_for
 from desktop.storage.keyfile import read_keyinfo, recovery_key_for
 from desktop.storage.vault import NeedsRecovery, Unlocked, Vault
-from desktop.storage.wipe import WipeTargets, wipe_all_data
+from desktop.storage.wipe import wipe_all_data
 from tests import tinymodels
 
 pytestmark = pytest.mark.slow
@@ -271,16 +272,7 @@ def test_delete_all_my_data_removes_the_keychain_entry(desktop: Desktop) -> None
     assert desktop.stored_key()
     paths = AppPaths.resolve(str(desktop.data_dir))
     # What the Privacy page's "Delete all my data" runs, with the keychain Hearth finds.
-    report = wipe_all_data(
-        WipeTargets(
-            paths.database_path,
-            paths.data_dir / "backups",
-            paths.config_dir,
-            paths.log_dir,
-            paths.models_dir,
-        ),
-        Keychain(SecretServiceKeyring()),
-    )
+    report = wipe_all_data(wipe_targets(paths), Keychain(SecretServiceKeyring()))
     assert report.complete, report.failures
     assert report.keychain_entries == [desktop.account]
     assert desktop.stored_key() == ""

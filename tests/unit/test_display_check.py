@@ -109,6 +109,18 @@ def test_what_is_checked_depends_on_the_display_and_the_chosen_platform(tmp_path
     assert problem is not None and FAKE_LIB in problem
 
 
+def _hearth(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 @pytest.mark.slow
 def test_no_display_the_real_command_says_so_and_exits_2(tmp_path: Path) -> None:
     env = {
@@ -117,27 +129,10 @@ def test_no_display_the_real_command_says_so_and_exits_2(tmp_path: Path) -> None
         if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
     }
     data_dir = tmp_path / "data"
-    result = subprocess.run(
-        [sys.executable, "-m", "desktop", "--data-dir", str(data_dir)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    result = _hearth(env, "--data-dir", str(data_dir))
     assert result.returncode == 2, result.stderr
     assert result.stderr == NO_DISPLAY + "\n"
     assert result.stdout == ""
     assert not data_dir.exists()  # nothing was written
-    # What the message promises works without a display.
-    helped = subprocess.run(
-        [sys.executable, "-m", "desktop", "--help"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    helped = _hearth(env, "--help")  # what the message promises works without a display
     assert helped.returncode == 0 and "ask" in helped.stdout
