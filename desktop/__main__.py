@@ -8,6 +8,7 @@ from collections.abc import Sequence
 HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
 HEADLESS |= {"models", "bench"}
 PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
+NO_WINDOW = 2  # the exit code when the window cannot start here (no display, missing libraries)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             _silence_stdout()
             return 141
+    from desktop.display_check import window_problem
+
+    problem = window_problem()  # before Qt loads: Qt would abort the process instead
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return NO_WINDOW
     from desktop.app import main as app_main
 
     return app_main(args)

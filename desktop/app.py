@@ -287,6 +287,18 @@ def _open_privacy(
     dialog.show()
 
 
+def wipe_targets(paths: AppPaths, include_models: bool = False) -> WipeTargets:
+    """What "Delete all my data" removes for this data folder."""
+    return WipeTargets(
+        paths.database_path,
+        paths.data_dir / "backups",
+        paths.config_dir,
+        paths.log_dir,
+        paths.models_dir,
+        include_models,
+    )
+
+
 def _report_wipe(window: QWidget, report: WipeReport) -> None:
     from PySide6.QtWidgets import QMessageBox
 
@@ -380,17 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def delete_all_data(include_models: bool) -> None:
         shut_down()
         setup_logging(None)  # the log file is among what goes
-        report = wipe_all_data(
-            WipeTargets(
-                paths.database_path,
-                paths.data_dir / "backups",
-                paths.config_dir,
-                paths.log_dir,
-                paths.models_dir,
-                include_models,
-            ),
-            Keychain(),
-        )
+        report = wipe_all_data(wipe_targets(paths, include_models), Keychain())
         _report_wipe(window, report)
         app.quit()
 

@@ -21,7 +21,7 @@ from desktop import __version__, cli_models
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import HearthError
-from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan, with_system_prompt
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
 from desktop.inference.embedded import find_embedded_model
@@ -187,7 +187,9 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
                 recorder.on_token(text)
 
         try:
-            stats = run_generation(engine, messages, params, cancel, emit, pinned=request.pinned)
+            stats = run_generation(
+                engine, messages, params, cancel, emit, request.pinned, _say_what_gave_way
+            )
         except KeyboardInterrupt:
             cancel.cancel()
             out.write("\n")
@@ -208,6 +210,12 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     if args.stats:
         print(format_stats(stats, load_time), file=sys.stderr)
     return 0
+
+
+def _say_what_gave_way(plan: ContextPlan) -> None:
+    """A small context window shortened or left out the system prompt: say so on stderr."""
+    if plan.note is not None:
+        print(f"hearth: {plan.note}", file=sys.stderr, flush=True)
 
 
 def find_assistant(paths: AppPaths, ref: str) -> Assistant:

@@ -15,7 +15,9 @@ without a dialog). Steps, each must pass:
 3. `hearth --self-test`: the built-in model loads and answers.
 4. `hearth ask` saves an exchange and `hearth search` finds it: the user's own store opens,
    migrates and is searchable (the self-test checks only a throw-away store).
-5. The window, N times on fresh data dirs: the app logs that it listens for later launches,
+5. Linux: the desktop entry passes `desktop-file-validate`; `hearth` without a display, and
+   with its X11 plugin needing a library the system lacks, says so and exits 2.
+6. The window, N times on fresh data dirs: the app logs that it listens for later launches,
    then this script asks it to come forward over that local socket; the answer comes from the
    running event loop, which starts after the main window is shown, so the time to it is the
    start-to-window time. Then a second `hearth` must hand over to it and exit 0, `hearth
@@ -288,6 +290,50 @@ def test_window(hearth: Path, env: dict[str, str], base: Path, runs: int) -> lis
     return times
 
 
+def test_desktop_checks(hearth: Path, app: Path, env: dict[str, str]) -> None:
+    """Linux: the desktop entry validates; without a display, or with a library the X11
+    plugin needs missing, the window says so and exits 2 instead of a Qt abort."""
+    if not sys.platform.startswith("linux"):
+        return
+    step("desktop entry, no display, a missing X11 library")
+    validator = shutil.which("desktop-file-validate")
+    if validator is None:
+        check(not os.environ.get("CI"), "desktop-file-validate is missing (desktop-file-utils)")
+        print("desktop-file-validate not installed (skipped)")
+    else:
+        entry = run([validator, app / "resources" / "hearth.desktop"], env)
+        check(entry.returncode == 0, f"the desktop entry does not validate: {entry.stdout}")
+    bare = {k: v for k, v in env.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
+    result = run([hearth], bare, timeout=60)
+    print(result.stderr.strip())
+    check(
+        result.returncode == 2 and "needs a graphical display" in result.stderr,
+        f"without a display: exit {result.returncode}, {result.stderr[-1000:]}",
+    )
+    plugins = sorted(app.rglob("platforms/libqxcb.so"))
+    check(len(plugins) == 1, f"expected one X11 plugin in the bundle, found {plugins}")
+    original = plugins[0].read_bytes()
+    needed = b"libxcb-cursor.so.0\0"
+    check(needed in original, "the X11 plugin does not name libxcb-cursor.so.0")
+    try:  # the plugin now needs a library no system has
+        plugins[0].write_bytes(original.replace(needed, b"libxcb-hearth.so.0\0"))
+        result = run([hearth], {**bare, "DISPLAY": ":0"}, timeout=60)
+    finally:
+        plugins[0].write_bytes(original)
+    print(result.stderr.strip())
+    check(
+        result.returncode == 2 and "sudo apt install libxcb-hearth0" in result.stderr,
+        f"a missing library: exit {result.returncode}, {result.stderr[-1000:]}",
+    )
+    listed = re.search(r"missing here \(([^)]*)\)", result.stderr)
+    shipped = [
+        name
+        for name in (listed.group(1).split(", ") if listed else [])
+        if any(app.rglob(name))  # a library the bundle ships must never be reported missing
+    ]
+    check(listed is not None and not shipped, f"reported missing but shipped: {shipped}")
+
+
 def report_system_needs(app: Path) -> None:
     """Libraries the bundle expects from the system (Linux; informational)."""
     if not sys.platform.startswith("linux") or shutil.which("ldd") is None:
@@ -330,6 +376,7 @@ def main() -> int:
             hearth = executable(app)
             env = clean_env(base)
             test_version(hearth, env)
+            test_desktop_checks(hearth, app, env)
             test_probe(hearth, env, reference if reference.is_file() else None)
             test_self_test(hearth, env)
             test_store(hearth, env)

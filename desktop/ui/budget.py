@@ -115,5 +115,5 @@ class ContextTracker(QObject):
         left_out = request.left_out_items(plan.omitted)
         self.left_out_changed.emit(left_out)
         self.budget_changed.emit(
-            ContextBudget(plan.prompt_tokens, plan.n_ctx, plan.reserve, left_out)
+            ContextBudget(plan.prompt_tokens, plan.n_ctx, plan.reserve, left_out, note=plan.note)
         )

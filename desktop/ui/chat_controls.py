@@ -106,6 +106,8 @@ class ContextMeter(QLabel):
         used = f"{budget.prompt_tokens:,} / {budget.n_ctx:,} tokens"
         if budget.left_out:
             used += f" · {budget.left_out} earlier left out"
+        if budget.note is not None:
+            used += " · prompt shortened" if "shortened" in budget.note else " · prompt left out"
         self.setText(used)
         self.setToolTip(
             f"The next request takes {budget.prompt_tokens:,} tokens of this model's "
@@ -116,8 +118,9 @@ class ContextMeter(QLabel):
                 if budget.left_out
                 else ""
             )
+            + ("" if budget.note is None else f" {budget.note}")
         )
-        full = budget.left_out > 0 or budget.fraction >= NEARLY_FULL
+        full = budget.left_out > 0 or budget.note is not None or budget.fraction >= NEARLY_FULL
         self._set_level("full" if full else "ok")
 
     def level(self) -> str:

@@ -81,7 +81,8 @@ class ContextBudget:
 
     `prompt_tokens` of `n_ctx` are taken by the prompt; `reserve` is kept for the reply.
     `left_out` messages at the top of the branch are not sent. `error` (a sentence) when
-    even the newest message does not fit.
+    even the newest message does not fit. `note` (a sentence) when the system prompt or the
+    assistant's examples were shortened or left out to fit a small context window.
     """
 
     prompt_tokens: int
@@ -89,6 +90,7 @@ class ContextBudget:
     reserve: int
     left_out: int = 0
     error: str | None = None
+    note: str | None = None
 
     @property
     def fraction(self) -> float:

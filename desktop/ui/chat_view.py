@@ -40,7 +40,7 @@ FOLLOW_SLACK = 24
 HIGHLIGHT_MS = 2000
 LEFT_OUT_NOTE = (
     "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
-    "context window. The assistant's instructions and examples are always kept."
+    "context window. The assistant's instructions and examples are kept while they fit."
 )
 
 

@@ -228,6 +228,22 @@ def test_a_draft_too_long_for_the_window_is_flagged(app: Profiled) -> None:
     assert app.window.context_meter.level() == "ok"
 
 
+def test_a_tiny_window_shortens_the_system_prompt_and_the_meter_says_so(app: Profiled) -> None:
+    app.wait_ready()
+    app.factory.n_ctx = 40  # 24 tokens for the prompt: the general helper's prompt takes 41
+    app.window.composer.setPlainText("hi")
+    budget = app.budget()
+    assert budget.error is None and budget.note is not None
+    assert "the system prompt is shortened" in budget.note
+    meter = app.window.context_meter
+    assert meter.text().endswith("· prompt shortened") and budget.note in meter.toolTip()
+    assert meter.level() == "full"
+    app.ask("hi")
+    first = "You are a helpful AI assistant named Hearth."
+    assert app.factory.requests[-1] == [ChatMessage("system", first), ChatMessage("user", "hi")]
+    assert app.window.chat_view.messages()[-1] == ("assistant", "Hello, world!")
+
+
 def test_models_page_uses_unloads_and_reloads_on_new_threads(
     app: Profiled, profiles: ChatProfiles
 ) -> None:
