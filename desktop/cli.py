@@ -23,7 +23,7 @@ from desktop.cli_context import check_context
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import HearthError
-from desktop.core.files import os_problem
+from desktop.core.files import is_disk_full, os_problem
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
@@ -159,7 +159,10 @@ def _warn(text: str) -> None:
 
 def folder_problem(folder: Path, error: OSError) -> str:
     """A sentence for a data folder that cannot be created or used."""
-    return f"Hearth cannot use the data folder {folder}: {os_problem(error)}"
+    if is_disk_full(error):
+        return f"The disk is full, so Hearth cannot set up its data folder {folder}."
+    reason = (error.strerror or str(error)).lower()
+    return f"Hearth cannot use {folder} as its data folder ({reason}). Choose another folder."
 
 
 def refuse_own_file(paths: AppPaths, out: Path) -> None:

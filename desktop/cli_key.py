@@ -14,9 +14,11 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from desktop.cli_store import COMMAND_WAIT_S
 from desktop.cli_vault import RECOVERY_KEY_ADVICE, database_key, make_vault
 from desktop.core.errors import VaultError
 from desktop.paths import AppPaths
+from desktop.storage.keyfile import key_from_recovery
 from desktop.storage.lock import WriteLock
 from desktop.storage.vault import ENV_PASSPHRASE, recovery_key_for
 
@@ -50,12 +52,6 @@ def run(
         print(f"Your recovery key: {recovery_key_for(key)}", file=out)
         print(RECOVERY_KEY_ADVICE, file=out)
         return 0
-    with WriteLock(paths.data_dir, "command line"):
-        return _recover(paths, out, ask)
-
-
-def _recover(paths: AppPaths, out: TextIO, ask: Callable[[str], str]) -> int:
-    vault = make_vault(paths)
     interactive = sys.stdin.isatty()
     if interactive:
         text = ask("Recovery key (56 letters and digits): ")
@@ -63,6 +59,20 @@ def _recover(paths: AppPaths, out: TextIO, ask: Callable[[str], str]) -> int:
         text = sys.stdin.readline(1000)
     if not text.strip():
         raise VaultError("No recovery key was given. Nothing was changed.")
+    key_from_recovery(text)  # a typo is found before anything else
+    lock = WriteLock(paths.data_dir, "command line")
+    if not lock.try_acquire():  # the window refuses at once; another command is waited for
+        lock.acquire(0.0 if lock.owner().kind == "window" else COMMAND_WAIT_S)
+    try:
+        return _recover(paths, out, ask, text, interactive)
+    finally:
+        lock.release()
+
+
+def _recover(
+    paths: AppPaths, out: TextIO, ask: Callable[[str], str], text: str, interactive: bool
+) -> int:
+    vault = make_vault(paths)
     new_passphrase = vault.env.get(ENV_PASSPHRASE)
     if new_passphrase is None and interactive:
         first = ask("New passphrase (leave empty to keep the key in the keychain): ")

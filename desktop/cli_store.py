@@ -216,18 +216,30 @@ def export_to(
 ) -> int:
     """Write the export; a damaged database gives what it can, and says what it could not."""
     report = write_export(store, out, fmt, ids)
-    if not report.unreadable:
+    if not report.unreadable and not report.rebuilt:
         return 0
-    lost = len(report.unreadable)
-    numbers = ", ".join(str(n) for n in report.unreadable[:10]) + (", ..." if lost > 10 else "")
+    lost = ""
+    if report.unreadable:
+        lost = f", but {len(report.unreadable)} could not be read ({_numbers(report.unreadable)})"
+    rebuilt = ""
+    if report.rebuilt:
+        rebuilt = (
+            f", {len(report.rebuilt)} of them only with the messages that could be read "
+            f"({_numbers(report.rebuilt)})"
+        )
     print(
         f"hearth: The conversation database is damaged: {report.exported} conversation(s) were "
-        f"written to {out}, but {lost} could not be read (number {numbers}). To go on with a "
-        "sound database, export as JSON, move hearth.db and hearth.db.keyinfo.json aside "
-        "(keep them), then run `hearth import` on the export.",
+        f"written to {out}{rebuilt}{lost}. To go on with a sound database, export as JSON, "
+        "move hearth.db and hearth.db.keyinfo.json aside (keep them), then run `hearth import` "
+        "on the export.",
         file=sys.stderr,
     )
     return 1
+
+
+def _numbers(ids: tuple[int, ...]) -> str:
+    shown = ", ".join(str(n) for n in sorted(ids)[:10])
+    return f"number {shown}{', ...' if len(ids) > 10 else ''}"
 
 
 def import_from(store: ConversationStore, source: Path, out: TextIO) -> int:

@@ -361,6 +361,16 @@ class ConversationStore:
         row = self.db.query_one(f"{_MESSAGE_SELECT} FROM messages m WHERE m.id = ?", (message_id,))
         return None if row is None else _message(row)
 
+    def message_alone(self, message_id: int) -> StoredMessage | None:
+        """One message by its row alone, without the version counts (which read other rows
+        through indexes): what salvage of a damaged database can still read."""
+        row = self.db.query_one(
+            "SELECT id, conversation_id, parent_id, role, content, status, created_at,"
+            " stats_json, 0, 1 FROM messages WHERE id = ?",
+            (message_id,),
+        )
+        return None if row is None else _message(row)
+
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         """Every message of a conversation (all branches), in creation order."""
         rows = self.db.query_all(

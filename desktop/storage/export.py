@@ -42,7 +42,7 @@ import heapq
 import html
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -94,12 +94,25 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _shown(store: ConversationStore, conv: Conversation) -> list[StoredMessage]:
+    """The current branch; for a conversation salvaged without its row, every message."""
+    if isinstance(conv, _Salvaged):
+        return list(conv.found)
+    return store.branch(conv.id)
+
+
+def _every(store: ConversationStore, conv: Conversation) -> list[StoredMessage]:
+    if isinstance(conv, _Salvaged):
+        return list(conv.found)
+    return store.messages(conv.id)
+
+
 def _markdown_part(store: ConversationStore, conv: Conversation) -> str:
     lines = [f"# {' '.join(conv.title.split()) or 'Untitled conversation'}", ""]
     lines += [f"*Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}*", ""]
     if conv.system_prompt:
         lines += ["## System prompt", "", conv.system_prompt, ""]
-    for message in store.branch(conv.id):
+    for message in _shown(store, conv):
         lines += [f"## {_SPEAKERS[message.role]}{_note(message)}", "", message.content, ""]
     return "\n".join(lines)
 
@@ -116,7 +129,7 @@ def _html_part(store: ConversationStore, conv: Conversation) -> str:
     if conv.system_prompt:
         body.append('<section class="message system"><h2>System prompt</h2>')
         body.append(f'<div class="content">{html.escape(conv.system_prompt)}</div></section>')
-    for message in store.branch(conv.id):
+    for message in _shown(store, conv):
         speaker = html.escape(_SPEAKERS[message.role] + _note(message))
         body.append(f'<section class="message {message.role}"><h2>{speaker}</h2>')
         body.append(f'<div class="content">{html.escape(message.content)}</div></section>')
@@ -155,7 +168,7 @@ def _json_part(store: ConversationStore, conv: Conversation) -> dict[str, Any]:
         "model_path": conv.model_path,
         "system_prompt": conv.system_prompt,
         "current_leaf_id": conv.current_leaf_id,
-        "messages": [_message_record(m) for m in store.messages(conv.id)],
+        "messages": [_message_record(m) for m in _every(store, conv)],
     }
 
 
@@ -199,11 +212,67 @@ def export_json(store: ConversationStore, conversation_ids: Sequence[int] | None
 
 @dataclass(frozen=True)
 class ExportReport:
-    """What an export wrote: `exported` conversations; `unreadable` ones a damaged database
-    would not give (their numbers, or -1 when even the list of conversations is damaged)."""
+    """What an export wrote: `exported` conversations, of which `rebuilt` only from the
+    messages that could still be read; `unreadable` ones could not be read at all."""
 
     exported: int
     unreadable: tuple[int, ...] = ()
+    rebuilt: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Salvaged(Conversation):
+    """A conversation of a damaged database, with the messages that could be read."""
+
+    found: tuple[StoredMessage, ...] = ()
+
+
+def _salvaged(cid: int, conv: Conversation | None, messages: list[StoredMessage]) -> _Salvaged:
+    # A message whose parent was lost follows the one before it, so the export imports.
+    kept: list[StoredMessage] = []
+    for message in messages:
+        known = {m.id for m in kept}
+        if message.parent_id is not None and message.parent_id not in known:
+            message = replace(message, parent_id=kept[-1].id if kept else None)
+        kept.append(message)
+    messages = kept
+    return _Salvaged(
+        id=cid,
+        title=conv.title if conv else f"Conversation {cid} (its title could not be read)",
+        created_at=conv.created_at if conv else messages[0].created_at,
+        updated_at=conv.updated_at if conv else messages[-1].created_at,
+        pinned=conv.pinned if conv else False,
+        deleted_at=None,
+        model_path=conv.model_path if conv else None,
+        system_prompt=conv.system_prompt if conv else None,
+        current_leaf_id=messages[-1].id,
+        found=tuple(messages),
+    )
+
+
+class _MessageScan:
+    """Every readable message of a damaged database, read row by row, by conversation."""
+
+    def __init__(self, store: ConversationStore) -> None:
+        self._store = store
+        self._by_conversation: dict[int, list[StoredMessage]] | None = None
+
+    def of(self, conversation_id: int) -> list[StoredMessage]:
+        if self._by_conversation is None:
+            self._by_conversation = self._scan()
+        return self._by_conversation.get(conversation_id, [])
+
+    def _scan(self) -> dict[int, list[StoredMessage]]:
+        found: dict[int, list[StoredMessage]] = {}
+        for message_id in range(1, _highest(self._store, _MESSAGE_IDS) + 1):
+            try:
+                message = self._store.message_alone(message_id)
+            except DatabaseDamagedError:
+                self._store.db.reconnect()
+                continue
+            if message is not None:
+                found.setdefault(message.conversation_id, []).append(message)
+        return found
 
 
 def _salvage(
@@ -219,28 +288,39 @@ def _salvage(
             candidates = [conv.id for conv in _selected(store, None)]
         except DatabaseDamagedError:  # the list itself is damaged: try every number
             store.db.reconnect()
-            candidates = range(1, _highest_id(store) + 1)
-    parts, unreadable = [], []
+            candidates = range(1, _highest(store, _CONVERSATION_IDS) + 1)
+    parts, unreadable, rebuilt = [], [], []
+    scan = _MessageScan(store)
     for cid in candidates:
+        conv = None
         try:
             conv = store.get_conversation(cid)
             if conv is None or (ids is None and conv.in_trash):
                 continue
             parts.append(part(store, conv))
+            continue
         except DatabaseDamagedError:
-            unreadable.append(cid)
             store.db.reconnect()
+        messages = scan.of(cid)
+        if messages:
+            parts.append(part(store, _salvaged(cid, conv, messages)))
+            rebuilt.append(cid)
+        else:
+            unreadable.append(cid)
     if ids is not None and not parts and not unreadable:
         _selected(store, ids)  # says which numbers do not exist
-    return page(parts), ExportReport(len(parts), tuple(unreadable))
+    return page(parts), ExportReport(len(parts), tuple(unreadable), tuple(rebuilt))
 
 
-def _highest_id(store: ConversationStore) -> int:
-    for sql in (
-        "SELECT max(id) FROM conversations",
-        "SELECT max(conversation_id) FROM messages",
-        "SELECT max(rowid) FROM conversations",
-    ):
+_CONVERSATION_IDS = (
+    "SELECT max(id) FROM conversations",
+    "SELECT max(conversation_id) FROM messages",
+)
+_MESSAGE_IDS = ("SELECT max(id) FROM messages", "SELECT max(current_leaf_id) FROM conversations")
+
+
+def _highest(store: ConversationStore, queries: Sequence[str]) -> int:
+    for sql in queries:
         try:
             return int(store.db.scalar(sql) or 0)
         except DatabaseDamagedError:
