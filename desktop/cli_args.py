@@ -18,11 +18,12 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from desktop.core.errors import HearthError
-from desktop.core.settings import LIMITS, MAX_SEED, MIN_CONTEXT
+from desktop.core.settings import LIMITS, MAX_SEED
 
 #: The context flags accept at most this; beyond the model's training or the free memory
 #: the command warns or refuses (`desktop.cli_context`).
 MAX_CONTEXT = int(LIMITS["context_length"][1])
+MIN_CONTEXT = 64  # below this not even a greeting fits (tiny test models use 128)
 MAX_NEW_TOKENS = int(LIMITS["max_new_tokens"][1])
 MAX_TEMPERATURE = LIMITS["temperature"][1]
 MAX_SEARCH_RESULTS = 1000

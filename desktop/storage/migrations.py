@@ -100,29 +100,26 @@ _SCHEMA_V1 = (
 )
 
 
-_SCHEMA_V2 = (
-    "DROP TABLE messages_fts",
-    """CREATE VIRTUAL TABLE messages_fts USING fts5(
+def _new_search_index(tokenize: str) -> tuple[str, ...]:
+    """Statements that replace `messages_fts` by one with `tokenize`, filled anew."""
+    return (
+        "DROP TABLE messages_fts",
+        f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
         content, content='messages', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
+        tokenize={tokenize}, prefix='1 2 3'
     )""",
-    # Not 'rebuild': that would also index streaming messages, which the triggers skip.
-    """INSERT INTO messages_fts(rowid, content)
+        # Not 'rebuild': that would also index streaming messages, which the triggers skip.
+        """INSERT INTO messages_fts(rowid, content)
         SELECT id, content FROM messages WHERE status <> 'streaming' ORDER BY id""",
-)
+    )
+
+
+_SCHEMA_V2 = _new_search_index("'unicode61 remove_diacritics 2'")
 
 
 _SCHEMA_V3 = ("ALTER TABLE conversations ADD COLUMN assistant_id TEXT",)
 
-_SCHEMA_V4 = (
-    "DROP TABLE messages_fts",
-    """CREATE VIRTUAL TABLE messages_fts USING fts5(
-        content, content='messages', content_rowid='id',
-        tokenize="unicode61 remove_diacritics 2 categories 'L* N* Co So'", prefix='1 2 3'
-    )""",
-    """INSERT INTO messages_fts(rowid, content)
-        SELECT id, content FROM messages WHERE status <> 'streaming' ORDER BY id""",
-)
+_SCHEMA_V4 = _new_search_index("\"unicode61 remove_diacritics 2 categories 'L* N* Co So'\"")
 
 
 def _initial_schema(db: Database) -> None:
