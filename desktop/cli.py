@@ -198,7 +198,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     if prompt == "-":
         prompt = cli_args.read_stdin_text()
     for name in ("system", "assistant"):
-        cli_args.text_argument(getattr(args, name) or "", name.replace("system", "system prompt"))
+        what = {"system": "system prompt", "assistant": "assistant name"}[name]
+        cli_args.text_argument(getattr(args, name) or "", what)
     if not prompt.strip():
         raise HearthError("The prompt is empty.")
     with ExitStack() as stack:
