@@ -20,6 +20,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
+from desktop.cli_args import HearthParser, ctx_type, threads_type
 from desktop.cli_vault import make_vault
 from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
@@ -55,12 +56,12 @@ WINDOW_ANSWER_S = 10.0  # how long it keeps asking a window that is still starti
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hearth", description="Hearth, the private assistant.")
+    parser = HearthParser(prog="hearth", description="Hearth, the private assistant.")
     parser.add_argument("--data-dir", help="keep all data here (also HEARTH_DATA_DIR)")
     parser.add_argument("--model", type=Path, help="a GGUF/GGML model file (default: built-in)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads")
+    parser.add_argument("--threads", type=threads_type, default=None, help="CPU threads")
     parser.add_argument(
-        "--ctx", type=int, default=None, help="context window in tokens (default: the model's)"
+        "--ctx", type=ctx_type, default=None, help="context window in tokens (default: the model's)"
     )
     parser.add_argument(
         "--chat-format", default="chatml", help="prompt format for files without a chat template"

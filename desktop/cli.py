@@ -17,10 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from desktop import __version__, cli_models
+from desktop import __version__, cli_args, cli_key, cli_models
+from desktop.cli_args import HearthParser
+from desktop.cli_context import check_context
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import HearthError
+from desktop.core.files import is_disk_full, os_problem
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan, with_system_prompt
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
@@ -41,7 +44,7 @@ IMPORT_ADVICE = "Nothing was imported; close it and import again."
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = HearthParser(
         prog="hearth", description="Hearth: a private, offline assistant on your own computer."
     )
     parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
@@ -59,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one prompt on stdout ('-' reads stdin)")
     ask.add_argument("prompt", nargs="+")
     ask.add_argument("--model", type=Path, dest="ask_model", help=argparse.SUPPRESS)
-    ask.add_argument("--max-tokens", type=int, default=None, help="default 512")
-    ask.add_argument("--temperature", type=float, default=None, help="default 0.7")
-    ask.add_argument("--seed", type=int, default=None)
+    ask.add_argument(
+        "--max-tokens", type=cli_args.max_tokens_type, default=None, help="default 512"
+    )
+    ask.add_argument(
+        "--temperature", type=cli_args.temperature_type, default=None, help="0 to 2, default 0.7"
+    )
+    ask.add_argument("--seed", type=cli_args.seed_type, default=None)
     ask.add_argument("--system", default=None, help="the system prompt")
     ask.add_argument(
         "--assistant",
@@ -72,12 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(ask, dest_prefix="ask_")
     search = sub.add_parser("search", help="find words in every saved conversation")
     search.add_argument("query", nargs="+")
-    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--limit", type=cli_args.limit_type, default=20)
     export = sub.add_parser("export", help="write conversations to a Markdown, HTML or JSON file")
     export.add_argument("--format", choices=("md", "html", "json"), default="md")
     export.add_argument(
         "--conversation",
-        type=int,
+        type=cli_args.conversation_id_type,
         action="append",
         dest="conversations",
         help="a conversation id (repeat for several; default: all)",
@@ -86,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="add the conversations of a Hearth JSON export")
     imp.add_argument("file", type=Path)
     cli_models.add_parsers(sub)
+    cli_key.add_parser(sub)
     return parser
 
 
@@ -93,14 +101,14 @@ def _model_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> No
     default = None if dest_prefix else argparse.SUPPRESS
     parser.add_argument(
         "--threads",
-        type=int,
+        type=cli_args.threads_type,
         dest=f"{dest_prefix}threads",
         default=default,
         help="CPU threads (default: all cores)",
     )
     parser.add_argument(
         "--ctx",
-        type=int,
+        type=cli_args.ctx_type,
         dest=f"{dest_prefix}ctx",
         default=default,
         help="context window in tokens (default 4096)",
@@ -133,13 +141,44 @@ def load_engine(args: argparse.Namespace) -> tuple[Engine, Path, float]:
     )
     engine = registry.create_engine(path)
     threads = _opt(args, "threads")
+    ctx = _opt(args, "ctx")
     options = LoadOptions(
-        n_ctx=int(str(_opt(args, "ctx") or 4096)),
+        n_ctx=int(str(ctx or 4096)),
         n_threads=int(str(threads)) if threads else None,
     )
+    if ctx:  # a context asked for: warn past the model's training, refuse past free memory
+        check_context(registry.inspect(path), options.n_ctx, warn=_warn)
     start = time.perf_counter()
     engine.load(path, options)
     return engine, path, time.perf_counter() - start
+
+
+def _warn(text: str) -> None:
+    print(f"hearth: warning: {text}", file=sys.stderr)
+
+
+def folder_problem(folder: Path, error: OSError) -> str:
+    """A sentence for a data folder that cannot be created or used."""
+    if is_disk_full(error):
+        return f"The disk is full, so Hearth cannot set up its data folder {folder}."
+    reason = (error.strerror or str(error)).lower()
+    return f"Hearth cannot use {folder} as its data folder ({reason}). Choose another folder."
+
+
+def refuse_own_file(paths: AppPaths, out: Path) -> None:
+    """An export must not replace the database, its key file or lock, or a backup."""
+    target = out.expanduser().absolute()
+    try:
+        target = target.parent.resolve() / target.name
+    except OSError:
+        return
+    data_dir = paths.data_dir.resolve()
+    inside = target.parent == data_dir and target.name.startswith("hearth.")
+    if inside or data_dir / "backups" in target.parents or target.parent == data_dir / "backups":
+        raise HearthError(
+            f"{out} is one of the files where Hearth keeps your conversations; choose "
+            "another name for the export. Nothing was written."
+        )
 
 
 def format_stats(stats: GenerationStats, load_time_s: float | None = None) -> str:
@@ -155,9 +194,12 @@ def format_stats(stats: GenerationStats, load_time_s: float | None = None) -> st
 
 
 def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
-    prompt = " ".join(args.prompt)
+    prompt = cli_args.text_argument(" ".join(args.prompt), "prompt")
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = cli_args.read_stdin_text()
+    for name in ("system", "assistant"):
+        what = {"system": "system prompt", "assistant": "assistant name"}[name]
+        cli_args.text_argument(getattr(args, name) or "", what)
     if not prompt.strip():
         raise HearthError("The prompt is empty.")
     with ExitStack() as stack:
@@ -281,16 +323,22 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
     paths = AppPaths.resolve(args.data_dir)
-    setup_logging(paths.ensure().log_dir)
+    try:
+        log_file = setup_logging(paths.ensure().log_dir)
+    except OSError as error:
+        print(f"hearth: {folder_problem(paths.data_dir, error)}", file=sys.stderr)
+        return 1
     try:
         if args.self_test:
             return cmd_self_test(args, stream)
         if args.command == "ask":
             return cmd_ask(args, stream, paths)
         if args.command == "search":
+            query = cli_args.text_argument(" ".join(args.query), "search text")
             with open_store(paths, writing=False) as store:
-                return print_search(store, " ".join(args.query), stream, args.limit)
+                return print_search(store, query, stream, args.limit)
         if args.command == "export":
+            refuse_own_file(paths, args.out)
             with open_store(paths, writing=False) as store:
                 return export_to(store, args.format, args.out, args.conversations)
         if args.command in cli_models.COMMANDS:
@@ -298,8 +346,24 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "import":
             with open_store(paths, advice=IMPORT_ADVICE) as store:
                 return import_from(store, args.file, stream)
+        if args.command == "key":
+            return cli_key.run(args, stream, paths)
     except HearthError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader went away: handled quietly by the caller
+        raise
+    except OSError as error:  # the environment (disk, permissions) rather than a bug
+        log.warning("command failed: %s", error, exc_info=True)
+        print(f"hearth: {os_problem(error)}", file=sys.stderr)
+        return 1
+    except Exception as error:  # a bug: one sentence here, the details in the log
+        log.exception("unexpected error in hearth %s", args.command or "")
+        where = f" Details are in {log_file}." if log_file else ""
+        print(
+            f"hearth: an unexpected error stopped this command ({type(error).__name__}).{where}",
+            file=sys.stderr,
+        )
         return 1
     build_parser().print_help(stream)
     return 2

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from desktop.cli_args import ctx_type, max_tokens_type, number, threads_type, whole
 from desktop.core.errors import EmbeddedModelError
 from desktop.core.memory import format_bytes
 from desktop.inference.bench import BenchResult, BenchRun, benchmark
@@ -30,13 +31,18 @@ def add_parsers(sub: Any) -> None:
     actions = models.add_subparsers(dest="models_command", required=True)
     listing = actions.add_parser("list", help="every model Hearth can use, and what it needs")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.add_argument("--ctx", type=int, dest="list_ctx", help="context for the memory estimate")
+    listing.add_argument(
+        "--ctx", type=ctx_type, dest="list_ctx", help="context for the memory estimate"
+    )
     imp = actions.add_parser("import", help="check a model file and add it to the library")
     imp.add_argument("path", type=Path)
     imp.add_argument("--link", action="store_true", help="link to the file instead of copying it")
     imp.add_argument("--model-type", dest="import_model_type", help="architecture of a GGML file")
     imp.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds the trial load may take"
+        "--timeout",
+        type=number(1, 3600),
+        default=DEFAULT_TIMEOUT_S,
+        help="seconds the trial load may take",
     )
     delete = actions.add_parser("delete", help="remove an imported model")
     delete.add_argument("name")
@@ -47,10 +53,12 @@ def add_parsers(sub: Any) -> None:
     bench.add_argument(
         "--model", type=Path, dest="bench_model", help="model file (default: the default model)"
     )
-    bench.add_argument("--runs", type=int, default=3)
-    bench.add_argument("--tokens", type=int, default=128, help="tokens to generate per run")
-    bench.add_argument("--threads", type=int, dest="bench_threads", help="CPU threads")
-    bench.add_argument("--ctx", type=int, dest="bench_ctx", default=2048)
+    bench.add_argument("--runs", type=whole(1, 100), default=3)
+    bench.add_argument(
+        "--tokens", type=max_tokens_type, default=128, help="tokens to generate per run"
+    )
+    bench.add_argument("--threads", type=threads_type, dest="bench_threads", help="CPU threads")
+    bench.add_argument("--ctx", type=ctx_type, dest="bench_ctx", default=2048)
     bench.add_argument("--json", action="store_true", help="print JSON")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,12 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from desktop.cli_vault import database_key, make_vault
-from desktop.core.errors import DatabaseError, StoreInUseError
+from desktop.core.errors import (
+    DatabaseDamagedError,
+    DatabaseError,
+    DatabaseFullError,
+    StoreInUseError,
+)
 from desktop.core.types import GenerationStats
 from desktop.paths import AppPaths
 from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
@@ -59,11 +65,25 @@ def open_store(
                 lock.try_acquire()
             except DatabaseError as error:  # e.g. a read-only folder: reading still works
                 log.warning("reading without the write lock: %s", error)
-        db = _open_writable(paths) if lock.held else _open_read_only(paths, lock)
+        try:
+            db = _open_writable(paths) if lock.held else _open_read_only(paths, lock)
+        except DatabaseFullError:
+            if writing:
+                raise
+            # A full disk: read the file as it is, creating nothing beside it.
+            log.warning("the disk is full: reading %s as it is", paths.database_path)
+            lock.release()
+            db = _open_as_is(paths)
         try:
             store = ConversationStore(db)
             if lock.held:
-                store.recover_interrupted()
+                try:
+                    store.recover_interrupted()
+                except DatabaseDamagedError:
+                    if writing:
+                        raise
+                    log.warning("a damaged database: replies left streaming stay as they are")
+                    db.reconnect()
             yield store
         finally:
             db.close()
@@ -114,6 +134,13 @@ def _open_read_only(paths: AppPaths, lock: WriteLock) -> Database:
     return db
 
 
+def _open_as_is(paths: AppPaths) -> Database:
+    key = database_key(make_vault(paths))
+    return open_database(
+        paths.database_path, key=key, max_user_version=SCHEMA_VERSION, immutable=True
+    )
+
+
 class ReplyRecorder:
     """Saves one exchange as it happens: the question first, the reply while it streams."""
 
@@ -125,9 +152,12 @@ class ReplyRecorder:
         assistant_id: str | None = None,
     ) -> None:
         self._store = store
-        conversation = store.create_conversation(model_path=model_path, assistant_id=assistant_id)
-        self.conversation_id = conversation.id
-        store.add_message(conversation.id, "user", question)
+        with store.db.transaction():  # both or neither: never an empty conversation
+            conversation = store.create_conversation(
+                model_path=model_path, assistant_id=assistant_id
+            )
+            self.conversation_id = conversation.id
+            store.add_message(conversation.id, "user", question)
         self._reply_id: int | None = None
         self._text: list[str] = []
         self._saved_at = 0.0
@@ -184,8 +214,32 @@ def print_search(store: ConversationStore, query: str, out: TextIO, limit: int) 
 def export_to(
     store: ConversationStore, fmt: Literal["md", "html", "json"], out: Path, ids: list[int] | None
 ) -> int:
-    write_export(store, out, fmt, ids)
-    return 0
+    """Write the export; a damaged database gives what it can, and says what it could not."""
+    report = write_export(store, out, fmt, ids)
+    if not report.unreadable and not report.rebuilt:
+        return 0
+    lost = ""
+    if report.unreadable:
+        lost = f", but {len(report.unreadable)} could not be read ({_numbers(report.unreadable)})"
+    rebuilt = ""
+    if report.rebuilt:
+        rebuilt = (
+            f", {len(report.rebuilt)} of them only with the messages that could be read "
+            f"({_numbers(report.rebuilt)})"
+        )
+    print(
+        f"hearth: The conversation database is damaged: {report.exported} conversation(s) were "
+        f"written to {out}{rebuilt}{lost}. To go on with a sound database, export as JSON, "
+        "move hearth.db and hearth.db.keyinfo.json aside (keep them), then run `hearth import` "
+        "on the export.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _numbers(ids: tuple[int, ...]) -> str:
+    shown = ", ".join(str(n) for n in sorted(ids)[:10])
+    return f"number {shown}{', ...' if len(ids) > 10 else ''}"
 
 
 def import_from(store: ConversationStore, source: Path, out: TextIO) -> int:

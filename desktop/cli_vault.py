@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import sys
 from collections.abc import Callable, Mapping
+from typing import TextIO
 
 from desktop.core.errors import VaultError, WrongPassphraseError
 from desktop.paths import AppPaths
@@ -22,9 +23,26 @@ from desktop.storage.vault import (
     NeedsSetup,
     Unlocked,
     Vault,
+    recovery_key_for,
 )
 
 TRIES = 3
+
+#: The same advice the window gives beside a new recovery key.
+RECOVERY_KEY_ADVICE = (
+    "If this computer's keychain is reset or you forget your passphrase, this key is the only "
+    "way to open your conversations. Write it down or save it somewhere safe, away from this "
+    "computer."
+)
+
+
+def print_new_recovery_key(key: bytes, err: TextIO) -> None:
+    """Shown once, when a command made a new key."""
+    print(
+        f"Hearth made a new key for your conversations. Save your recovery key. "
+        f"{RECOVERY_KEY_ADVICE} `hearth key show` shows it again.\n\n    {recovery_key_for(key)}\n",
+        file=err,
+    )
 
 
 def make_vault(
@@ -52,6 +70,8 @@ def database_key(
         interactive = sys.stdin.isatty()
     outcome = vault.open()
     if isinstance(outcome, Unlocked):
+        if outcome.show_recovery_key and outcome.db_key is not None:
+            print_new_recovery_key(outcome.db_key, sys.stderr)
         return outcome.db_key
     if isinstance(outcome, NeedsPassphrase):
         if outcome.env_rejected:
@@ -76,5 +96,6 @@ def database_key(
         )
     assert isinstance(outcome, NeedsRecovery)
     raise VaultError(
-        f"{outcome.reason} Open the Hearth window to enter your recovery key. Nothing was changed."
+        f"{outcome.reason} Run `hearth key recover` (or open the Hearth window) to enter your "
+        "recovery key. Nothing was changed."
     )

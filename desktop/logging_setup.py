@@ -14,6 +14,17 @@ from pathlib import Path
 LOG_FILE = "hearth.log"
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; a record that cannot be written (a full disk) is dropped silently.
+
+    logging's default prints a traceback to stderr for every such record, which would bury
+    the one sentence the user needs ("the disk is full") under pages of them.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        return
+
+
 def setup_logging(log_dir: Path | None, console_level: int = logging.ERROR) -> Path | None:
     """Configure the root logger; returns the log file path (None when no dir was given)."""
     root = logging.getLogger()
@@ -31,9 +42,7 @@ def setup_logging(log_dir: Path | None, console_level: int = logging.ERROR) -> P
         return None
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_FILE
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
+    handler = _LogFile(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler.setLevel(logging.INFO)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")

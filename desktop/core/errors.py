@@ -56,6 +56,14 @@ class ConversationImportError(HearthError):
     """A conversations file cannot be imported (malformed, hostile or unknown format)."""
 
 
+class DatabaseDamagedError(DatabaseError):
+    """Part of the database cannot be read (damaged pages); the rest may still be exported."""
+
+
+class OutputFileError(HearthError):
+    """A file Hearth was asked to write (an export) cannot be written there; nothing was."""
+
+
 class StoreInUseError(DatabaseError):
     """Another Hearth process holds the conversations' write lock.
 

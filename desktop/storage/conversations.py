@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
@@ -60,9 +61,23 @@ def derive_title(text: str, limit: int = TITLE_MAX_CHARS) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+#: What a NUL character is stored as: SQLite's text functions (the search snippets among
+#: them) stop at a NUL, so the text after it would vanish from them.
+NUL_STAND_IN = "\u2400"  # ␀, the symbol for null
+
+
+def storable(text: str) -> str:
+    """`text` as it is stored: every NUL character replaced by a visible stand-in."""
+    return text.replace("\x00", NUL_STAND_IN) if "\x00" in text else text
+
+
+def _searchable(ch: str) -> bool:
+    return ch.isalnum() or unicodedata.category(ch) == "So"  # letters, digits, emoji
+
+
 def fts_query(text: str) -> str:
     """Each word of `text` as an escaped prefix phrase (`"word"*`); no FTS5 operator survives."""
-    words = (word for word in text.split() if any(ch.isalnum() for ch in word))
+    words = (word for word in storable(text).split() if any(_searchable(ch) for ch in word))
     return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
 
 
@@ -224,7 +239,7 @@ class ConversationStore:
         return [_conversation(row) for row in rows]
 
     def rename(self, conversation_id: int, title: str) -> None:
-        self._update_conversation(conversation_id, "title = ?", (title,))
+        self._update_conversation(conversation_id, "title = ?", (storable(title),))
 
     def set_pinned(self, conversation_id: int, pinned: bool) -> None:
         self._update_conversation(conversation_id, "pinned = ?", (int(pinned),))
@@ -314,7 +329,7 @@ class ConversationStore:
         _check(status=status)
         cursor = self.db.execute(
             "UPDATE messages SET content = ?, status = coalesce(?, status) WHERE id = ?",
-            (content, status, message_id),
+            (storable(content), status, message_id),
         )
         if cursor.rowcount != 1:
             raise KeyError(f"no message {message_id}")
@@ -335,7 +350,7 @@ class ConversationStore:
             self.db.execute(
                 "UPDATE messages SET status = ?, stats_json = ?, content = coalesce(?, content) "
                 "WHERE id = ?",
-                (status, stats_json, content, message_id),
+                (status, stats_json, None if content is None else storable(content), message_id),
             )
             self.db.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = ?",
@@ -344,6 +359,16 @@ class ConversationStore:
 
     def get_message(self, message_id: int) -> StoredMessage | None:
         row = self.db.query_one(f"{_MESSAGE_SELECT} FROM messages m WHERE m.id = ?", (message_id,))
+        return None if row is None else _message(row)
+
+    def message_alone(self, message_id: int) -> StoredMessage | None:
+        """One message by its row alone, without the version counts (which read other rows
+        through indexes): what salvage of a damaged database can still read."""
+        row = self.db.query_one(
+            "SELECT id, conversation_id, parent_id, role, content, status, created_at,"
+            " stats_json, 0, 1 FROM messages WHERE id = ?",
+            (message_id,),
+        )
         return None if row is None else _message(row)
 
     def messages(self, conversation_id: int) -> list[StoredMessage]:
@@ -467,6 +492,7 @@ class ConversationStore:
         status: str,
     ) -> int:
         now = to_db_time(datetime.now(UTC))
+        content = storable(content)
         cursor = self.db.execute(
             "INSERT INTO messages (conversation_id, parent_id, role, content, created_at, status)"
             " VALUES (?, ?, ?, ?, ?, ?)",

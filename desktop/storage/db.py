@@ -18,18 +18,28 @@ that one thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlcipher3 import dbapi2 as sqlcipher
 
-from desktop.core.errors import DatabaseError, DatabaseFullError, DatabaseTooNewError
+from desktop.core.errors import (
+    DatabaseDamagedError,
+    DatabaseError,
+    DatabaseFullError,
+    DatabaseTooNewError,
+)
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+#: Below this much free space, a failed write or open is reported as a full disk (SQLite
+#: and the OS then often say only "disk I/O error" or "unable to open").
+FULL_DISK_BYTES = 1 << 20
 RAW_KEY_LENGTHS = (32, 48)  # SQLCipher raw key, or raw key + salt
 
 # Primary SQLite result codes (the low byte of an extended code).
@@ -46,12 +56,19 @@ def translate_error(error: Exception, path: Path) -> DatabaseError | None:
         return None
     code = getattr(error, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
-    if primary == _SQLITE_FULL:
+    if primary == _SQLITE_FULL or (
+        primary in (_SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_READONLY) and disk_nearly_full(path)
+    ):
         return DatabaseFullError(
             f"The disk is full, so Hearth could not save to {path}. Free some space and try "
             "again; everything saved before is still there."
         )
-    if primary in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+    if primary == _SQLITE_CORRUPT:
+        return DatabaseDamagedError(
+            f"Part of the conversation database at {path} is damaged and cannot be read. "
+            "Nothing was changed; `hearth export` saves everything that can still be read."
+        )
+    if primary == _SQLITE_NOTADB:
         return DatabaseError(
             f"Hearth cannot read its conversation database at {path}: the file is damaged or "
             "was encrypted with a different key. Nothing was changed; the file is left as it is."
@@ -69,6 +86,15 @@ def translate_error(error: Exception, path: Path) -> DatabaseError | None:
     return None
 
 
+def disk_nearly_full(path: Path) -> bool:
+    """True when the disk holding `path` has less than `FULL_DISK_BYTES` free."""
+    folder = Path(path).parent
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
 class Database:
     """An open SQLCipher connection in autocommit mode with explicit transactions.
 
@@ -76,9 +102,23 @@ class Database:
     `DatabaseError`s. `transaction()` groups statements into one atomic write.
     """
 
-    def __init__(self, connection: Any, path: Path) -> None:
+    def __init__(
+        self, connection: Any, path: Path, reconnect: Callable[[], Any] | None = None
+    ) -> None:
         self._conn = connection
         self.path = path
+        self._reconnect = reconnect
+
+    def reconnect(self) -> None:
+        """A fresh connection to the same file with the same key and settings.
+
+        After SQLCipher finds a damaged page it refuses every later read on that
+        connection; a new one reads the undamaged pages again (salvage uses this).
+        """
+        if self._reconnect is None:
+            raise DatabaseError(f"The connection to {self.path} cannot be reopened.")
+        self._conn.close()
+        self._conn = self._reconnect()
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -146,19 +186,43 @@ def _apply_key(connection: Any, key: bytes) -> None:
 
 
 def open_database(
-    path: Path, key: bytes | None = None, *, max_user_version: int | None = None
+    path: Path,
+    key: bytes | None = None,
+    *,
+    max_user_version: int | None = None,
+    immutable: bool = False,
 ) -> Database:
     """Open or create the database at `path` (`key=None`: no encryption).
 
+    `immutable`: read the file as it is, creating nothing beside it (no WAL or shared-memory
+    file, no lock), for reading on a full disk; content still in a WAL file is not seen.
     Raises `DatabaseError` for a damaged file or a wrong key and `DatabaseTooNewError` if
     `PRAGMA user_version` exceeds `max_user_version`; in both cases before anything is written.
     """
     path = Path(path)
+
+    def connect() -> Any:
+        if immutable:
+            uri = f"file:{quote(str(path.resolve()))}?immutable=1"
+            connection = sqlcipher.connect(uri, uri=True, isolation_level=None)
+        else:
+            connection = sqlcipher.connect(
+                str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        try:
+            # SQLCipher's own log goes to stderr; Hearth reports its errors itself.
+            connection.execute("PRAGMA cipher_log_level = NONE")
+            if key is not None:
+                _apply_key(connection, key)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlcipher.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-        )
+        if not immutable:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connection = connect()
     except OSError as error:
         raise DatabaseError(
             f"Hearth cannot create its database folder {path.parent}: {error}"
@@ -168,10 +232,8 @@ def open_database(
         if known is None:
             raise
         raise known from error
-    db = Database(connection, path)
+    db = Database(connection, path, connect)
     try:
-        if key is not None:
-            _apply_key(connection, key)
         # Reading the schema proves the key and the file before anything is written.
         db.scalar("SELECT count(*) FROM sqlite_master")
         version = int(db.scalar("PRAGMA user_version"))
@@ -181,6 +243,9 @@ def open_database(
                 f"version {version}; this Hearth knows up to {max_user_version}). Update Hearth "
                 "to open it. Nothing was changed."
             )
+        if immutable:
+            db.execute("PRAGMA query_only = ON")
+            return db
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
         mode = db.scalar("PRAGMA journal_mode = WAL")
@@ -188,6 +253,6 @@ def open_database(
             log.warning("database journal mode is %s, not WAL", mode)
         db.execute("PRAGMA synchronous = NORMAL")
     except BaseException:
-        connection.close()
+        db.close()
         raise
     return db

@@ -41,20 +41,21 @@ from __future__ import annotations
 import heapq
 import html
 import json
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from desktop.core.errors import ConversationImportError
+from desktop.core.errors import ConversationImportError, DatabaseDamagedError, HearthError
+from desktop.core.files import write_private_file
 from desktop.storage.conversations import (
     ROLES,
     STATUSES,
     Conversation,
     ConversationStore,
     StoredMessage,
+    storable,
     to_db_time,
 )
 
@@ -77,7 +78,11 @@ def _selected(store: ConversationStore, ids: Sequence[int] | None) -> list[Conve
     found = [store.get_conversation(cid) for cid in ids]
     missing = [cid for cid, conv in zip(ids, found, strict=True) if conv is None]
     if missing:
-        raise KeyError(f"no conversations {missing}")
+        numbers = ", ".join(str(cid) for cid in dict.fromkeys(missing))
+        raise HearthError(
+            f"There is no conversation {numbers} (`hearth search` shows each conversation's "
+            "number in brackets). Nothing was written."
+        )
     return [conv for conv in found if conv is not None]
 
 
@@ -89,42 +94,55 @@ def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def export_markdown(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
-    """The current branch of each conversation (default: all outside the trash) as Markdown."""
-    parts = []
-    for conv in _selected(store, conversation_ids):
-        lines = [f"# {' '.join(conv.title.split()) or 'Untitled conversation'}", ""]
-        lines += [f"*Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}*", ""]
-        if conv.system_prompt:
-            lines += ["## System prompt", "", conv.system_prompt, ""]
-        for message in store.branch(conv.id):
-            lines += [f"## {_SPEAKERS[message.role]}{_note(message)}", "", message.content, ""]
-        parts.append("\n".join(lines))
+def _shown(store: ConversationStore, conv: Conversation) -> list[StoredMessage]:
+    """The current branch; for a conversation salvaged without its row, every message."""
+    if isinstance(conv, _Salvaged):
+        return list(conv.found)
+    return store.branch(conv.id)
+
+
+def _every(store: ConversationStore, conv: Conversation) -> list[StoredMessage]:
+    if isinstance(conv, _Salvaged):
+        return list(conv.found)
+    return store.messages(conv.id)
+
+
+def _markdown_part(store: ConversationStore, conv: Conversation) -> str:
+    lines = [f"# {' '.join(conv.title.split()) or 'Untitled conversation'}", ""]
+    lines += [f"*Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}*", ""]
+    if conv.system_prompt:
+        lines += ["## System prompt", "", conv.system_prompt, ""]
+    for message in _shown(store, conv):
+        lines += [f"## {_SPEAKERS[message.role]}{_note(message)}", "", message.content, ""]
+    return "\n".join(lines)
+
+
+def _markdown_page(parts: list[Any]) -> str:
     return "\n---\n\n".join(parts)
 
 
-def export_html(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
-    """The current branch of each conversation as one self-contained, escaped HTML page."""
-    articles = []
-    for conv in _selected(store, conversation_ids):
-        title = html.escape(conv.title or "Untitled conversation")
-        body = [f"<article><h1>{title}</h1>"]
-        body.append(f'<p class="meta">Created {_day(conv.created_at)}, updated ')
-        body.append(f"{_day(conv.updated_at)}</p>")
-        if conv.system_prompt:
-            body.append('<section class="message system"><h2>System prompt</h2>')
-            body.append(f'<div class="content">{html.escape(conv.system_prompt)}</div></section>')
-        for message in store.branch(conv.id):
-            speaker = html.escape(_SPEAKERS[message.role] + _note(message))
-            body.append(f'<section class="message {message.role}"><h2>{speaker}</h2>')
-            body.append(f'<div class="content">{html.escape(message.content)}</div></section>')
-        articles.append("\n".join([*body, "</article>"]))
+def _html_part(store: ConversationStore, conv: Conversation) -> str:
+    title = html.escape(conv.title or "Untitled conversation")
+    body = [f"<article><h1>{title}</h1>"]
+    body.append(f'<p class="meta">Created {_day(conv.created_at)}, updated ')
+    body.append(f"{_day(conv.updated_at)}</p>")
+    if conv.system_prompt:
+        body.append('<section class="message system"><h2>System prompt</h2>')
+        body.append(f'<div class="content">{html.escape(conv.system_prompt)}</div></section>')
+    for message in _shown(store, conv):
+        speaker = html.escape(_SPEAKERS[message.role] + _note(message))
+        body.append(f'<section class="message {message.role}"><h2>{speaker}</h2>')
+        body.append(f'<div class="content">{html.escape(message.content)}</div></section>')
+    return "\n".join([*body, "</article>"])
+
+
+def _html_page(parts: list[Any]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         f"<title>Hearth conversations</title><style>{_STYLE}</style></head>\n<body>\n"
-        + "\n".join(articles)
+        + "\n".join(parts)
         + "\n</body></html>\n"
     )
 
@@ -141,28 +159,173 @@ def _message_record(message: StoredMessage) -> dict[str, Any]:
     }
 
 
-def export_json(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
-    """Conversations (default: all outside the trash), every branch, in the format above."""
-    conversations = [
-        {
-            "title": conv.title,
-            "created_at": to_db_time(conv.created_at),
-            "updated_at": to_db_time(conv.updated_at),
-            "pinned": conv.pinned,
-            "model_path": conv.model_path,
-            "system_prompt": conv.system_prompt,
-            "current_leaf_id": conv.current_leaf_id,
-            "messages": [_message_record(m) for m in store.messages(conv.id)],
-        }
-        for conv in _selected(store, conversation_ids)
-    ]
+def _json_part(store: ConversationStore, conv: Conversation) -> dict[str, Any]:
+    return {
+        "title": conv.title,
+        "created_at": to_db_time(conv.created_at),
+        "updated_at": to_db_time(conv.updated_at),
+        "pinned": conv.pinned,
+        "model_path": conv.model_path,
+        "system_prompt": conv.system_prompt,
+        "current_leaf_id": conv.current_leaf_id,
+        "messages": [_message_record(m) for m in _every(store, conv)],
+    }
+
+
+def _json_page(parts: list[Any]) -> str:
     document = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "exported_at": to_db_time(datetime.now(UTC)),
-        "conversations": conversations,
+        "conversations": parts,
     }
     return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+_RENDERERS: dict[str, tuple[Callable[[ConversationStore, Conversation], Any], Callable[..., str]]]
+_RENDERERS = {
+    "md": (_markdown_part, _markdown_page),
+    "html": (_html_part, _html_page),
+    "json": (_json_part, _json_page),
+}
+
+
+def _render(store: ConversationStore, fmt: str, ids: Sequence[int] | None) -> str:
+    part, page = _RENDERERS[fmt]
+    return page([part(store, conv) for conv in _selected(store, ids)])
+
+
+def export_markdown(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
+    """The current branch of each conversation (default: all outside the trash) as Markdown."""
+    return _render(store, "md", conversation_ids)
+
+
+def export_html(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
+    """The current branch of each conversation as one self-contained, escaped HTML page."""
+    return _render(store, "html", conversation_ids)
+
+
+def export_json(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
+    """Conversations (default: all outside the trash), every branch, in the format above."""
+    return _render(store, "json", conversation_ids)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export wrote: `exported` conversations, of which `rebuilt` only from the
+    messages that could still be read; `unreadable` ones could not be read at all."""
+
+    exported: int
+    unreadable: tuple[int, ...] = ()
+    rebuilt: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Salvaged(Conversation):
+    """A conversation of a damaged database, with the messages that could be read."""
+
+    found: tuple[StoredMessage, ...] = ()
+
+
+def _salvaged(cid: int, conv: Conversation | None, messages: list[StoredMessage]) -> _Salvaged:
+    # A message whose parent was lost follows the one before it, so the export imports.
+    kept: list[StoredMessage] = []
+    for message in messages:
+        known = {m.id for m in kept}
+        if message.parent_id is not None and message.parent_id not in known:
+            message = replace(message, parent_id=kept[-1].id if kept else None)
+        kept.append(message)
+    messages = kept
+    return _Salvaged(
+        id=cid,
+        title=conv.title if conv else f"Conversation {cid} (its title could not be read)",
+        created_at=conv.created_at if conv else messages[0].created_at,
+        updated_at=conv.updated_at if conv else messages[-1].created_at,
+        pinned=conv.pinned if conv else False,
+        deleted_at=None,
+        model_path=conv.model_path if conv else None,
+        system_prompt=conv.system_prompt if conv else None,
+        current_leaf_id=messages[-1].id,
+        found=tuple(messages),
+    )
+
+
+class _MessageScan:
+    """Every readable message of a damaged database, read row by row, by conversation."""
+
+    def __init__(self, store: ConversationStore) -> None:
+        self._store = store
+        self._by_conversation: dict[int, list[StoredMessage]] | None = None
+
+    def of(self, conversation_id: int) -> list[StoredMessage]:
+        if self._by_conversation is None:
+            self._by_conversation = self._scan()
+        return self._by_conversation.get(conversation_id, [])
+
+    def _scan(self) -> dict[int, list[StoredMessage]]:
+        found: dict[int, list[StoredMessage]] = {}
+        for message_id in range(1, _highest(self._store, _MESSAGE_IDS) + 1):
+            try:
+                message = self._store.message_alone(message_id)
+            except DatabaseDamagedError:
+                self._store.db.reconnect()
+                continue
+            if message is not None:
+                found.setdefault(message.conversation_id, []).append(message)
+        return found
+
+
+def _salvage(
+    store: ConversationStore, fmt: str, ids: Sequence[int] | None
+) -> tuple[str, ExportReport]:
+    """Everything readable of a damaged database, one conversation at a time."""
+    part, page = _RENDERERS[fmt]
+    store.db.reconnect()  # SQLCipher refuses every read on a connection after a damaged page
+    if ids is not None:
+        candidates: Sequence[int] = ids
+    else:
+        try:
+            candidates = [conv.id for conv in _selected(store, None)]
+        except DatabaseDamagedError:  # the list itself is damaged: try every number
+            store.db.reconnect()
+            candidates = range(1, _highest(store, _CONVERSATION_IDS) + 1)
+    parts, unreadable, rebuilt = [], [], []
+    scan = _MessageScan(store)
+    for cid in candidates:
+        conv = None
+        try:
+            conv = store.get_conversation(cid)
+            if conv is None or (ids is None and conv.in_trash):
+                continue
+            parts.append(part(store, conv))
+            continue
+        except DatabaseDamagedError:
+            store.db.reconnect()
+        messages = scan.of(cid)
+        if messages:
+            parts.append(part(store, _salvaged(cid, conv, messages)))
+            rebuilt.append(cid)
+        else:
+            unreadable.append(cid)
+    if ids is not None and not parts and not unreadable:
+        _selected(store, ids)  # says which numbers do not exist
+    return page(parts), ExportReport(len(parts), tuple(unreadable), tuple(rebuilt))
+
+
+_CONVERSATION_IDS = (
+    "SELECT max(id) FROM conversations",
+    "SELECT max(conversation_id) FROM messages",
+)
+_MESSAGE_IDS = ("SELECT max(id) FROM messages", "SELECT max(current_leaf_id) FROM conversations")
+
+
+def _highest(store: ConversationStore, queries: Sequence[str]) -> int:
+    for sql in queries:
+        try:
+            return int(store.db.scalar(sql) or 0)
+        except DatabaseDamagedError:
+            store.db.reconnect()
+    return 0
 
 
 def write_export(
@@ -170,13 +333,21 @@ def write_export(
     path: Path,
     fmt: ExportFormat,
     conversation_ids: Sequence[int] | None = None,
-) -> None:
-    """Write an export to `path` atomically (a temporary file, then a rename)."""
-    render = {"md": export_markdown, "html": export_html, "json": export_json}[fmt]
-    text = render(store, conversation_ids)
-    temporary = path.with_name(path.name + ".part")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+) -> ExportReport:
+    """Write an export to `path`: a new private file, or a regular file replaced atomically.
+
+    A damaged database gives what can still be read (see `ExportReport`). Raises
+    `OutputFileError` when `path` cannot be written (a link, folder, device, missing folder,
+    full disk); nothing is then left behind.
+    """
+    try:
+        selected = _selected(store, conversation_ids)
+        part, page = _RENDERERS[fmt]
+        text, report = page([part(store, c) for c in selected]), ExportReport(len(selected))
+    except DatabaseDamagedError:
+        text, report = _salvage(store, fmt, conversation_ids)
+    write_private_file(path, text.encode("utf-8"))
+    return report
 
 
 # -- import --------------------------------------------------------------------------------
@@ -260,7 +431,7 @@ class _Validator:
         stats = self.get(raw, "stats", (dict, type(None)), where)
         values = (
             self.choice(raw, "role", ROLES, where),
-            self.get(raw, "content", str, where),
+            storable(self.get(raw, "content", str, where)),
             self.time(raw, "created_at", where),
             "incomplete" if status == "streaming" else status,
             None if stats is None else json.dumps(stats, sort_keys=True),

@@ -33,11 +33,14 @@ from desktop.core.errors import (
     KeyFileError,
     KeyFileTooNewError,
     WeakPassphraseError,
+    WrongPassphraseError,
     WrongRecoveryKeyError,
 )
+from desktop.core.files import is_disk_full
 
 FORMAT, VERSION = "hearth-keyinfo", 1
 KEY_BYTES = 32
+MAX_KEYFILE_BYTES = 64 * 1024  # Hearth writes about 1 KB
 MIN_PASSPHRASE_CHARS = 8
 Mode = Literal["keychain", "passphrase", "none"]
 _CHECK_LABEL = b"Hearth database key check v1"
@@ -65,6 +68,12 @@ def matches(key: bytes, check: str | None) -> bool:
 
 
 # -- passphrase wrapping ------------------------------------------------------------------
+#: The most a key file may ask of one passphrase try: memory (128 * n * r bytes) and work
+#: (n * r * p, about 0.3 s per 2**19 here). Hearth writes n=2**16, r=8, p=1: 64 MiB, 2**19.
+MAX_SCRYPT_MEMORY = 256 * 2**20
+MAX_SCRYPT_WORK = 2**22
+
+
 @dataclass(frozen=True)
 class ScryptParams:
     """scrypt cost: memory is 128 * n * r bytes (n=2**16, r=8: 64 MiB, ~0.3 s on 2 cores)."""
@@ -78,14 +87,30 @@ class ScryptParams:
             raise KeyFileError("The key file asks for an unsupported scrypt cost (n).")
         if not (1 <= self.r <= 32 and 1 <= self.p <= 16):
             raise KeyFileError("The key file asks for an unsupported scrypt cost (r, p).")
+        if 128 * self.n * self.r > MAX_SCRYPT_MEMORY or self.n * self.r * self.p > MAX_SCRYPT_WORK:
+            raise KeyFileError(
+                "The key file asks for a passphrase check costlier than Hearth allows "
+                f"(n={self.n}, r={self.r}, p={self.p}); it may have been tampered with."
+            )
 
     def derive(self, passphrase: str, salt: bytes) -> bytes:
         self.check()
-        secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
-        maxmem = 2 * 128 * self.r * (self.n + self.p + 2)
-        return hashlib.scrypt(
-            secret, salt=salt, n=self.n, r=self.r, p=self.p, maxmem=maxmem, dklen=32
-        )
+        try:
+            secret = unicodedata.normalize("NFC", passphrase).encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise WrongPassphraseError(
+                "The passphrase contains bytes that are not UTF-8 text, so it cannot be right. "
+                "Nothing was changed."
+            ) from error
+        maxmem = 2 * 128 * self.r * (self.n + self.p + 2) + 2**20
+        try:
+            return hashlib.scrypt(
+                secret, salt=salt, n=self.n, r=self.r, p=self.p, maxmem=maxmem, dklen=32
+            )
+        except (ValueError, MemoryError) as error:
+            raise KeyFileError(
+                f"Hearth cannot check a passphrase with this key file's settings ({error})."
+            ) from error
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,13 @@ class PassphraseWrap:
 
     @classmethod
     def seal(cls, key: bytes, passphrase: str, params: ScryptParams) -> PassphraseWrap:
+        try:
+            passphrase.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise WeakPassphraseError(
+                "This passphrase contains bytes that are not UTF-8 text; choose one you can "
+                "type. Nothing was changed."
+            ) from error
         if len(passphrase) < MIN_PASSPHRASE_CHARS:
             raise WeakPassphraseError(
                 f"A passphrase needs at least {MIN_PASSPHRASE_CHARS} characters; nothing "
@@ -169,7 +201,10 @@ def _wrap_from(data: Any) -> PassphraseWrap | None:
         return None
     if data.get("kdf") != "scrypt":
         raise KeyFileError("The key file names a key derivation this Hearth does not know.")
-    params = ScryptParams(int(data["n"]), int(data["r"]), int(data["p"]))
+    numbers = [data[name] for name in ("n", "r", "p")]
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
+        raise ValueError("scrypt parameters are whole numbers")
+    params = ScryptParams(*numbers)
     params.check()
     wrapped = base64.b64decode(data["wrapped_key"], validate=True)
     if len(wrapped) != 12 + KEY_BYTES + 16:
@@ -240,7 +275,7 @@ def from_json(data: Any, path: Path) -> KeyInfo:
         )
     except KeyFileError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
         raise damaged from error
     if mode != "none" and info.key_check is None:
         raise damaged
@@ -253,14 +288,18 @@ def read_keyinfo(database_path: Path) -> KeyInfo | None:
     """The key information of the database, None if there is no key file."""
     path = keyfile_path(database_path)
     try:
+        if path.stat().st_size > MAX_KEYFILE_BYTES:
+            return from_json(None, path)  # far larger than Hearth writes: damaged
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as error:
         raise KeyFileError(f"Hearth cannot read its key file {path}: {error}.") from error
+    except UnicodeDecodeError:
+        text = ""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     return from_json(data, path)
 
@@ -291,6 +330,12 @@ def write_keyinfo(database_path: Path, info: KeyInfo) -> None:
         os.replace(temp, path)
         fsync_dir(path.parent)
     except OSError as error:
+        temp.unlink(missing_ok=True)
+        if is_disk_full(error):
+            raise KeyFileError(
+                f"The disk is full, so Hearth could not write its key file {path}. Free some "
+                "space and try again; nothing was changed."
+            ) from error
         raise KeyFileError(
             f"Hearth could not write its key file {path} ({error}); nothing was changed."
         ) from error

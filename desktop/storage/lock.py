@@ -206,3 +206,7 @@ class WriteLock:
             os.replace(temporary, self.owner_path)
         except OSError as error:  # only messages suffer: the lock itself is held
             log.warning("cannot record the lock's owner in %s: %s", self.owner_path, error)
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError as cleanup:
+                log.warning("cannot remove %s: %s", temporary, cleanup)

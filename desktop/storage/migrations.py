@@ -26,6 +26,10 @@ re-creates the index from the messages that are not `streaming` (the triggers' r
 Schema v3: `conversations.assistant_id`, the assistant a conversation uses (an
 `AssistantStore` id; NULL: the default assistant). `model_path` holds the model library key
 the conversation last used.
+
+Schema v4: the search index also keeps emoji and other symbols as words (FTS5 token
+categories `L* N* Co So`), so "🍞" finds the messages with it; NUL characters in messages
+become "␀" (SQLite's text functions, snippets among them, stop at a NUL).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.core.errors import DatabaseError, DatabaseTooNewError
+from desktop.storage.conversations import storable
 from desktop.storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -95,19 +100,26 @@ _SCHEMA_V1 = (
 )
 
 
-_SCHEMA_V2 = (
-    "DROP TABLE messages_fts",
-    """CREATE VIRTUAL TABLE messages_fts USING fts5(
+def _new_search_index(tokenize: str) -> tuple[str, ...]:
+    """Statements that replace `messages_fts` by one with `tokenize`, filled anew."""
+    return (
+        "DROP TABLE messages_fts",
+        f"""CREATE VIRTUAL TABLE messages_fts USING fts5(
         content, content='messages', content_rowid='id',
-        tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
+        tokenize={tokenize}, prefix='1 2 3'
     )""",
-    # Not 'rebuild': that would also index streaming messages, which the triggers skip.
-    """INSERT INTO messages_fts(rowid, content)
+        # Not 'rebuild': that would also index streaming messages, which the triggers skip.
+        """INSERT INTO messages_fts(rowid, content)
         SELECT id, content FROM messages WHERE status <> 'streaming' ORDER BY id""",
-)
+    )
+
+
+_SCHEMA_V2 = _new_search_index("'unicode61 remove_diacritics 2'")
 
 
 _SCHEMA_V3 = ("ALTER TABLE conversations ADD COLUMN assistant_id TEXT",)
+
+_SCHEMA_V4 = _new_search_index("\"unicode61 remove_diacritics 2 categories 'L* N* Co So'\"")
 
 
 def _initial_schema(db: Database) -> None:
@@ -125,7 +137,24 @@ def _conversation_assistant(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_initial_schema, _prefix_indexes, _conversation_assistant)
+def _emoji_search(db: Database) -> None:
+    # NUL characters cut SQLite's text functions short: store them as a visible stand-in
+    # (while the old index still exists, so its triggers can update it), then index anew.
+    rows = db.query_all(
+        "SELECT id, content FROM messages WHERE instr(CAST(content AS BLOB), x'00') > 0"
+    )
+    for message_id, content in rows:
+        db.execute("UPDATE messages SET content = ? WHERE id = ?", (storable(content), message_id))
+    for statement in _SCHEMA_V4:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _initial_schema,
+    _prefix_indexes,
+    _conversation_assistant,
+    _emoji_search,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

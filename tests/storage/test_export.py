@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from desktop.core.errors import ConversationImportError
+from desktop.core.errors import ConversationImportError, HearthError
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.export import (
     ImportLimits,
@@ -137,7 +137,7 @@ def test_export_of_chosen_conversations_and_text_import(
     target = new_store("target")
     [new_id] = import_json(target, text)
     assert target.get_conversation(new_id).title == "Pinned one"  # type: ignore[union-attr]
-    with pytest.raises(KeyError):
+    with pytest.raises(HearthError):
         export_markdown(store, [999])
 
 

@@ -30,7 +30,7 @@ def test_v2_database_gains_assistant_column_and_keeps_everything(tmp_path: Path)
 
     db = open_and_migrate(path, KEY, backup_dir=tmp_path / "backups")
     try:
-        assert db.scalar("PRAGMA user_version") == 3
+        assert db.scalar("PRAGMA user_version") == 4
         assert [p.name[:9] for p in (tmp_path / "backups").iterdir()] == ["hearth-v2"]
         store = ConversationStore(db)
         chat = store.get_conversation(1)

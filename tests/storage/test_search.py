@@ -205,3 +205,42 @@ def test_highlights_whole_words_found_by_a_prefix(store: ConversationStore) -> N
     store.add_message(conv.id, "user", "Baking <bread> & baked goods")
     [hit] = store.search("bak")
     assert hit.snippet_html == "<b>Baking</b> &lt;bread&gt; &amp; <b>baked</b> goods"
+
+
+def test_emoji_are_found_and_text_after_a_nul_stays_in_snippets(store: ConversationStore) -> None:
+    conv = store.create_conversation()
+    bread = store.add_message(conv.id, "user", "Fresh bread 🍞 with honey\x00 and butter later")
+    store.add_message(conv.id, "assistant", "A heart ❤️ for the family 👨‍👩‍👧")
+    [hit] = store.search("🍞")
+    assert hit.message_id == bread.id and "<b>🍞</b>" in hit.snippet_html
+    assert len(store.search("❤️")) == 1 and len(store.search("👨‍👩‍👧")) == 1
+    [after] = store.search("butter")
+    assert "and <b>butter</b> later" in after.snippet_html  # not cut at the NUL
+    stored = store.get_message(bread.id)
+    assert stored is not None and stored.content == "Fresh bread 🍞 with honey␀ and butter later"
+    assert_index_consistent(store)
+
+
+def test_upgrade_to_v4_indexes_emoji_and_replaces_stored_nul(tmp_path: Path) -> None:
+    from desktop.storage.db import open_database
+    from desktop.storage.migrations import MIGRATIONS, migrate
+
+    path = tmp_path / "old.db"
+    db = open_database(path, KEY)
+    migrate(db, tmp_path / "backups", MIGRATIONS[:3])  # a database of schema version 3
+    db.execute("INSERT INTO conversations (title, created_at, updated_at) VALUES ('Old', 'x', 'x')")
+    db.execute(
+        "INSERT INTO messages (conversation_id, role, content, created_at) "
+        "VALUES (1, 'user', ?, 'x')",
+        ("toast 🍞 then\x00 jam",),
+    )
+    db.close()
+    db = open_and_migrate(path, KEY, backup_dir=tmp_path / "backups")
+    try:
+        upgraded = ConversationStore(db)
+        assert db.scalar("PRAGMA user_version") == 4
+        assert [h.snippet_html for h in upgraded.search("🍞")] == ["toast <b>🍞</b> then␀ jam"]
+        assert len(upgraded.search("jam")) == 1
+        assert_index_consistent(upgraded)
+    finally:
+        db.close()
