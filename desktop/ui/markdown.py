@@ -6,13 +6,19 @@ output to `QLabel`/`QTextDocument`: raw HTML from the model is escaped, images b
 their alt text (nothing is ever fetched), code blocks are shaded single-cell tables that
 wrap long lines, headings are scaled down to chat size.
 
-No signals. Pure function of its input; usable from any thread (but it is called on the
-GUI thread by the chat view).
+Rendered HTML is cached by source text (a message's version renders once however often
+it scrolls into view). `StreamingMarkdown` renders a reply that is still growing block by
+block: finished blocks once, only the open (last) block again on each update, so the cost
+of an update does not grow with the length of the reply.
+
+No signals. Pure functions of their input; usable from any thread (but called on the GUI
+thread by the chat view).
 """
 
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +34,8 @@ CODE_BACKGROUND = "#f3f4f6"
 CODE_BORDER = "#e2e5e9"
 INLINE_CODE_BACKGROUND = "#eceef1"
 MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
+#: How many rendered texts `MarkdownRenderer` keeps (the messages around the screen).
+RENDER_CACHE_SIZE = 512
 _HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6": "h6"}
 
 
@@ -51,9 +59,22 @@ class MarkdownRenderer:
         md.add_render_rule("heading_close", _render_heading)
         md.add_render_rule("table_open", _render_table_open)
         self._md = md
+        self._cache: OrderedDict[str, str] = OrderedDict()
 
     def render(self, text: str) -> str:
         """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        rendered = self._md.render(text)
+        self._cache[text] = rendered
+        if len(self._cache) > RENDER_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def render_uncached(self, text: str) -> str:
+        """HTML for `text`, not kept (the open block of a streaming reply)."""
         return self._md.render(text)
 
     def highlight_code(self, code: str, language: str) -> str:
@@ -80,6 +101,56 @@ class MarkdownRenderer:
             f'<div style="font-family:{MONO_FONTS}; white-space: pre-wrap;">{body}</div>'
             f"</td></tr></table>\n"
         )
+
+
+def finished_length(text: str, start: int = 0) -> int:
+    """How much of `text` is whole Markdown blocks that later text cannot change.
+
+    Scans complete lines from `start` (a block boundary, outside any code fence): a block
+    ends at a blank line outside a code fence, or at the line closing a fence. Returns the
+    offset where the open block begins (`start` if no block has ended since).
+    """
+    boundary = position = start
+    fence = ""
+    while True:
+        end = text.find("\n", position)
+        if end < 0:
+            return boundary
+        line = text[position:end]
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if fence:
+            if indent < 4 and stripped.startswith(fence) and not stripped.strip(fence[0]).strip():
+                fence = ""
+                boundary = end + 1
+        elif indent < 4 and stripped[:3] in ("```", "~~~"):
+            marker = stripped[0]
+            fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+        elif not stripped.strip():
+            boundary = end + 1
+        position = end + 1
+
+
+class StreamingMarkdown:
+    """A growing reply as rendered blocks: `update(text)` -> (finished blocks' HTML, the
+    open block's HTML). Finished blocks are rendered once; text that does not extend the
+    last one starts over."""
+
+    def __init__(self, renderer: MarkdownRenderer) -> None:
+        self._renderer = renderer
+        self._done = ""
+        self.blocks: list[str] = []
+
+    def update(self, text: str) -> tuple[list[str], str]:
+        if not text.startswith(self._done):
+            self._done, self.blocks = "", []
+        start = len(self._done)
+        end = finished_length(text, start)
+        if end > start:
+            self.blocks.append(self._renderer.render_uncached(text[start:end]))
+            self._done = text[:end]
+        tail = text[end:]
+        return self.blocks, self._renderer.render_uncached(tail) if tail.strip() else ""
 
 
 def _render_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
