@@ -54,8 +54,14 @@ class MessageBubble(QFrame):
     version_requested = Signal(int, int)
     copied = Signal()
 
-    def __init__(self, item: MessageItem, index: int, renderer: MarkdownRenderer) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        item: MessageItem,
+        index: int,
+        renderer: MarkdownRenderer,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
         self.item = item
         self.index = index
         self.role = item.role
@@ -182,6 +188,19 @@ class MessageBubble(QFrame):
 
     def show_stopped_placeholder(self) -> None:
         self.label.setText(_STOPPED_HTML)
+
+    def rebind(self, item: MessageItem, index: int) -> None:
+        """Show another message of the same role (a recycled bubble)."""
+        self.cancel_editing()
+        self.index = index
+        self._text = ""
+        self.set_text(item.content)
+        self.update_item(item)
+        if self.property("highlighted"):
+            self.setProperty("highlighted", False)
+            style = self.style()
+            style.unpolish(self)
+            style.polish(self)
 
     # --- state -------------------------------------------------------------------------
 
@@ -313,7 +332,7 @@ class MessageRow(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.bubble = MessageBubble(item, index, renderer)
+        self.bubble = MessageBubble(item, index, renderer, self)
         self.note: QLabel | None = None
         self._column = QVBoxLayout(self)
         self._column.setContentsMargins(0, 0, 0, 0)

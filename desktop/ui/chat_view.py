@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from bisect import bisect_left
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QResizeEvent
@@ -52,6 +53,10 @@ FOLLOW_SLACK = 24
 HIGHLIGHT_MS = 2000
 #: Rows exist this many screen heights above and below the screen (dropped beyond twice).
 MARGIN_SCREENS = 1.0
+#: Rows kept for reuse (per role) when they scroll away: a reused row costs a fraction of
+#: a new one (its widgets are already styled).
+POOL_SIZE = 12
+PARKED_Y = -100_000
 #: Streaming frames: at least this far apart, and at least this many times what the last
 #: frame cost (the GUI thread stays mostly idle, leaving the cores to the model).
 MIN_FRAME_MS = 50
@@ -79,6 +84,7 @@ class ChatView(QAbstractScrollArea):
         self._indexes: list[int] = []  # branch position of each row
         self._geometry = RowGeometry()
         self._rows: dict[int, MessageRow] = {}  # the rows that exist as widgets
+        self._pool: dict[str, list[MessageRow]] = {"user": [], "assistant": []}
         self._streaming: int | None = None  # the row of the reply being streamed
         self._follow = True
         self._actions_enabled = True
@@ -253,23 +259,23 @@ class ChatView(QAbstractScrollArea):
     # --- rows --------------------------------------------------------------------------
 
     def _row_of(self, index: int) -> int | None:
-        # Branch positions only grow along the rows: a binary search would do, but the
-        # rows are few enough that a reverse scan from the end (where lookups land) is fast.
-        for row in range(len(self._indexes) - 1, -1, -1):
-            if self._indexes[row] == index:
-                return row
-            if self._indexes[row] < index:
-                return None
-        return None
+        row = bisect_left(self._indexes, index)  # branch positions grow along the rows
+        return row if row < len(self._indexes) and self._indexes[row] == index else None
 
     def _create(self, row: int) -> MessageRow:
         item = self._items[row]
-        widget = MessageRow(item, self._indexes[row], self._renderer, self.viewport())
+        pool = self._pool.get(item.role)
+        if pool:
+            widget = pool.pop()
+            widget.bubble.rebind(item, self._indexes[row])
+        else:
+            widget = MessageRow(item, self._indexes[row], self._renderer, self.viewport())
+            bubble = widget.bubble
+            bubble.edit_submitted.connect(self.edit_submitted)
+            bubble.version_requested.connect(self.version_requested)
+            bubble.copied.connect(self.copied)
+            bubble.action_requested.connect(self._on_action)
         bubble = widget.bubble
-        bubble.edit_submitted.connect(self.edit_submitted)
-        bubble.version_requested.connect(self.version_requested)
-        bubble.copied.connect(self.copied)
-        bubble.action_requested.connect(self._on_action)
         bubble.set_actions_enabled(self._actions_enabled)
         if row == self._streaming and item.content:
             bubble.set_streaming_text(item.content)
@@ -278,12 +284,14 @@ class ChatView(QAbstractScrollArea):
         widget.set_left_out(self._indexes[row] < self._left_out)
         if self._highlighted == self._indexes[row]:
             bubble.setProperty("highlighted", True)
+            _restyle(bubble)
         self._rows[row] = widget
         if self._note_row() == row:
             widget.set_note(self.left_out_note)
         widget.ensurePolished()
         self._apply_widths(widget)
-        widget.show()
+        if widget.isHidden():
+            widget.show()
         return widget
 
     def _drop_rows(self, rows: set[int]) -> None:
@@ -293,8 +301,15 @@ class ChatView(QAbstractScrollArea):
                 widget.set_note(None)
                 self.left_out_note.setParent(self.viewport())
                 self.left_out_note.hide()
-            widget.hide()
-            widget.deleteLater()
+            pool = self._pool.get(widget.bubble.role)
+            if pool is not None and len(pool) < POOL_SIZE and not widget.bubble.editing:
+                # Parked out of sight but not hidden: showing a widget again costs as
+                # much as styling a new one.
+                widget.move(0, PARKED_Y)
+                pool.append(widget)
+            else:
+                widget.hide()
+                widget.deleteLater()
 
     def _remove(self, row: int) -> None:
         """Remove one row (a failed reply without text); the rows after it move up."""
@@ -408,10 +423,8 @@ class ChatView(QAbstractScrollArea):
 
     def _note_row(self) -> int | None:
         """The row under which the left-out note sits (the last left-out message)."""
-        if self._left_out <= 0:
-            return None
-        rows = [r for r in range(len(self._indexes)) if self._indexes[r] < self._left_out]
-        return rows[-1] if rows else None
+        row = bisect_left(self._indexes, self._left_out) - 1
+        return row if row >= 0 else None
 
     def _place_note(self) -> None:
         wanted = self._note_row()
@@ -422,7 +435,7 @@ class ChatView(QAbstractScrollArea):
                 self.left_out_note.hide()
         if wanted is None:
             return
-        hidden = sum(1 for index in self._indexes if index < self._left_out)
+        hidden = wanted + 1
         self.left_out_note.setText(LEFT_OUT_NOTE.format(n=hidden))
         widget = self._rows.get(wanted)
         if widget is not None:
