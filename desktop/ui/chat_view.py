@@ -90,6 +90,7 @@ class ChatView(QAbstractScrollArea):
         self._actions_enabled = True
         self._left_out = 0
         self._highlighted: int | None = None
+        self._pin: tuple[int, int] | None = None  # (row, y on screen) to hold while laying out
         self._laying_out = False
         self._layout_pending = False
         self._pending_text: str | None = None
@@ -231,7 +232,9 @@ class ChatView(QAbstractScrollArea):
             return
         self._follow = False
         self._highlighted = index
+        self._pin = (row, 40)  # rows above it may change height: it stays 40 px down
         self._scroll_to(self._geometry.top(row) - 40)
+        self._pin = None
         widget = self._rows.get(row)
         if widget is not None:
             widget.bubble.setProperty("highlighted", True)
@@ -358,6 +361,8 @@ class ChatView(QAbstractScrollArea):
             value = bar.value()
             anchor = geometry.row_at(value)
             anchor_offset = geometry.top(anchor) - value
+            if self._pin is not None:
+                anchor, anchor_offset = self._pin
             first = geometry.row_at(value - margin)
             last = geometry.row_at(value + height + margin)
             changed = False

@@ -89,6 +89,10 @@ class MarkdownRenderer:
         info = token.info.strip()
         language = info.split(maxsplit=1)[0] if info else ""
         body = self.highlight_code(token.content, language).replace("\n", "<br>")
+        return self.code_block_html(language, body)
+
+    def code_block_html(self, language: str, body: str) -> str:
+        """A shaded code box holding `body` (highlighted HTML, lines joined by <br>)."""
         label = (
             f'<div style="color:#6b7280; font-size:small;">{html.escape(language)}</div>'
             if language
@@ -140,6 +144,9 @@ class StreamingMarkdown:
         self._renderer = renderer
         self._done = ""
         self.blocks: list[str] = []
+        self._fence = ""  # the open code fence's first line, and its lines highlighted so far
+        self._code = ""
+        self._code_html: list[str] = []
 
     def update(self, text: str) -> tuple[list[str], str]:
         if not text.startswith(self._done):
@@ -150,7 +157,38 @@ class StreamingMarkdown:
             self.blocks.append(self._renderer.render_uncached(text[start:end]))
             self._done = text[:end]
         tail = text[end:]
-        return self.blocks, self._renderer.render_uncached(tail) if tail.strip() else ""
+        if not tail.strip():
+            return self.blocks, ""
+        code = self._open_code(tail)
+        return self.blocks, code if code is not None else self._renderer.render_uncached(tail)
+
+    def _open_code(self, tail: str) -> str | None:
+        """The open block as a code box when it is an unclosed code fence: its complete
+        lines are highlighted once, only the line being written again."""
+        first, newline, body = tail.partition("\n")
+        opening = first.lstrip(" ")
+        if not newline or len(first) - len(opening) > 3 or opening[:3] not in ("```", "~~~"):
+            return None
+        fence = opening[: len(opening) - len(opening.lstrip(opening[0]))]
+        split = body.rfind("\n") + 1
+        complete, partial = body[:split], body[split:]
+        if partial.lstrip(" ").startswith(fence):
+            return None  # the closing fence is arriving: render the block whole
+        if first != self._fence or not complete.startswith(self._code):
+            self._fence, self._code, self._code_html = first, "", []
+        info = opening[len(fence) :].strip()
+        language = info.split(maxsplit=1)[0] if info else ""
+        if len(complete) > len(self._code):
+            lines = complete[len(self._code) :]
+            self._code_html.append(self._highlight(lines, language))
+            self._code = complete
+        parts = (
+            [*self._code_html, self._highlight(partial, language)] if partial else self._code_html
+        )
+        return self._renderer.code_block_html(language, "<br>".join(parts))
+
+    def _highlight(self, code: str, language: str) -> str:
+        return self._renderer.highlight_code(code, language).replace("\n", "<br>")
 
 
 def _render_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:

@@ -16,10 +16,11 @@ several runs, medians:
   more at 5,000 messages).
 
     python packaging/bench/bench_chat_view.py [--sizes 50 500 5000] [--runs 3]
-        [--platform offscreen|xcb] [--root /tmp/hearth-bench-chat] [--code DIR] [--json]
+        [--platform offscreen|xcb] [--root /tmp/hearth-bench-chat] [--before DIR] [--json]
 
-`--code DIR` runs another checkout's code (e.g. the previous version, for a before/after
-table) on the same data dirs. `--platform xcb` needs a display (e.g. Xvfb) in `DISPLAY`.
+`--before DIR` also runs another checkout's code (e.g. the previous version) on the same
+data dirs, interleaved with this one, for a before/after table. `--platform xcb` needs a
+display (e.g. Xvfb) in `DISPLAY`.
 The machine's load makes single numbers noisy: compare medians measured in one run.
 """
 
@@ -38,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_fixture import BENCH_KEY, ROOT, make_data_dir  # noqa: E402
+from chat_fixture import BENCH_KEY, ROOT, make_data_dir
 
 DRIVER = textwrap.dedent("""
     import json, os, sys, time
@@ -180,8 +181,7 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
 def report(results: dict[str, dict[str, Any]], platform: str, runs: int) -> str:
     empty = results["0"]
     lines = [
-        f"chat view, {platform}, medians of {runs} runs (start and memory against the "
-        "empty store)",
+        f"chat view, {platform}, medians of {runs} runs (start and memory against the empty store)",
         "| messages | start | start − empty | open from sidebar | scroll frames > 16 ms "
         "| slowest frame | RSS − empty | widgets |",
         "|---|---|---|---|---|---|---|---|",
@@ -197,9 +197,7 @@ def report(results: dict[str, dict[str, Any]], platform: str, runs: int) -> str:
             f"| {got['max_frame_ms']:.0f} ms "
             f"| {got['rss_end_mb'] - empty['rss_end_mb']:+.0f} MB | {got['widgets']:.0f} |"
         )
-    lines.append(
-        f"empty store: start {empty['start_ms']:.0f} ms, RSS {empty['rss_end_mb']:.0f} MB"
-    )
+    lines.append(f"empty store: start {empty['start_ms']:.0f} ms, RSS {empty['rss_end_mb']:.0f} MB")
     return "\n".join(lines)
 
 
@@ -209,7 +207,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--platform", default="offscreen")
     parser.add_argument("--root", type=Path, default=Path("/tmp/hearth-bench-chat"))
-    parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose code runs")
+    parser.add_argument(
+        "--before", type=Path, help="another checkout, measured interleaved (before/after)"
+    )
+    parser.add_argument(
+        "--before-up-to", type=int, default=500, help="largest size to run the before code on"
+    )
     parser.add_argument("--max-frames", type=int, default=5000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -218,17 +221,29 @@ def main() -> None:
         data_dir = args.root / f"chat-{size}"
         dirs[str(size)] = (data_dir, make_data_dir(data_dir, size))
     make_data_dir(dirs["0"][0], 0)
-    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in dirs}
+    codes = {"after": ROOT, **({"before": args.before} if args.before else {})}
+    samples = {(code, name): [] for code in codes for name in dirs}
     for run in range(args.runs + 1):
         for name, (data_dir, conversation_id) in dirs.items():
-            got = run_driver(args.code, data_dir, conversation_id, args.platform, args.max_frames)
-            if run > 0:  # the first round warms the OS file cache
-                samples[name].append(got)
-            print(f"run {run} {name}: start {got['start_s'] * 1000:.0f} ms", file=sys.stderr)
-    results = {name: summarise(got) for name, got in samples.items()}
-    if args.json:
-        print(json.dumps(results, indent=2))
-    print(report(results, args.platform, args.runs))
+            for code, code_dir in codes.items():
+                if code == "before" and int(name) > args.before_up_to:
+                    continue
+                got = run_driver(
+                    code_dir, data_dir, conversation_id, args.platform, args.max_frames
+                )
+                if run > 0:  # the first round warms the OS file cache
+                    samples[code, name].append(got)
+                print(
+                    f"run {run} {code} {name}: start {got['start_s'] * 1000:.0f} ms "
+                    f"({got['code']})",
+                    file=sys.stderr,
+                )
+    for code in codes:
+        results = {name: summarise(samples[code, name]) for name in dirs if samples[code, name]}
+        if args.json:
+            print(json.dumps(results, indent=2))
+        print(f"\n{code} ({codes[code]})")
+        print(report(results, args.platform, args.runs))
 
 
 if __name__ == "__main__":
