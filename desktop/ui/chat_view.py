@@ -25,10 +25,8 @@ import dataclasses
 import time
 from bisect import bisect_left
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractScrollArea,
     QApplication,
     QFrame,
     QLabel,
@@ -37,26 +35,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.bubble import MessageBubble, MessageRow
-from desktop.ui.chat_rows import RowGeometry, estimate_height
+from desktop.ui.chat_rows import estimate_height
 from desktop.ui.markdown import MarkdownRenderer
+from desktop.ui.row_column import RowColumn
 from desktop.ui.session import MessageItem
 
 #: The widest a user bubble gets, as a fraction of the view.
 USER_BUBBLE_FRACTION = 0.75
 #: The widest an assistant reply gets, in pixels (a comfortable reading measure).
 READING_WIDTH = 860
-#: Left and right margin of the column of messages.
-SIDE_MARGIN = 28
-#: How close to the bottom (pixels) still counts as "at the bottom".
-FOLLOW_SLACK = 24
 #: How long a message found by search stays highlighted.
 HIGHLIGHT_MS = 2000
-#: Rows exist this many screen heights above and below the screen (dropped beyond twice).
-MARGIN_SCREENS = 1.0
-#: Rows kept for reuse (per role) when they scroll away: a reused row costs a fraction of
-#: a new one (its widgets are already styled).
-POOL_SIZE = 12
-PARKED_Y = -100_000
 #: Streaming frames: at least this far apart, and at least this many times what the last
 #: frame cost (the GUI thread stays mostly idle, leaving the cores to the model).
 MIN_FRAME_MS = 50
@@ -68,7 +57,7 @@ LEFT_OUT_NOTE = (
 )
 
 
-class ChatView(QAbstractScrollArea):
+class ChatView(RowColumn):
     """Shows the conversation; rebuild, append, stream into the last reply, focus."""
 
     edit_submitted = Signal(int, str)
@@ -82,17 +71,10 @@ class ChatView(QAbstractScrollArea):
         self._renderer = renderer
         self._items: list[MessageItem] = []
         self._indexes: list[int] = []  # branch position of each row
-        self._geometry = RowGeometry()
-        self._rows: dict[int, MessageRow] = {}  # the rows that exist as widgets
-        self._pool: dict[str, list[MessageRow]] = {"user": [], "assistant": []}
         self._streaming: int | None = None  # the row of the reply being streamed
-        self._follow = True
         self._actions_enabled = True
         self._left_out = 0
         self._highlighted: int | None = None
-        self._pin: tuple[int, int] | None = None  # (row, y on screen) to hold while laying out
-        self._laying_out = False
-        self._layout_pending = False
         self._pending_text: str | None = None
         self._frame_ms = float(MIN_FRAME_MS)
         self._last_frame = 0.0
@@ -103,9 +85,6 @@ class ChatView(QAbstractScrollArea):
         self.setAccessibleName("Conversation")
         self.viewport().setObjectName("chatContainer")
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.verticalScrollBar().setSingleStep(40)
         self.empty_state = self._make_empty_state()
         self.left_out_note = QLabel(self.viewport())
         self.left_out_note.setObjectName("leftOutNote")
@@ -137,11 +116,6 @@ class ChatView(QAbstractScrollArea):
 
     def is_left_out(self, index: int) -> bool:
         return self._row_of(index) is not None and index < self._left_out
-
-    @property
-    def following(self) -> bool:
-        """Whether the view keeps scrolling to the bottom as text arrives."""
-        return self._follow
 
     # --- updates -----------------------------------------------------------------------
 
@@ -255,10 +229,6 @@ class ChatView(QAbstractScrollArea):
         self._left_out = 0
         self.set_messages([])
 
-    def scroll_to_bottom(self) -> None:
-        self._follow = True
-        self._layout_rows()
-
     # --- rows --------------------------------------------------------------------------
 
     def _row_of(self, index: int) -> int | None:
@@ -267,9 +237,9 @@ class ChatView(QAbstractScrollArea):
 
     def _create(self, row: int) -> MessageRow:
         item = self._items[row]
-        pool = self._pool.get(item.role)
-        if pool:
-            widget = pool.pop()
+        reused = self._take_from_pool(item.role)
+        if reused is not None:
+            widget = reused
             widget.bubble.rebind(item, self._indexes[row])
         else:
             widget = MessageRow(item, self._indexes[row], self._renderer, self.viewport())
@@ -297,23 +267,6 @@ class ChatView(QAbstractScrollArea):
             widget.show()
         return widget
 
-    def _drop_rows(self, rows: set[int]) -> None:
-        for row in rows:
-            widget = self._rows.pop(row)
-            if widget.note is not None:
-                widget.set_note(None)
-                self.left_out_note.setParent(self.viewport())
-                self.left_out_note.hide()
-            pool = self._pool.get(widget.bubble.role)
-            if pool is not None and len(pool) < POOL_SIZE and not widget.bubble.editing:
-                # Parked out of sight but not hidden: showing a widget again costs as
-                # much as styling a new one.
-                widget.move(0, PARKED_Y)
-                pool.append(widget)
-            else:
-                widget.hide()
-                widget.deleteLater()
-
     def _remove(self, row: int) -> None:
         """Remove one row (a failed reply without text); the rows after it move up."""
         if row in self._rows:
@@ -326,6 +279,13 @@ class ChatView(QAbstractScrollArea):
             self._streaming -= 1
         self._layout_rows()
 
+    def _row_count(self) -> int:
+        return len(self._items)
+
+    def _show_empty(self, empty: bool) -> None:
+        self.empty_state.setGeometry(self.viewport().rect())
+        self.empty_state.setVisible(empty)
+
     def _keep(self, row: int, widget: MessageRow) -> bool:
         """Rows kept however far they scroll: the streaming reply, an open editor, focus."""
         focus = QApplication.focusWidget()
@@ -334,80 +294,6 @@ class ChatView(QAbstractScrollArea):
             or widget.bubble.editing
             or (focus is not None and widget.isAncestorOf(focus))
         )
-
-    def _layout_rows(self) -> None:
-        """Create the rows near the screen, measure new ones, place them; drop far ones.
-
-        When measured heights differ from their estimates, the row at the top of the
-        screen keeps its place (or the bottom stays in view while following)."""
-        if self._laying_out:
-            return
-        self._laying_out = True
-        try:
-            self._layout_pass()
-        finally:
-            self._laying_out = False
-
-    def _layout_pass(self) -> None:
-        geometry, bar = self._geometry, self.verticalScrollBar()
-        self.empty_state.setGeometry(self.viewport().rect())
-        self.empty_state.setVisible(not self._items)
-        if not self._items:
-            bar.setRange(0, 0)
-            return
-        height = self.viewport().height()
-        margin = int(height * MARGIN_SCREENS)
-        for _attempt in range(6):
-            value = bar.value()
-            anchor = geometry.row_at(value)
-            anchor_offset = geometry.top(anchor) - value
-            if self._pin is not None:
-                anchor, anchor_offset = self._pin
-            first = geometry.row_at(value - margin)
-            last = geometry.row_at(value + height + margin)
-            changed = False
-            for row in range(first, last + 1):
-                widget = self._rows.get(row) or self._create(row)
-                if not geometry.measured(row):
-                    changed |= geometry.set_height(row, widget.measure(self._row_width())) != 0
-            bar.setRange(0, max(0, geometry.total() - height))
-            bar.setPageStep(height)
-            if self._follow:
-                bar.setValue(bar.maximum())
-            else:
-                bar.setValue(geometry.top(anchor) - anchor_offset)
-            if not changed and bar.value() == value:
-                break
-        value = bar.value()
-        low = geometry.row_at(value - 2 * margin)
-        high = geometry.row_at(value + height + 2 * margin)
-        far = {r for r, w in self._rows.items() if not low <= r <= high and not self._keep(r, w)}
-        self._drop_rows(far)
-        width = self._row_width()
-        for row, widget in self._rows.items():
-            widget.setGeometry(SIDE_MARGIN, geometry.top(row) - value, width, geometry.height(row))
-
-    def _schedule_layout(self) -> None:
-        if not self._layout_pending:
-            self._layout_pending = True
-            QTimer.singleShot(0, self, self._deferred_layout)
-
-    def _deferred_layout(self) -> None:
-        self._layout_pending = False
-        for row, widget in self._rows.items():
-            height = widget.measure(self._row_width())
-            if height != self._geometry.height(row):
-                self._geometry.set_height(row, height)
-        self._layout_rows()
-
-    def _scroll_to(self, y: int) -> None:
-        bar = self.verticalScrollBar()
-        self._laying_out = True
-        try:
-            bar.setValue(max(0, min(y, bar.maximum())))
-        finally:
-            self._laying_out = False
-        self._layout_rows()
 
     def _render_frame(self) -> None:
         text, self._pending_text = self._pending_text, None
@@ -434,23 +320,26 @@ class ChatView(QAbstractScrollArea):
     def _place_note(self) -> None:
         wanted = self._note_row()
         for row, widget in self._rows.items():
-            if widget.note is not None and row != wanted:
-                widget.set_note(None)
-                self.left_out_note.setParent(self.viewport())
-                self.left_out_note.hide()
+            if row != wanted:
+                self._take_note(widget)
         if wanted is None:
             return
-        hidden = wanted + 1
-        self.left_out_note.setText(LEFT_OUT_NOTE.format(n=hidden))
-        widget = self._rows.get(wanted)
-        if widget is not None:
-            widget.set_note(self.left_out_note)
-            self._geometry.set_height(wanted, widget.measure(self._row_width()))
+        self.left_out_note.setText(LEFT_OUT_NOTE.format(n=wanted + 1))
+        holder = self._rows.get(wanted)
+        if holder is not None:
+            holder.set_note(self.left_out_note)
+            self._geometry.set_height(wanted, holder.measure(self._row_width()))
+
+    def _release(self, widget: MessageRow) -> None:
+        self._take_note(widget)
+
+    def _take_note(self, widget: MessageRow) -> None:
+        if widget.note is not None:
+            widget.set_note(None)
+            self.left_out_note.setParent(self.viewport())
+            self.left_out_note.hide()
 
     # --- sizes -------------------------------------------------------------------------
-
-    def _row_width(self) -> int:
-        return max(200, self.viewport().width() - 2 * SIDE_MARGIN)
 
     def _estimate(self, item: MessageItem) -> int:
         metrics = self.fontMetrics()
@@ -477,35 +366,6 @@ class ChatView(QAbstractScrollArea):
             bubble.action_bar.setMaximumWidth(min(available, READING_WIDTH))
 
     # --- events ------------------------------------------------------------------------
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if event.oldSize().width() != event.size().width():
-            self._geometry.forget_measures()
-            for widget in self._rows.values():
-                self._apply_widths(widget)
-        self._layout_rows()
-
-    def scrollContentsBy(self, _dx: int, _dy: int) -> None:
-        if not self._laying_out:  # the user scrolled: follow only from the bottom
-            bar = self.verticalScrollBar()
-            self._follow = bar.value() >= bar.maximum() - FOLLOW_SLACK
-        self._layout_rows()
-
-    def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:
-            self._schedule_layout()  # a row's content changed size (edit box, actions…)
-        return super().viewportEvent(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        control = event.modifiers() & Qt.KeyboardModifier.ControlModifier
-        if event.key() == Qt.Key.Key_Home and control:
-            self._follow = False
-            self._scroll_to(0)
-        elif event.key() == Qt.Key.Key_End and control:
-            self.scroll_to_bottom()
-        else:
-            super().keyPressEvent(event)
 
     def _on_action(self, name: str, index: int) -> None:
         if name == "regenerate":
