@@ -70,6 +70,7 @@ class MessageBubble(QFrame):
         self._editor: Composer | None = None
         self._stream: StreamingMarkdown | None = None
         self._block_labels: list[QLabel] = []
+        self._block_html: list[str] = []
         self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
         self.label = QLabel()
         self.label.setObjectName("messageText")
@@ -148,16 +149,20 @@ class MessageBubble(QFrame):
             self._blocks.show()
         self._text = text
         blocks, tail = self._stream.update(text)
-        labels = self._block_labels
-        if len(blocks) < len(labels):  # the text was replaced: start over
-            self._end_stream()
-            self.set_streaming_text(text)
-            return
-        for html in blocks[len(labels) :]:
-            label = self._block_label()
-            label.setText(html)
-            self._blocks_column.insertWidget(len(labels), label)
-            labels.append(label)
+        labels, shown = self._block_labels, self._block_html
+        for position, html in enumerate(blocks):
+            if position == len(labels):
+                labels.append(self._block_label())
+                self._blocks_column.insertWidget(position, labels[-1])
+                shown.append("")
+            if shown[position] is not html:  # a new block (or boxes merged into one)
+                labels[position].setText(html)
+                shown[position] = html
+        while len(labels) > len(blocks):
+            shown.pop()
+            label = labels.pop()
+            self._blocks_column.removeWidget(label)
+            label.deleteLater()
         self._tail.setText(tail)
         self._tail.setVisible(bool(tail))
 
@@ -181,7 +186,7 @@ class MessageBubble(QFrame):
         for label in self._block_labels:
             self._blocks_column.removeWidget(label)
             label.deleteLater()
-        self._block_labels = []
+        self._block_labels, self._block_html = [], []
         self._tail.clear()
         self._blocks.hide()
         self.label.show()

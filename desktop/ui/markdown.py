@@ -107,15 +107,26 @@ class MarkdownRenderer:
         )
 
 
+#: A streaming block this many lines long is cut at the next top-level line (a list
+#: item, a paragraph line) so that the open block, re-rendered at every update, stays short.
+MAX_OPEN_LINES = 8
+#: An open code fence this many lines long is shown as a finished box plus a new one.
+CODE_CHUNK_LINES = 30
+
+
 def finished_length(text: str, start: int = 0) -> int:
     """How much of `text` is whole Markdown blocks that later text cannot change.
 
     Scans complete lines from `start` (a block boundary, outside any code fence): a block
-    ends at a blank line outside a code fence, or at the line closing a fence. Returns the
-    offset where the open block begins (`start` if no block has ended since).
+    ends at a blank line outside a code fence, or at the line closing a fence; a block of
+    `MAX_OPEN_LINES` lines also ends before a later line that starts at the margin (not a
+    table row, an indented continuation or a heading underline). Returns the offset where
+    the open block begins (`start` if no block has ended since).
     """
     boundary = position = start
     fence = ""
+    lines = 0
+    previous = ""
     while True:
         end = text.find("\n", position)
         if end < 0:
@@ -125,35 +136,51 @@ def finished_length(text: str, start: int = 0) -> int:
         indent = len(line) - len(stripped)
         if fence:
             if indent < 4 and stripped.startswith(fence) and not stripped.strip(fence[0]).strip():
-                fence = ""
+                fence, lines = "", 0
                 boundary = end + 1
         elif indent < 4 and stripped[:3] in ("```", "~~~"):
             marker = stripped[0]
             fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
         elif not stripped.strip():
-            boundary = end + 1
+            boundary, lines = end + 1, 0
+        elif lines >= MAX_OPEN_LINES and _cuttable(previous, line):
+            boundary, lines = position, 0
+        lines += 1
+        previous = line
         position = end + 1
+
+
+def _cuttable(previous: str, line: str) -> bool:
+    """Whether a block may be cut between `previous` and `line` without changing much."""
+    if line[:1] in (" ", "\t", "|", ">") or previous.startswith(("|", ">")):
+        return False
+    return bool(line.strip("=- ")) and not previous.rstrip().endswith("\\")
 
 
 class StreamingMarkdown:
     """A growing reply as rendered blocks: `update(text)` -> (finished blocks' HTML, the
     open block's HTML). Finished blocks are rendered once; text that does not extend the
-    last one starts over."""
+    last one starts over. A long open code fence is shown as finished boxes of
+    `CODE_CHUNK_LINES` lines plus the box being written (one box once it closes)."""
 
     def __init__(self, renderer: MarkdownRenderer) -> None:
         self._renderer = renderer
         self._done = ""
         self.blocks: list[str] = []
-        self._fence = ""  # the open code fence's first line, and its lines highlighted so far
+        self._fence = ""  # the open code fence's first line, and its lines shown so far
         self._code = ""
         self._code_html: list[str] = []
+        self._chunks = 0  # finished boxes of the open fence at the end of `blocks`
 
     def update(self, text: str) -> tuple[list[str], str]:
         if not text.startswith(self._done):
-            self._done, self.blocks = "", []
+            self._done, self.blocks, self._chunks, self._fence = "", [], 0, ""
         start = len(self._done)
         end = finished_length(text, start)
         if end > start:
+            if self._chunks:  # the fence closed: its boxes become one block
+                del self.blocks[-self._chunks :]
+                self._chunks, self._fence = 0, ""
             self.blocks.append(self._renderer.render_uncached(text[start:end]))
             self._done = text[:end]
         tail = text[end:]
@@ -175,17 +202,24 @@ class StreamingMarkdown:
         if partial.lstrip(" ").startswith(fence):
             return None  # the closing fence is arriving: render the block whole
         if first != self._fence or not complete.startswith(self._code):
-            self._fence, self._code, self._code_html = first, "", []
+            if self._chunks:
+                del self.blocks[-self._chunks :]
+            self._fence, self._code, self._code_html, self._chunks = first, "", [], 0
         info = opening[len(fence) :].strip()
         language = info.split(maxsplit=1)[0] if info else ""
         if len(complete) > len(self._code):
             lines = complete[len(self._code) :]
             self._code_html.append(self._highlight(lines, language))
             self._code = complete
+            if sum(chunk.count("<br>") + 1 for chunk in self._code_html) >= CODE_CHUNK_LINES:
+                box = self._renderer.code_block_html(language, "<br>".join(self._code_html))
+                self.blocks.append(box)
+                self._chunks += 1
+                self._code_html = []
         parts = (
             [*self._code_html, self._highlight(partial, language)] if partial else self._code_html
         )
-        return self._renderer.code_block_html(language, "<br>".join(parts))
+        return self._renderer.code_block_html(language, "<br>".join(parts)) if parts else ""
 
     def _highlight(self, code: str, language: str) -> str:
         return self._renderer.highlight_code(code, language).replace("\n", "<br>")

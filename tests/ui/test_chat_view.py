@@ -123,14 +123,27 @@ def test_finished_blocks_are_rendered_once_and_code_lines_highlighted_once() -> 
     text = "Intro.\n\n- a\n- b\n\n```python\n" + "".join(f"x{n} = {n}\n" for n in range(40))
     for end in range(1, len(text) + 1):
         blocks, tail = stream.update(text[:end])
-    assert len(blocks) == 2  # "Intro." and the list; the code block is still open
+    # "Intro.", the list, and the open fence's first 30 lines as a finished box
+    assert len(blocks) == 3 and "x29" in blocks[2] and "x30" not in blocks[2]
     assert renderer.rendered.count("Intro.\n\n") == 1
-    assert "x39" in tail and "<table" in tail
+    assert "x39" in tail and "x29" not in tail and "<table" in tail
     whole_lines = [code for code in renderer.highlighted if code.endswith("\n")]
     assert sum(code.count("\n") for code in whole_lines) == 40  # each line once
 
     blocks, tail = stream.update(text + "```\n\nDone.")
-    assert len(blocks) == 3 and "Done." in tail
+    assert len(blocks) == 3 and "Done." in tail  # the boxes became one code block
+    assert "x0" in blocks[2] and "x39" in blocks[2]
+
+
+def test_a_long_list_is_cut_between_items_so_the_open_block_stays_short() -> None:
+    renderer = CountingRenderer()
+    stream = StreamingMarkdown(renderer)
+    text = "".join(f"{n}. item number {n}\n" for n in range(1, 101))
+    for end in range(1, len(text) + 1):
+        blocks, tail = stream.update(text[:end])
+    assert len(blocks) >= 10
+    assert max(len(t) for t in renderer.rendered) < 300  # never the whole list at once
+    assert "item number 100" in tail
 
 
 def test_block_boundaries_ignore_blank_lines_inside_code() -> None:
