@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import textwrap
 import time
@@ -39,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_fixture import BENCH_KEY, ROOT, make_data_dir
+from chat_fixture import BENCH_KEY, ROOT, make_data_dir, run_driver
 
 DRIVER = textwrap.dedent("""
     import json, os, sys, time
@@ -132,31 +130,12 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def run_driver(
+def run_app(
     code_dir: Path, data_dir: Path, conversation_id: int, platform: str, max_frames: int
 ) -> dict[str, Any]:
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM=platform,
-        PYTHONPATH=str(code_dir),
-        HEARTH_BENCH_KEY=BENCH_KEY.hex(),
-    )
-    env.pop("HEARTH_DATA_DIR", None)
     args = [str(data_dir), repr(time.time()), str(conversation_id), str(max_frames)]
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=code_dir,
-        timeout=900,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
-            return result
-    raise RuntimeError(f"benchmark subprocess failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    env = {"QT_QPA_PLATFORM": platform, "HEARTH_BENCH_KEY": BENCH_KEY.hex()}
+    return run_driver(DRIVER, args, code_dir, env, timeout_s=900)
 
 
 def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from chat_fixture import ROOT, run_driver
+
 QUESTION = (
     "Write a long Markdown tutorial about reading CSV files in Python: headings, bullet "
     "lists, a table of options, and several Python code blocks with comments."
@@ -129,21 +130,8 @@ DRIVER = textwrap.dedent("""
 
 
 def run_round(code_dir: Path, threads: int, lengths: list[int]) -> dict[str, Any]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(code_dir))
-    done = subprocess.run(
-        [sys.executable, "-c", DRIVER, QUESTION, str(threads), json.dumps(lengths)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=code_dir,
-        timeout=1800,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
-            return result
-    raise RuntimeError(f"benchmark round failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    args = [QUESTION, str(threads), json.dumps(lengths)]
+    return run_driver(DRIVER, args, code_dir, {"QT_QPA_PLATFORM": "offscreen"}, timeout_s=1800)
 
 
 def main() -> None:

@@ -1,6 +1,9 @@
-"""Long conversations for the chat benchmarks: a data dir holding one conversation of N
-messages (questions, and replies with a short list, a code block and a small table) in the
-real encrypted store, opened with a fixed bench key.
+"""Shared by the chat benchmarks: long conversations, and running a driver script.
+
+`make_data_dir` makes a data dir holding one conversation of N messages (questions, and
+replies with a short list, a code block and a small table) in the real encrypted store,
+opened with a fixed bench key. `run_driver` runs a driver script in a fresh process on a
+checkout's code and returns the JSON it prints on a `RESULT ` line.
 
     from chat_fixture import BENCH_KEY, make_data_dir
     make_data_dir(Path("/tmp/x"), messages=500)   # reused when it already matches
@@ -9,8 +12,11 @@ real encrypted store, opened with a fixed bench key.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -73,3 +79,25 @@ def make_data_dir(data_dir: Path, messages: int) -> int:
         json.dumps({"messages": messages, "format": FORMAT, "conversation_id": conversation_id})
     )
     return conversation_id
+
+
+def run_driver(
+    code: str, args: list[str], code_dir: Path, env: dict[str, str], timeout_s: float
+) -> dict[str, Any]:
+    """Run `code` with `args` in a fresh Python on `code_dir`'s Hearth; its RESULT JSON."""
+    full_env = dict(os.environ, PYTHONPATH=str(code_dir), **env)
+    full_env.pop("HEARTH_DATA_DIR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=code_dir,
+        timeout=timeout_s,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
+            return result
+    raise RuntimeError(f"benchmark process failed ({done.returncode}):\n{done.stderr[-3000:]}")
