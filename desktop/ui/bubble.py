@@ -163,8 +163,7 @@ class MessageBubble(QFrame):
             label = labels.pop()
             self._blocks_column.removeWidget(label)
             label.deleteLater()
-        self._tail.setText(tail)
-        self._tail.setVisible(bool(tail))
+        self._tail.setText(tail)  # stays shown: showing a widget again costs a restyle
 
     def _block_label(self) -> QLabel:
         label = QLabel()

@@ -46,11 +46,11 @@ USER_BUBBLE_FRACTION = 0.75
 READING_WIDTH = 860
 #: How long a message found by search stays highlighted.
 HIGHLIGHT_MS = 2000
-#: Streaming frames: at least this far apart, and at least this many times what the last
-#: frame cost (the GUI thread stays mostly idle, leaving the cores to the model).
+#: Streaming frames: at least this far apart, and at least this many times the CPU time
+#: the last frame cost (the GUI thread stays mostly idle, leaving the cores to the model).
 MIN_FRAME_MS = 50
 MAX_FRAME_MS = 250
-FRAME_COST_FACTOR = 8
+FRAME_COST_FACTOR = 12
 LEFT_OUT_NOTE = (
     "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
     "context window. The assistant's instructions and examples are always kept."
@@ -300,13 +300,14 @@ class ChatView(RowColumn):
         row = self._streaming
         if text is None or row is None:
             return
-        started = time.monotonic()
+        started = time.thread_time()
         self._items[row] = dataclasses.replace(self._items[row], content=text)
         widget = self._rows.get(row) or self._create(row)
         widget.bubble.set_streaming_text(text)
         self._geometry.set_height(row, widget.measure(self._row_width()))
         self._layout_rows()
-        cost_ms = (time.monotonic() - started) * 1000
+        self.viewport().repaint()  # painted now, so that its cost is counted too
+        cost_ms = (time.thread_time() - started) * 1000
         self._frame_ms = min(MAX_FRAME_MS, max(MIN_FRAME_MS, FRAME_COST_FACTOR * cost_ms))
         self._last_frame = time.monotonic()
 

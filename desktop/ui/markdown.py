@@ -60,6 +60,7 @@ class MarkdownRenderer:
         md.add_render_rule("table_open", _render_table_open)
         self._md = md
         self._cache: OrderedDict[str, str] = OrderedDict()
+        self._lexers: dict[str, Any] = {}
 
     def render(self, text: str) -> str:
         """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
@@ -79,10 +80,13 @@ class MarkdownRenderer:
 
     def highlight_code(self, code: str, language: str) -> str:
         """`code` as HTML spans with inline colours (plain, escaped text if unknown)."""
-        try:
-            lexer = get_lexer_by_name(language) if language else TextLexer()
-        except ClassNotFound:
-            lexer = TextLexer()
+        lexer = self._lexers.get(language)
+        if lexer is None:  # looking a lexer up costs milliseconds: once per language
+            try:
+                lexer = get_lexer_by_name(language) if language else TextLexer()
+            except ClassNotFound:
+                lexer = TextLexer()
+            self._lexers[language] = lexer
         return str(highlight(code, lexer, self._formatter)).rstrip("\n")
 
     def _code_block(self, token: Token) -> str:
