@@ -212,9 +212,12 @@ def main() -> None:
                 )
                 if run > 0:  # the first round warms the OS file cache
                     samples[code, name].append(got)
+                frames = got.get("frames", [])
                 print(
-                    f"run {run} {code} {name}: start {got['start_s'] * 1000:.0f} ms "
-                    f"({got['code']})",
+                    f"run {run} {code} {name}: start {got['start_s'] * 1000:.0f} ms, "
+                    f"open {got.get('open_s', 0) * 1000:.0f} ms, {len(frames)} frames, "
+                    f"slowest {max(frames, default=0) * 1000:.0f} ms, "
+                    f"RSS {got['rss_end_kb'] / 1024:.0f} MB ({got['code']})",
                     file=sys.stderr,
                 )
     for code in codes:
