@@ -48,9 +48,9 @@ READING_WIDTH = 860
 HIGHLIGHT_MS = 2000
 #: Streaming frames: at least this far apart, and at least this many times the CPU time
 #: the last frame cost (the GUI thread stays mostly idle, leaving the cores to the model).
-MIN_FRAME_MS = 50
+MIN_FRAME_MS = 66
 MAX_FRAME_MS = 250
-FRAME_COST_FACTOR = 12
+FRAME_COST_FACTOR = 16
 LEFT_OUT_NOTE = (
     "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
     "context window. The assistant's instructions and examples are always kept."
@@ -305,8 +305,7 @@ class ChatView(RowColumn):
         widget = self._rows.get(row) or self._create(row)
         widget.bubble.set_streaming_text(text)
         self._geometry.set_height(row, widget.measure(self._row_width()))
-        self._layout_rows()
-        self.viewport().repaint()  # painted now, so that its cost is counted too
+        self._layout_rows()  # painting follows in the event loop, which lets the worker run
         cost_ms = (time.thread_time() - started) * 1000
         self._frame_ms = min(MAX_FRAME_MS, max(MIN_FRAME_MS, FRAME_COST_FACTOR * cost_ms))
         self._last_frame = time.monotonic()
