@@ -207,9 +207,7 @@ def main() -> None:
             for code, code_dir in codes.items():
                 if code == "before" and int(name) > args.before_up_to:
                     continue
-                got = run_app(
-                    code_dir, data_dir, conversation_id, args.platform, args.max_frames
-                )
+                got = run_app(code_dir, data_dir, conversation_id, args.platform, args.max_frames)
                 if run > 0:  # the first round warms the OS file cache
                     samples[code, name].append(got)
                 frames = got.get("frames", [])
