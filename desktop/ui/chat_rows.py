@@ -88,26 +88,13 @@ class RowGeometry:
 def estimate_height(text: str, user: bool, width: int, char_width: float, line_height: int) -> int:
     """A guess of a message's height at `width`, corrected when it is first shown.
 
-    Counts wrapped lines of text, code lines (no wrap, a little taller), table rows and
-    the space a message's name, padding and actions take.
+    Cheap on purpose (it runs for every message of a conversation when it opens): the
+    text's lines, plus its length wrapped at `width`, plus the space a message's name,
+    padding and actions take.
     """
     if user:
         width = int(width * 0.75) - 28
     per_line = max(10, int(width / max(char_width, 1.0)))
-    lines = 0.0
-    in_code = False
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
-            in_code = not in_code
-            lines += 1.2
-        elif in_code:
-            lines += 1.05
-        elif stripped.startswith("|"):
-            lines += 1.0 if set(stripped) <= set("|-: ") else 1.6
-        elif not stripped:
-            lines += 0.6
-        else:
-            lines += -(-len(line) // per_line)
+    lines = text.count("\n") + 1 + len(text) // per_line
     chrome = 60 if user else 64  # padding, name, status and action row
-    return int(lines * line_height) + chrome
+    return lines * line_height + chrome

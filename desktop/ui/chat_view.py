@@ -132,7 +132,7 @@ class ChatView(RowColumn):
             (row for row, item in enumerate(self._items) if item.status == "streaming"), None
         )
         self._highlighted = None
-        self._geometry.reset([self._estimate(item) for item in self._items])
+        self._geometry.reset(self._estimate(self._items))
         self._follow = True
         self._layout_rows()
 
@@ -142,7 +142,7 @@ class ChatView(RowColumn):
             index = self._indexes[-1] + 1 if self._indexes else 0
         self._items.append(item)
         self._indexes.append(index)
-        self._geometry.append(self._estimate(item))
+        self._geometry.append(self._estimate([item])[0])
         row = len(self._items) - 1
         if item.status == "streaming":
             self._streaming = row
@@ -341,15 +341,14 @@ class ChatView(RowColumn):
 
     # --- sizes -------------------------------------------------------------------------
 
-    def _estimate(self, item: MessageItem) -> int:
+    def _estimate(self, items: list[MessageItem]) -> list[int]:
         metrics = self.fontMetrics()
-        return estimate_height(
-            item.content,
-            item.role == "user",
-            min(self._row_width(), READING_WIDTH),
-            metrics.averageCharWidth() * 1.1,
-            metrics.lineSpacing() + 3,
-        )
+        width = min(self._row_width(), READING_WIDTH)
+        char_width, line_height = metrics.averageCharWidth() * 1.1, metrics.lineSpacing() + 3
+        return [
+            estimate_height(item.content, item.role == "user", width, char_width, line_height)
+            for item in items
+        ]
 
     def _apply_widths(self, widget: MessageRow) -> None:
         available = self._row_width()
