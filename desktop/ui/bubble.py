@@ -32,6 +32,8 @@ from desktop.ui.session import CONTINUABLE, MessageItem
 
 _THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
 _STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
+#: Finished blocks of a streaming reply shown per label.
+BLOCKS_PER_LABEL = 8
 #: The note under a stored reply that did not end normally, by its status.
 STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
 
@@ -70,7 +72,7 @@ class MessageBubble(QFrame):
         self._editor: Composer | None = None
         self._stream: StreamingMarkdown | None = None
         self._block_labels: list[QLabel] = []
-        self._block_html: list[str] = []
+        self._block_html: list[list[str]] = []  # the blocks each label shows
         self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
         self.label = QLabel()
         self.label.setObjectName("messageText")
@@ -149,16 +151,24 @@ class MessageBubble(QFrame):
             self._blocks.show()
         self._text = text
         blocks, tail = self._stream.update(text)
+        # Blocks go into labels of `BLOCKS_PER_LABEL`: the layout has few items to place at
+        # each frame, and a label is set again only when one of its blocks changes.
+        groups = [
+            blocks[start : start + BLOCKS_PER_LABEL]
+            for start in range(0, len(blocks), BLOCKS_PER_LABEL)
+        ]
         labels, shown = self._block_labels, self._block_html
-        for position, html in enumerate(blocks):
+        for position, group in enumerate(groups):
             if position == len(labels):
                 labels.append(self._block_label())
                 self._blocks_column.insertWidget(position, labels[-1])
-                shown.append("")
-            if shown[position] is not html:  # a new block (or boxes merged into one)
-                labels[position].setText(html)
-                shown[position] = html
-        while len(labels) > len(blocks):
+                shown.append([])
+            if len(shown[position]) != len(group) or any(
+                a is not b for a, b in zip(shown[position], group, strict=True)
+            ):
+                labels[position].setText("".join(group))
+                shown[position] = list(group)
+        while len(labels) > len(groups):
             shown.pop()
             label = labels.pop()
             self._blocks_column.removeWidget(label)
