@@ -27,11 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.composer import Composer
-from desktop.ui.markdown import MarkdownRenderer
+from desktop.ui.markdown import MarkdownRenderer, StreamingMarkdown
 from desktop.ui.session import CONTINUABLE, MessageItem
 
 _THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
 _STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
+#: Finished blocks of a streaming reply shown per label.
+BLOCKS_PER_LABEL = 8
 #: The note under a stored reply that did not end normally, by its status.
 STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
 
@@ -54,14 +56,23 @@ class MessageBubble(QFrame):
     version_requested = Signal(int, int)
     copied = Signal()
 
-    def __init__(self, item: MessageItem, index: int, renderer: MarkdownRenderer) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        item: MessageItem,
+        index: int,
+        renderer: MarkdownRenderer,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
         self.item = item
         self.index = index
         self.role = item.role
         self._renderer = renderer
         self._text = ""
         self._editor: Composer | None = None
+        self._stream: StreamingMarkdown | None = None
+        self._block_labels: list[QLabel] = []
+        self._block_html: list[list[str]] = []  # the blocks each label shows
         self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
         self.label = QLabel()
         self.label.setObjectName("messageText")
@@ -84,6 +95,14 @@ class MessageBubble(QFrame):
             name.setObjectName("speakerName")
             self._layout.addWidget(name)
         self._layout.addWidget(self.label)
+        self._blocks = QWidget()  # a streaming reply: one label per finished block
+        self._blocks_column = QVBoxLayout(self._blocks)
+        self._blocks_column.setContentsMargins(0, 0, 0, 0)
+        self._blocks_column.setSpacing(4)
+        self._tail = self._block_label()
+        self._blocks_column.addWidget(self._tail)
+        self._blocks.hide()
+        self._layout.addWidget(self._blocks)
         self.status_note = QLabel()
         self.status_note.setObjectName("statusNote")
         self._layout.addWidget(self.status_note)
@@ -111,6 +130,7 @@ class MessageBubble(QFrame):
         return self.item.status
 
     def set_text(self, text: str) -> None:
+        self._end_stream()
         self._text = text
         if self.role == "user":
             self.label.setText(text)
@@ -119,15 +139,89 @@ class MessageBubble(QFrame):
         else:
             self.label.setText(_THINKING_HTML)
 
+    def set_streaming_text(self, text: str) -> None:
+        """The reply so far: only blocks finished since the last call and the open (last)
+        block are rendered and laid out, so an update costs the same early and late."""
+        if self.role == "user" or not text:
+            self.set_text(text)
+            return
+        if self._stream is None:
+            self._stream = StreamingMarkdown(self._renderer)
+            self.label.hide()
+            self._blocks.show()
+        self._text = text
+        blocks, tail = self._stream.update(text)
+        # Blocks go into labels of `BLOCKS_PER_LABEL`: the layout has few items to place at
+        # each frame, and a label is set again only when one of its blocks changes.
+        groups = [
+            blocks[start : start + BLOCKS_PER_LABEL]
+            for start in range(0, len(blocks), BLOCKS_PER_LABEL)
+        ]
+        labels, shown = self._block_labels, self._block_html
+        for position, group in enumerate(groups):
+            if position == len(labels):
+                labels.append(self._block_label())
+                self._blocks_column.insertWidget(position, labels[-1])
+                shown.append([])
+            if len(shown[position]) != len(group) or any(
+                a is not b for a, b in zip(shown[position], group, strict=True)
+            ):
+                labels[position].setText("".join(group))
+                shown[position] = list(group)
+        while len(labels) > len(groups):
+            shown.pop()
+            label = labels.pop()
+            self._blocks_column.removeWidget(label)
+            label.deleteLater()
+        self._tail.setText(tail)  # stays shown: showing a widget again costs a restyle
+
+    def _block_label(self) -> QLabel:
+        label = QLabel()
+        label.setObjectName("messageText")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        return label
+
+    def _end_stream(self) -> None:
+        """Back to one label holding the whole reply (selectable as one text)."""
+        if self._stream is None:
+            return
+        self._stream = None
+        for label in self._block_labels:
+            self._blocks_column.removeWidget(label)
+            label.deleteLater()
+        self._block_labels, self._block_html = [], []
+        self._tail.clear()
+        self._blocks.hide()
+        self.label.show()
+
     def show_stopped_placeholder(self) -> None:
         self.label.setText(_STOPPED_HTML)
+
+    def rebind(self, item: MessageItem, index: int) -> None:
+        """Show another message of the same role (a recycled bubble)."""
+        self.cancel_editing()
+        self.index = index
+        self._text = ""
+        self.set_text(item.content)
+        self.update_item(item)
+        if self.property("highlighted"):
+            self.setProperty("highlighted", False)
+            style = self.style()
+            style.unpolish(self)
+            style.polish(self)
 
     # --- state -------------------------------------------------------------------------
 
     def update_item(self, item: MessageItem) -> None:
         """New status or versions (e.g. when the reply has finished streaming)."""
         self.item = item
-        if item.content != self._text and item.status != "streaming":
+        if item.status != "streaming" and (item.content != self._text or self._stream):
             self.set_text(item.content)
         note = STATUS_NOTES.get(item.status)
         self.status_note.setText(note or "")
@@ -238,3 +332,56 @@ class MessageBubble(QFrame):
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self._text)
         self.copied.emit()
+
+
+class MessageRow(QWidget):
+    """A bubble with its actions under it (and the left-out note, when it is the last
+    message the model no longer sees): one row of the chat view."""
+
+    def __init__(
+        self,
+        item: MessageItem,
+        index: int,
+        renderer: MarkdownRenderer,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bubble = MessageBubble(item, index, renderer, self)
+        self.note: QLabel | None = None
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(0, 0, 0, 0)
+        self._column.setSpacing(2)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        if item.role == "user":
+            line.addStretch(1)
+            line.addWidget(self.bubble)
+        else:
+            line.addWidget(self.bubble, 1)
+            line.addStretch(0)
+        self._column.addLayout(line)
+        self._column.addWidget(self.bubble.action_bar)
+
+    def measure(self, width: int) -> int:
+        """The row's height at `width` (its text wrapped to fit)."""
+        self._column.activate()
+        height = self.heightForWidth(width) if self.hasHeightForWidth() else -1
+        return height if height > 0 else self.sizeHint().height()
+
+    def set_left_out(self, left_out: bool) -> None:
+        if bool(self.property("leftOut")) != left_out:
+            self.setProperty("leftOut", left_out)
+            for widget in (self, *self.findChildren(QWidget)):
+                style = widget.style()
+                style.unpolish(widget)
+                style.polish(widget)
+
+    def set_note(self, note: QLabel | None) -> None:
+        """Show `note` under this row (None: take the current one out)."""
+        if self.note is not None:
+            self._column.removeWidget(self.note)
+        self.note = note
+        if note is not None:
+            note.setParent(self)
+            self._column.addWidget(note)
+            note.show()

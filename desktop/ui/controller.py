@@ -511,12 +511,13 @@ class ChatController(QObject):
             # Stop was pressed before the worker started this request (its reset of the
             # cancel token may have erased it): cancel again.
             self._inference.cancel()
-        self._pieces.append(piece)
+        self._pieces.append(piece)  # per token only this: text is joined per frame or save
         self._text_dirty = True
         if not self._throttle.isActive():
             self._flush_text()
-        text = self._prefix + "".join(self._pieces)
-        self._stored(lambda session: session.save_streaming(text))
+        if self._session.streaming_save_due():
+            text = self._prefix + "".join(self._pieces)
+            self._stored(lambda session: session.save_streaming(text))
 
     @Slot(int, object)
     def _on_generation_finished(self, request_id: int, stats: GenerationStats) -> None:
@@ -634,7 +635,8 @@ class ChatController(QObject):
     def _flush_text(self) -> None:
         if self._text_dirty:
             self._text_dirty = False
-            self.assistant_text_changed.emit(self._prefix + "".join(self._pieces))
+            self._pieces = ["".join(self._pieces)]
+            self.assistant_text_changed.emit(self._prefix + self._pieces[0])
             self._throttle.start()
 
     def _end_generation(self, status: MessageStatus, stats: GenerationStats | None) -> None:

@@ -6,13 +6,19 @@ output to `QLabel`/`QTextDocument`: raw HTML from the model is escaped, images b
 their alt text (nothing is ever fetched), code blocks are shaded single-cell tables that
 wrap long lines, headings are scaled down to chat size.
 
-No signals. Pure function of its input; usable from any thread (but it is called on the
-GUI thread by the chat view).
+Rendered HTML is cached by source text (a message's version renders once however often
+it scrolls into view). `StreamingMarkdown` renders a reply that is still growing block by
+block: finished blocks once, only the open (last) block again on each update, so the cost
+of an update does not grow with the length of the reply.
+
+No signals. Pure functions of their input; usable from any thread (but called on the GUI
+thread by the chat view).
 """
 
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +34,8 @@ CODE_BACKGROUND = "#f3f4f6"
 CODE_BORDER = "#e2e5e9"
 INLINE_CODE_BACKGROUND = "#eceef1"
 MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
+#: How many rendered texts `MarkdownRenderer` keeps (the messages around the screen).
+RENDER_CACHE_SIZE = 512
 _HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6": "h6"}
 
 
@@ -51,23 +59,44 @@ class MarkdownRenderer:
         md.add_render_rule("heading_close", _render_heading)
         md.add_render_rule("table_open", _render_table_open)
         self._md = md
+        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._lexers: dict[str, Any] = {}
 
     def render(self, text: str) -> str:
         """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        rendered = self._md.render(text)
+        self._cache[text] = rendered
+        if len(self._cache) > RENDER_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def render_uncached(self, text: str) -> str:
+        """HTML for `text`, not kept (the open block of a streaming reply)."""
         return self._md.render(text)
 
     def highlight_code(self, code: str, language: str) -> str:
         """`code` as HTML spans with inline colours (plain, escaped text if unknown)."""
-        try:
-            lexer = get_lexer_by_name(language) if language else TextLexer()
-        except ClassNotFound:
-            lexer = TextLexer()
+        lexer = self._lexers.get(language)
+        if lexer is None:  # looking a lexer up costs milliseconds: once per language
+            try:
+                lexer = get_lexer_by_name(language) if language else TextLexer()
+            except ClassNotFound:
+                lexer = TextLexer()
+            self._lexers[language] = lexer
         return str(highlight(code, lexer, self._formatter)).rstrip("\n")
 
     def _code_block(self, token: Token) -> str:
         info = token.info.strip()
         language = info.split(maxsplit=1)[0] if info else ""
         body = self.highlight_code(token.content, language).replace("\n", "<br>")
+        return self.code_block_html(language, body)
+
+    def code_block_html(self, language: str, body: str) -> str:
+        """A shaded code box holding `body` (highlighted HTML, lines joined by <br>)."""
         label = (
             f'<div style="color:#6b7280; font-size:small;">{html.escape(language)}</div>'
             if language
@@ -80,6 +109,124 @@ class MarkdownRenderer:
             f'<div style="font-family:{MONO_FONTS}; white-space: pre-wrap;">{body}</div>'
             f"</td></tr></table>\n"
         )
+
+
+#: A streaming block this many lines long is cut at the next top-level line (a list
+#: item, a paragraph line) so that the open block, re-rendered at every update, stays short.
+MAX_OPEN_LINES = 8
+#: An open code fence this many lines long is shown as a finished box plus a new one.
+CODE_CHUNK_LINES = 30
+
+
+def finished_length(text: str, start: int = 0) -> int:
+    """How much of `text` is whole Markdown blocks that later text cannot change.
+
+    Scans complete lines from `start` (a block boundary, outside any code fence): a block
+    ends at a blank line outside a code fence, or at the line closing a fence; a block of
+    `MAX_OPEN_LINES` lines also ends before a later line that starts at the margin (not a
+    table row, an indented continuation or a heading underline). Returns the offset where
+    the open block begins (`start` if no block has ended since).
+    """
+    boundary = position = start
+    fence = ""
+    lines = 0
+    previous = ""
+    while True:
+        end = text.find("\n", position)
+        if end < 0:
+            return boundary
+        line = text[position:end]
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if fence:
+            if indent < 4 and stripped.startswith(fence) and not stripped.strip(fence[0]).strip():
+                fence, lines = "", 0
+                boundary = end + 1
+        elif indent < 4 and stripped[:3] in ("```", "~~~"):
+            marker = stripped[0]
+            fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+        elif not stripped.strip():
+            boundary, lines = end + 1, 0
+        elif lines >= MAX_OPEN_LINES and _cuttable(previous, line):
+            boundary, lines = position, 0
+        lines += 1
+        previous = line
+        position = end + 1
+
+
+def _cuttable(previous: str, line: str) -> bool:
+    """Whether a block may be cut between `previous` and `line` without changing much."""
+    if line[:1] in (" ", "\t", "|", ">") or previous.startswith(("|", ">")):
+        return False
+    return bool(line.strip("=- ")) and not previous.rstrip().endswith("\\")
+
+
+class StreamingMarkdown:
+    """A growing reply as rendered blocks: `update(text)` -> (finished blocks' HTML, the
+    open block's HTML). Finished blocks are rendered once; text that does not extend the
+    last one starts over. A long open code fence is shown as finished boxes of
+    `CODE_CHUNK_LINES` lines plus the box being written (one box once it closes)."""
+
+    def __init__(self, renderer: MarkdownRenderer) -> None:
+        self._renderer = renderer
+        self._done = ""
+        self.blocks: list[str] = []
+        self._fence = ""  # the open code fence's first line, and its lines shown so far
+        self._code = ""
+        self._code_html: list[str] = []
+        self._chunks = 0  # finished boxes of the open fence at the end of `blocks`
+
+    def update(self, text: str) -> tuple[list[str], str]:
+        if not text.startswith(self._done):
+            self._done, self.blocks, self._chunks, self._fence = "", [], 0, ""
+        start = len(self._done)
+        end = finished_length(text, start)
+        if end > start:
+            if self._chunks:  # the fence closed: its boxes become one block
+                del self.blocks[-self._chunks :]
+                self._chunks, self._fence = 0, ""
+            self.blocks.append(self._renderer.render_uncached(text[start:end]))
+            self._done = text[:end]
+        tail = text[end:]
+        if not tail.strip():
+            return self.blocks, ""
+        code = self._open_code(tail)
+        return self.blocks, code if code is not None else self._renderer.render_uncached(tail)
+
+    def _open_code(self, tail: str) -> str | None:
+        """The open block as a code box when it is an unclosed code fence: its complete
+        lines are highlighted once, only the line being written again."""
+        first, newline, body = tail.partition("\n")
+        opening = first.lstrip(" ")
+        if not newline or len(first) - len(opening) > 3 or opening[:3] not in ("```", "~~~"):
+            return None
+        fence = opening[: len(opening) - len(opening.lstrip(opening[0]))]
+        split = body.rfind("\n") + 1
+        complete, partial = body[:split], body[split:]
+        if partial.lstrip(" ").startswith(fence):
+            return None  # the closing fence is arriving: render the block whole
+        if first != self._fence or not complete.startswith(self._code):
+            if self._chunks:
+                del self.blocks[-self._chunks :]
+            self._fence, self._code, self._code_html, self._chunks = first, "", [], 0
+        info = opening[len(fence) :].strip()
+        language = info.split(maxsplit=1)[0] if info else ""
+        if len(complete) > len(self._code):
+            lines = complete[len(self._code) :]
+            self._code_html.append(self._highlight(lines, language))
+            self._code = complete
+            if sum(chunk.count("<br>") + 1 for chunk in self._code_html) >= CODE_CHUNK_LINES:
+                box = self._renderer.code_block_html(language, "<br>".join(self._code_html))
+                self.blocks.append(box)
+                self._chunks += 1
+                self._code_html = []
+        parts = (
+            [*self._code_html, self._highlight(partial, language)] if partial else self._code_html
+        )
+        return self._renderer.code_block_html(language, "<br>".join(parts)) if parts else ""
+
+    def _highlight(self, code: str, language: str) -> str:
+        return self._renderer.highlight_code(code, language).replace("\n", "<br>")
 
 
 def _render_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:

@@ -167,6 +167,10 @@ class ConversationSession:
         self._saved_at = time.monotonic()
         return self.items[-1]
 
+    def streaming_save_due(self) -> bool:
+        """Whether `save_streaming` would write now (so the caller can skip building text)."""
+        return time.monotonic() - self._saved_at >= self._save_interval_s
+
     def save_streaming(self, text: str) -> bool:
         """Write the growing reply if the last write is `save_interval_s` old; True if written."""
         now = time.monotonic()
