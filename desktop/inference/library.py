@@ -31,6 +31,7 @@ from desktop.inference.inspect import ModelFileInfo, inspect_model
 from desktop.inference.model_shape import ModelDetails, read_details
 from desktop.inference.probe import ModelProber
 from desktop.inference.sysmem import available_memory
+from desktop.inference.templates import ChatTemplate
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class ModelEntry:
     details: ModelDetails
     is_link: bool = False  # a link to a file elsewhere (imported with `link=True`)
     is_default: bool = False
+    chat_format: str | None = None  # "model" (its own template), or the format used instead
+    template_note: str | None = None  # how its template is adapted, or why it is replaced
 
     @property
     def name(self) -> str:
@@ -148,11 +151,26 @@ class ModelLibrary:
         if cache_key not in self._cache:
             try:
                 info = inspect_model(path, model_type_hint=hint)
-                self._cache[cache_key] = (info, None, read_details(info))
             except ModelRefusedError as exc:
-                self._cache[cache_key] = (None, str(exc), ModelDetails(None))
-        info, problem, details = self._cache[cache_key]
-        return ModelEntry(key, path, source, info, problem, details, path.is_symlink())
+                self._cache[cache_key] = (None, str(exc), ModelDetails(None), None)
+            else:
+                # Bounded (time, memory) like every render of a file's template.
+                template = ChatTemplate.from_model(
+                    info.chat_template, info.bos_token, info.eos_token
+                )
+                self._cache[cache_key] = (info, None, read_details(info), template)
+        info, problem, details, template = self._cache[cache_key]
+        return ModelEntry(
+            key,
+            path,
+            source,
+            info,
+            problem,
+            details,
+            path.is_symlink(),
+            chat_format=template.name if template else None,
+            template_note=template.note if template else None,
+        )
 
     # -- folders ---------------------------------------------------------------------------
     def folders(self) -> list[Path]:

@@ -155,6 +155,10 @@ class LlamaCppEngine:
         assert self._template is not None
         return self._template
 
+    @property
+    def template_note(self) -> str | None:
+        return self.template.replaced_note
+
     def _require(self) -> Any:
         if self._llm is None:
             from desktop.core.errors import ModelNotLoadedError
