@@ -4,7 +4,9 @@ Models come from three places: the embedded model, the models folder (`AppPaths.
 where imports go) and folders the user added. Each entry carries what the inspector read,
 or the reason the file cannot be used. An import inspects the file, then has
 `ModelProber` load it in a child process with a time limit, and only then copies (or links)
-it in, so a file that would crash or hang an engine never reaches the app's process.
+it in, so a file that would crash or hang an engine never reaches the app's process. Each
+entry also says whether the file's chat template is used, adapted, or replaced (and why),
+from a render within time and memory limits.
 
 The library's own choices (default model, extra folders, per-model settings, legacy model
 types) live in one small JSON file written atomically. Plain Python; one thread at a time.
@@ -31,6 +33,7 @@ from desktop.inference.inspect import ModelFileInfo, inspect_model
 from desktop.inference.model_shape import ModelDetails, read_details
 from desktop.inference.probe import ModelProber
 from desktop.inference.sysmem import available_memory
+from desktop.inference.template_sandbox import RenderLimits
 from desktop.inference.templates import ChatTemplate
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 EMBEDDED_KEY = "embedded"
 STATE_VERSION = 1
 SOURCE_EMBEDDED, SOURCE_IMPORTED, SOURCE_FOLDER = "embedded", "imported", "folder"
+#: Trying a file's chat template for the list: as a render, but a shorter time limit.
+_LISTING_LIMITS = RenderLimits(time_s=0.25)
 #: Space kept free on the disk after copying a model in.
 DISK_MARGIN = 64 * 1024 * 1024
 
@@ -154,9 +159,10 @@ class ModelLibrary:
             except ModelRefusedError as exc:
                 self._cache[cache_key] = (None, str(exc), ModelDetails(None), None)
             else:
-                # Bounded (time, memory) like every render of a file's template.
+                # Bounded like every render of a file's template, and shorter: this may run
+                # on the GUI thread (real templates take milliseconds).
                 template = ChatTemplate.from_model(
-                    info.chat_template, info.bos_token, info.eos_token
+                    info.chat_template, info.bos_token, info.eos_token, limits=_LISTING_LIMITS
                 )
                 self._cache[cache_key] = (info, None, read_details(info), template)
         info, problem, details, template = self._cache[cache_key]
