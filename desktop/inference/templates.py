@@ -89,6 +89,8 @@ FORMAT_LABELS = {
     "zephyr": "Zephyr",
     "plain": "plain User/Assistant",
 }
+#: Seconds a model's template may take on the trial conversations of `from_model`.
+TRIAL_TIME_S = 0.5
 #: transformers marks the reply to continue with this, renders, and cuts there.
 _CONTINUE_TAG = "CONTINUE_FINAL_MESSAGE_TAG "
 FOLD_NOTE = (
@@ -156,8 +158,12 @@ class ChatTemplate:
         template = cls(source, "model", bos_token, eos_token, stop, now=now)
         if limits is not None:
             template = replace(template, limits=limits)
+        # The trial renders a few words: it gets at most half a second (real templates take
+        # milliseconds), so a file that hangs costs little wherever it is tried.
+        trial = replace(template.limits, time_s=min(template.limits.time_s, TRIAL_TIME_S))
         try:
-            return template._tried()
+            tried = replace(template, limits=trial)._tried()
+            return replace(tried, limits=template.limits)
         except TemplateError as exc:
             named = cls.named(fallback, bos_token, eos_token)
             if isinstance(exc, RaisedByTemplate):
