@@ -58,22 +58,35 @@ def _max_rss_bytes(who: int) -> int:
     return resource.getrusage(who).ru_maxrss * 1024  # KiB on Linux
 
 
+def _import(path: Path, data: Path) -> tuple[str, float]:
+    out = io.StringIO()
+    args = build_parser().parse_args(["models", "import", str(path)])
+    start = time.monotonic()
+    assert cli_models.run(args, out, AppPaths.resolve(data)) == 0
+    return out.getvalue(), time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def plain_import_s(tmp_path_factory: pytest.TempPathFactory) -> float:
+    """How long importing a file with a real (Qwen2.5) template takes on this machine now."""
+    folder = tmp_path_factory.mktemp("plain")
+    source = (TEMPLATES_DIR / "Qwen-Qwen2.5-7B-Instruct.jinja").read_text(encoding="utf-8")
+    path = tinymodels.write_tiny_llama_gguf(folder / "plain.gguf", chat_template=source)
+    return min(_import(path, folder / f"data{i}")[1] for i in range(2))
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_import_notes_the_template_and_keeps_the_file(
-    name: str, hostile_dir: Path, tmp_path: Path
+    name: str, hostile_dir: Path, tmp_path: Path, plain_import_s: float
 ) -> None:
-    paths = AppPaths.resolve(tmp_path / "data")
-    out = io.StringIO()
-    args = build_parser().parse_args(["models", "import", str(hostile_dir / f"{name}.gguf")])
-    start = time.monotonic()
-    assert cli_models.run(args, out, paths) == 0
-    elapsed = time.monotonic() - start
-    text = out.getvalue()
+    text, elapsed = _import(hostile_dir / f"{name}.gguf", tmp_path / "data")
     assert f'Imported "{name}.gguf"' in text
     note = text.splitlines()[-1]
     assert note.startswith("Note: The model's chat template ") and HOSTILE[name][1] in note
     assert note.endswith("so Hearth uses the ChatML format instead.")
-    assert elapsed < LIMIT_S, f"{name}: {elapsed:.1f} s"
+    # A probe child starts here: on a machine so busy that importing a good file takes more
+    # than 2 s, the bound grows with it (the template itself costs at most 0.75 s).
+    assert elapsed < max(LIMIT_S, 2 * plain_import_s + 1.0), f"{name}: {elapsed:.1f} s"
     assert _max_rss_bytes(resource.RUSAGE_CHILDREN) < LIMIT_BYTES  # the trial-load child
 
 

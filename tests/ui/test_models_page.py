@@ -102,10 +102,10 @@ def test_details_say_how_the_chat_template_is_used(qtbot: QtBot, env: Env, tmp_p
         "system prompt at the start of the first user message."
     )
     page.select(hostile)
-    assert page.details.values["template"].text() == (
-        "No: The model's chat template takes too long to render (more than 200,000 loop "
-        "iterations), so Hearth uses the ChatML format instead."
-    )
+    replaced = page.details.values["template"].text()
+    # The loop cap or the deadline, whichever a busy machine meets first.
+    assert replaced.startswith("No: The model's chat template takes too long to render (")
+    assert replaced.endswith("), so Hearth uses the ChatML format instead.")
 
 
 def rows(page: ModelsPage) -> list[str]:
