@@ -207,6 +207,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
         engine, model_path, load_time = load_engine(args)
         stack.callback(engine.close)
+        if engine.template_note:
+            print(f"hearth: {engine.template_note}", file=sys.stderr)
         assistant = find_assistant(paths, args.assistant) if args.assistant else None
         request = build_messages(assistant, [ChatMessage("user", prompt)])
         messages = request.messages

@@ -20,6 +20,7 @@ from desktop.inference.embedded import find_embedded_model
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.inference.probe import DEFAULT_TIMEOUT_S, ModelProber
 from desktop.inference.registry import EngineRegistry
+from desktop.inference.templates import FORMAT_LABELS
 from desktop.paths import AppPaths
 
 COMMANDS = ("models", "bench")
@@ -84,6 +85,8 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         entry = library.import_model(args.path, link=args.link, model_type=args.import_model_type)
         how = "linked" if args.link else "copied"
         print(f'Imported "{entry.name}" ({how} into {library.models_dir}).', file=out)
+        if entry.template_note:
+            print(f"Note: {entry.template_note}", file=out)
         return 0
     if action == "delete":
         entry = library.delete(args.name)
@@ -118,6 +121,8 @@ def entry_dict(library: ModelLibrary, entry: ModelEntry, n_ctx: int | None) -> d
             context_length=info.context_length,
             engine=info.engine,
             chat_template=info.chat_template is not None,
+            chat_format=entry.chat_format,
+            template_note=entry.template_note,
             format=info.container,
         )
         estimate = library.estimate(entry, n_ctx)
@@ -148,13 +153,20 @@ def cmd_list(library: ModelLibrary, out: TextIO, *, as_json: bool, n_ctx: int | 
             print(f"    cannot be used: {row['problem']}", file=out)
             continue
         params = _count(row["parameters"])
-        template = "chat template" if row["chat_template"] else "no chat template"
+        if row["chat_format"] == "model":
+            template = "its own chat template"
+        else:
+            label = FORMAT_LABELS.get(row["chat_format"], row["chat_format"])
+            own = "chat template replaced" if row["chat_template"] else "no chat template"
+            template = f"{own}: {label} format"
         print(
             f"    {row['architecture']}, {params} parameters, {row['quantization'] or '?'}, "
             f"{format_bytes(row['file_size'])}, context {row['context_length'] or '?'}, "
             f"{row['engine']}, {template}",
             file=out,
         )
+        if row["template_note"]:
+            print(f"    note: {row['template_note']}", file=out)
         memory = row["memory"]
         free = memory["available_bytes"]
         free_text = f"{format_bytes(free)} free" if free is not None else "free memory unknown"

@@ -68,3 +68,4 @@ class ModelDescription:
     context_length: int
     n_ctx: int
     load_time_s: float
+    template_note: str | None = None  # why the model's chat template is replaced, and by what

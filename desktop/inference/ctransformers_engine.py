@@ -165,6 +165,11 @@ class CTransformersEngine:
         self._require()
         return self._n_ctx
 
+    @property
+    def template_note(self) -> str | None:
+        self._require()
+        return self._template.replaced_note
+
     def close(self) -> None:
         llm, self._llm = self._llm, None
         self._context = []

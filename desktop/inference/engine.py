@@ -69,6 +69,12 @@ class Engine(Protocol):
         """The context window the model was loaded with, in tokens."""
         ...
 
+    @property
+    def template_note(self) -> str | None:
+        """For the user: why the loaded model's own chat template is not used and which
+        format is used instead; None when it is used."""
+        ...
+
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens the rendered chat prompt for `messages` takes (with the generation prompt)."""
         ...

@@ -4,7 +4,9 @@ Models come from three places: the embedded model, the models folder (`AppPaths.
 where imports go) and folders the user added. Each entry carries what the inspector read,
 or the reason the file cannot be used. An import inspects the file, then has
 `ModelProber` load it in a child process with a time limit, and only then copies (or links)
-it in, so a file that would crash or hang an engine never reaches the app's process.
+it in, so a file that would crash or hang an engine never reaches the app's process. Each
+entry also says whether the file's chat template is used, adapted, or replaced (and why),
+from a render within time and memory limits.
 
 The library's own choices (default model, extra folders, per-model settings, legacy model
 types) live in one small JSON file written atomically. Plain Python; one thread at a time.
@@ -31,12 +33,16 @@ from desktop.inference.inspect import ModelFileInfo, inspect_model
 from desktop.inference.model_shape import ModelDetails, read_details
 from desktop.inference.probe import ModelProber
 from desktop.inference.sysmem import available_memory
+from desktop.inference.template_sandbox import RenderLimits
+from desktop.inference.templates import ChatTemplate
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_KEY = "embedded"
 STATE_VERSION = 1
 SOURCE_EMBEDDED, SOURCE_IMPORTED, SOURCE_FOLDER = "embedded", "imported", "folder"
+#: Trying a file's chat template for the list: as a render, but a shorter time limit.
+_LISTING_LIMITS = RenderLimits(time_s=0.25)
 #: Space kept free on the disk after copying a model in.
 DISK_MARGIN = 64 * 1024 * 1024
 
@@ -53,6 +59,8 @@ class ModelEntry:
     details: ModelDetails
     is_link: bool = False  # a link to a file elsewhere (imported with `link=True`)
     is_default: bool = False
+    chat_format: str | None = None  # "model" (its own template), or the format used instead
+    template_note: str | None = None  # how its template is adapted, or why it is replaced
 
     @property
     def name(self) -> str:
@@ -148,11 +156,27 @@ class ModelLibrary:
         if cache_key not in self._cache:
             try:
                 info = inspect_model(path, model_type_hint=hint)
-                self._cache[cache_key] = (info, None, read_details(info))
             except ModelRefusedError as exc:
-                self._cache[cache_key] = (None, str(exc), ModelDetails(None))
-        info, problem, details = self._cache[cache_key]
-        return ModelEntry(key, path, source, info, problem, details, path.is_symlink())
+                self._cache[cache_key] = (None, str(exc), ModelDetails(None), None)
+            else:
+                # Bounded like every render of a file's template, and shorter: this may run
+                # on the GUI thread (real templates take milliseconds).
+                template = ChatTemplate.from_model(
+                    info.chat_template, info.bos_token, info.eos_token, limits=_LISTING_LIMITS
+                )
+                self._cache[cache_key] = (info, None, read_details(info), template)
+        info, problem, details, template = self._cache[cache_key]
+        return ModelEntry(
+            key,
+            path,
+            source,
+            info,
+            problem,
+            details,
+            path.is_symlink(),
+            chat_format=template.name if template else None,
+            template_note=template.note if template else None,
+        )
 
     # -- folders ---------------------------------------------------------------------------
     def folders(self) -> list[Path]:

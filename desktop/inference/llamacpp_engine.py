@@ -72,6 +72,36 @@ class _LogRouter:
 _installed: dict[str, Any] = {}
 
 
+class _UncompiledChatFormat:
+    """Takes the place of llama-cpp-python's `Jinja2ChatFormatter` while a model loads.
+
+    `Llama()` compiles every chat template in the file with an unbounded jinja2 environment,
+    and jinja2 folds constants while compiling: `{{ "a" * 3000000000 }}` alone takes gigabytes
+    and minutes. Hearth renders prompts itself, within limits (`templates.ChatTemplate`), and
+    never uses llama-cpp-python's chat handlers, so the template is not compiled there at all.
+    """
+
+    def __init__(self, **_kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        def unavailable(**_kwargs: Any) -> Any:
+            raise GenerationError("Hearth renders chat prompts itself; use create_completion.")
+
+        return unavailable
+
+
+@contextlib.contextmanager
+def _templates_left_alone(llama_cpp: Any) -> Iterator[None]:
+    module = llama_cpp.llama_chat_format
+    original = module.Jinja2ChatFormatter
+    module.Jinja2ChatFormatter = _UncompiledChatFormat
+    try:
+        yield
+    finally:
+        module.Jinja2ChatFormatter = original
+
+
 def _import_llama_cpp() -> Any:
     """Import llama_cpp and route its (process-wide) log to Python logging, once.
 
@@ -116,7 +146,11 @@ class LlamaCppEngine:
         try:
             # verbose=True keeps llama-cpp-python from redirecting the process's fds 1 and 2;
             # its Python-side chatter is captured here and logged at debug level.
-            with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+            with (
+                contextlib.redirect_stderr(captured),
+                contextlib.redirect_stdout(captured),
+                _templates_left_alone(self._llama_cpp),
+            ):
                 llm = self._llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=padded_context(options.n_ctx),
@@ -154,6 +188,10 @@ class LlamaCppEngine:
         self._require()
         assert self._template is not None
         return self._template
+
+    @property
+    def template_note(self) -> str | None:
+        return self.template.replaced_note
 
     def _require(self) -> Any:
         if self._llm is None:

@@ -3,8 +3,10 @@
 Some files pass inspection yet crash an engine (an impossible attention shape aborts
 llama.cpp and ctransformers with `GGML_ASSERT`, a zero head count divides by zero) or may
 hang it. `ModelProber` loads the file in a separate process with a time limit and has it
-generate two tokens; a crash by signal, a hang or an engine error becomes a `ProbeResult`
-with a reason written for a person, and the app's own process never touches the file.
+generate two tokens (so the file's chat template is also tried there, within its own render
+limits; a template Hearth must replace comes back as `template_note`); a crash by signal,
+a hang or an engine error becomes a `ProbeResult` with a reason written for a person, and
+the app's own process never touches the file.
 
 The child is `python -m desktop.inference.probe PATH` (in a frozen build: the app's own
 executable with the hidden `__probe-model` command). It prints one JSON line on its
@@ -48,6 +50,7 @@ class ProbeResult:
     load_time_s: float | None = None
     generated_tokens: int = 0
     elapsed_s: float = 0.0
+    template_note: str | None = None  # the model's chat template replaced, and why
 
 
 def default_command() -> list[str]:
@@ -120,6 +123,7 @@ class ModelProber:
                     load_time_s=float(report.get("load_s", 0.0)),
                     generated_tokens=int(report.get("tokens", 0)),
                     elapsed_s=elapsed,
+                    template_note=report.get("template_note") or None,
                 )
             return ProbeResult(False, str(report.get("reason")), elapsed_s=elapsed)
         return ProbeResult(False, _crash_reason(path, child.returncode, err), elapsed_s=elapsed)
@@ -225,14 +229,24 @@ def _try_model(path: Path, n_ctx: int, model_type: str | None) -> dict[str, Any]
     n_ctx = min(n_ctx, info.context_length or n_ctx)
     engine.load(path, LoadOptions(n_ctx=n_ctx, n_threads=min(2, os.cpu_count() or 1)))
     load_s = time.perf_counter() - start
+    # Loading tried the model's chat template (within its limits) here, in the child.
+    note = engine.template_note
     try:
         params = GenerationParams(max_tokens=2, temperature=0.0, seed=1)
         tokens = 0
-        for piece in engine.stream([ChatMessage("user", "Hello")], params, CancelToken()):
+        # With a system prompt, as Hearth always sends one.
+        hello = [ChatMessage("system", "You are helpful."), ChatMessage("user", "Hello")]
+        for piece in engine.stream(hello, params, CancelToken()):
             tokens += 1 if piece else 0
     finally:
         engine.close()
-    return {"ok": True, "engine": engine.info.name, "load_s": load_s, "tokens": tokens}
+    return {
+        "ok": True,
+        "engine": engine.info.name,
+        "load_s": load_s,
+        "tokens": tokens,
+        "template_note": note,
+    }
 
 
 if __name__ == "__main__":

@@ -45,4 +45,5 @@ def describe(info: ModelFileInfo, engine: Engine, load_time_s: float) -> ModelDe
         context_length=info.context_length or engine.n_ctx,
         n_ctx=engine.n_ctx,
         load_time_s=load_time_s,
+        template_note=engine.template_note,
     )

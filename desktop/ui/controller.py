@@ -481,8 +481,9 @@ class ChatController(QObject):
         self.model_loading_changed.emit(False)
         self._set_model(description)
         self.status_changed.emit("Ready")
-        if self._notice:
-            self.error_occurred.emit(self._notice)
+        notice = " ".join(n for n in (self._notice, description.template_note) if n)
+        if notice:
+            self.error_occurred.emit(notice)
         self._notice = None
         self._context.schedule()
         if self._pending_send:

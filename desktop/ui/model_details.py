@@ -148,7 +148,7 @@ class ModelDetails(QWidget):
         for key, label in FIELDS:
             value = QLabel()
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setWordWrap(key in ("path", "source", "name"))
+            value.setWordWrap(key in ("path", "source", "name", "template"))
             form.addRow(label, value)
             self.values[key] = value
         return page
@@ -335,8 +335,12 @@ def _format_name(entry: ModelEntry | None) -> str:
 def _template_text(entry: ModelEntry | None) -> str:
     if entry is None or entry.info is None:
         return ""
-    if entry.info.chat_template:
+    if entry.chat_format == "model":
+        if entry.template_note:  # adapted, e.g. no system role
+            return f"Yes, from the file. {entry.template_note}"
         return "Yes, from the file"
+    if entry.template_note:  # the file's template cannot be used
+        return f"No: {entry.template_note}"
     return "No: Hearth uses a generic chat format"
 
 

@@ -56,6 +56,7 @@ def describe_from_path(path: Path, engine: Engine, load_time_s: float) -> ModelD
         context_length=engine.n_ctx,
         n_ctx=engine.n_ctx,
         load_time_s=load_time_s,
+        template_note=engine.template_note,
     )
 
 

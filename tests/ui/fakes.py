@@ -69,6 +69,7 @@ class FakeEngine:
     """Streams the factory's scripted tokens; honours cancellation between tokens."""
 
     info = EngineInfo(name="fake", version="1.0", formats=("gguf",))
+    template_note: str | None = None
 
     def __init__(self, script: FakeEngineFactory) -> None:
         self._script = script

@@ -24,7 +24,9 @@ from desktop.ui.model_list import KEY_ROLE
 from desktop.ui.models_page import ModelsPage, default_bench_command
 from desktop.ui.tasks import BackgroundTask
 from tests import tinymodels
+from tests.hostile_templates import HOSTILE
 from tests.integration import badmodels
+from tests.template_cases import TEMPLATES_DIR
 
 PLENTY = 8 << 30
 BENCH_JSON = (
@@ -81,6 +83,29 @@ def open_page(
     qtbot.addWidget(page)
     page.show()
     return page
+
+
+def test_details_say_how_the_chat_template_is_used(qtbot: QtBot, env: Env, tmp_path: Path) -> None:
+    gemma_source = (TEMPLATES_DIR / "google-gemma-2-2b-it.jinja").read_text(encoding="utf-8")
+    gemma = env.put(
+        tinymodels.write_tiny_llama_gguf(tmp_path / "gemma.gguf", chat_template=gemma_source)
+    )
+    hostile = env.put(
+        tinymodels.write_tiny_llama_gguf(
+            tmp_path / "loops.gguf", chat_template=HOSTILE["nested_loops"][0]
+        )
+    )
+    page = open_page(qtbot, env)
+    page.select(gemma)
+    assert page.details.values["template"].text() == (
+        "Yes, from the file. The model's chat template has no system role, so Hearth puts the "
+        "system prompt at the start of the first user message."
+    )
+    page.select(hostile)
+    replaced = page.details.values["template"].text()
+    # The loop cap or the deadline, whichever a busy machine meets first.
+    assert replaced.startswith("No: The model's chat template takes too long to render (")
+    assert replaced.endswith("), so Hearth uses the ChatML format instead.")
 
 
 def rows(page: ModelsPage) -> list[str]:

@@ -1,0 +1,187 @@
+"""Model files whose chat template is hostile, and a Gemma model (no system role), through
+`hearth models import`, `hearth ask --model` and the window's model picker, with the real
+engines: each ends within seconds with a sentence, and the Gemma model answers."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import resource
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from desktop import cli, cli_models
+from desktop.app import make_engine_factory
+from desktop.cli import build_parser
+from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
+from desktop.inference.engine import CancelToken
+from desktop.inference.library import ModelLibrary
+from desktop.inference.llamacpp_engine import LlamaCppEngine
+from desktop.paths import AppPaths
+from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
+from desktop.ui.app_window import build_main_window
+from desktop.ui.controller import ChatController
+from desktop.ui.main_window import MainWindow
+from desktop.ui.profiles import ChatProfiles
+from desktop.ui.worker import InferenceThread
+from tests import tinymodels
+from tests.hostile_templates import HOSTILE
+from tests.template_cases import TEMPLATES_DIR
+
+pytestmark = pytest.mark.slow
+
+LIMIT_S = 5.0
+LIMIT_BYTES = 500 << 20
+GEMMA = (TEMPLATES_DIR / "google-gemma-2-2b-it.jinja").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, (source, _) in HOSTILE.items():
+        tinymodels.write_tiny_llama_gguf(folder / f"{name}.gguf", chat_template=source)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def gemma(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gemma") / "tiny-gemma.gguf"
+    return tinymodels.write_tiny_llama_gguf(path, chat_template=GEMMA)
+
+
+def _max_rss_bytes(who: int) -> int:
+    return resource.getrusage(who).ru_maxrss * 1024  # KiB on Linux
+
+
+def _import(path: Path, data: Path) -> tuple[str, float]:
+    out = io.StringIO()
+    args = build_parser().parse_args(["models", "import", str(path)])
+    start = time.monotonic()
+    assert cli_models.run(args, out, AppPaths.resolve(data)) == 0
+    return out.getvalue(), time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def plain_import_s(tmp_path_factory: pytest.TempPathFactory) -> float:
+    """How long importing a file with a real (Qwen2.5) template takes on this machine now."""
+    folder = tmp_path_factory.mktemp("plain")
+    source = (TEMPLATES_DIR / "Qwen-Qwen2.5-7B-Instruct.jinja").read_text(encoding="utf-8")
+    path = tinymodels.write_tiny_llama_gguf(folder / "plain.gguf", chat_template=source)
+    return min(_import(path, folder / f"data{i}")[1] for i in range(2))
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_import_notes_the_template_and_keeps_the_file(
+    name: str, hostile_dir: Path, tmp_path: Path, plain_import_s: float
+) -> None:
+    text, elapsed = _import(hostile_dir / f"{name}.gguf", tmp_path / "data")
+    assert f'Imported "{name}.gguf"' in text
+    note = text.splitlines()[-1]
+    assert note.startswith("Note: The model's chat template ") and HOSTILE[name][1] in note
+    assert note.endswith("so Hearth uses the ChatML format instead.")
+    # A probe child starts here: on a machine so busy that importing a good file takes more
+    # than 2 s, the bound grows with it (the template itself costs at most 0.75 s).
+    assert elapsed < max(LIMIT_S, 2 * plain_import_s + 1.0), f"{name}: {elapsed:.1f} s"
+    assert _max_rss_bytes(resource.RUSAGE_CHILDREN) < LIMIT_BYTES  # the trial-load child
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_ask_with_the_model_says_which_format_and_answers(
+    name: str, hostile_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _max_rss_bytes(resource.RUSAGE_SELF)
+    argv = ["--data-dir", str(tmp_path), "ask", "--no-save", "--model"]
+    argv += [str(hostile_dir / f"{name}.gguf"), "--max-tokens", "2", "--threads", "1", "hi"]
+    start = time.monotonic()
+    assert cli.main(argv, io.StringIO()) == 0
+    elapsed = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert err.startswith("hearth: The model's chat template ") and HOSTILE[name][1] in err
+    assert "so Hearth uses the ChatML format instead." in err
+    assert elapsed < LIMIT_S, f"{name}: {elapsed:.1f} s"
+    assert _max_rss_bytes(resource.RUSAGE_SELF) - before < LIMIT_BYTES
+
+
+def test_gemma_answers_through_the_default_assistant(
+    gemma: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = io.StringIO()
+    argv = ["--data-dir", str(tmp_path), "ask", "--model", str(gemma)]
+    assert cli.main([*argv, "--max-tokens", "4", "--threads", "1", "hi"], out) == 0
+    assert out.getvalue().strip() and capsys.readouterr().err == ""  # used, not replaced
+
+    engine = LlamaCppEngine()
+    engine.load(gemma, LoadOptions(n_ctx=256, n_threads=1))
+    try:
+        assert engine.template.name == "model" and engine.template.fold_system
+        messages = [ChatMessage("system", "Be brief."), ChatMessage("user", "hi")]
+        assert engine.template.render(messages) == (
+            "<s><start_of_turn>user\nBe brief.\n\nhi<end_of_turn>\n<start_of_turn>model\n"
+        )
+        params = GenerationParams(max_tokens=3, temperature=0.0, seed=1)
+        assert "".join(engine.stream(messages, params, CancelToken()))
+    finally:
+        engine.close()
+
+    library = ModelLibrary(tmp_path / "models", tmp_path / "models.json", None)
+    library.import_model(gemma)
+    listed = io.StringIO()
+    cli_models.cmd_list(library, listed, as_json=False, n_ctx=None)
+    assert "its own chat template" in listed.getvalue()
+    assert "note: The model's chat template has no system role" in listed.getvalue()
+
+
+@pytest.fixture
+def picker_app(
+    qtbot: QtBot, hostile_dir: Path, gemma: Path, tmp_path: Path
+) -> Iterator[tuple[ChatController, MainWindow, ChatProfiles]]:
+    library = ModelLibrary(tmp_path / "models", tmp_path / "models.json", gemma)
+    library.add_folder(hostile_dir)
+    profiles = ChatProfiles(library, AssistantStore(builtin_assistants_dir(), tmp_path / "mine"))
+    factory, describer = make_engine_factory()
+    inference = InferenceThread(factory, describe=describer)
+    inference.start()
+    controller = ChatController(inference, profiles=profiles)
+    window = build_main_window(controller)
+    qtbot.addWidget(window)
+    window.show()
+    controller.start()
+    yield controller, window, profiles
+    controller.stop()
+    controller.close()
+    assert inference.stop()
+    assert inference.qthread.wait(5000)
+
+
+def test_model_picker_loads_each_hostile_model_with_a_sentence(
+    qtbot: QtBot,
+    picker_app: tuple[ChatController, MainWindow, ChatProfiles],
+    hostile_dir: Path,
+) -> None:
+    controller, window, profiles = picker_app
+    qtbot.waitUntil(lambda: controller.model_ready, timeout=10_000)
+    errors: list[str] = []
+    controller.error_occurred.connect(errors.append)
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: beats.append(time.monotonic()))
+    heartbeat.start(20)
+    for name in sorted(HOSTILE):
+        key = profiles.library.find(str(hostile_dir / f"{name}.gguf")).key
+        errors.clear()
+        start = time.monotonic()
+        window.model_picker.choose(key)
+        qtbot.waitUntil(lambda: controller.model_ready and bool(errors), timeout=10_000)
+        elapsed = time.monotonic() - start
+        assert elapsed < LIMIT_S, f"{name}: {elapsed:.1f} s"
+        assert HOSTILE[name][1] in errors[-1]
+        assert errors[-1].endswith("so Hearth uses the ChatML format instead.")
+    heartbeat.stop()
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
+    assert max(gaps) < 1.0, f"the window stalled for {max(gaps):.2f} s"
+    assert window.error_label.text() == errors[-1]
