@@ -26,6 +26,7 @@ from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
 from desktop.inference.embedded import find_embedded_model
 from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.host.client import HostedEngine
 from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.logging_setup import setup_logging
@@ -131,7 +132,8 @@ def load_engine(args: argparse.Namespace) -> tuple[Engine, Path, float]:
         chat_format=str(_opt(args, "chat_format") or "chatml"),
         model_type_hint=str(_opt(args, "model_type") or "") or None,
     )
-    engine = registry.create_engine(path)
+    registry.inspect(path)  # refuses a file no engine can run before a process starts
+    engine = HostedEngine(registry.chat_format, registry.model_type_hint)
     threads = _opt(args, "threads")
     options = LoadOptions(
         n_ctx=int(str(_opt(args, "ctx") or 4096)),

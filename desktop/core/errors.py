@@ -117,3 +117,15 @@ class ModelLibraryError(HearthError):
 
 class AssistantError(HearthError):
     """An assistant cannot be read, saved, changed or deleted; nothing was lost."""
+
+
+class EngineCrashedError(HearthError):
+    """The engine's process ended abnormally (abort, segfault, out of memory, killed).
+
+    `phase` says what it was doing: "loading", "counting" (tokenizing a draft or a prompt),
+    "reading" (evaluating the prompt) or "writing" (streaming the reply).
+    """
+
+    def __init__(self, message: str, *, phase: str) -> None:
+        super().__init__(message)
+        self.phase = phase
