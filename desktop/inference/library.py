@@ -39,6 +39,8 @@ STATE_VERSION = 1
 SOURCE_EMBEDDED, SOURCE_IMPORTED, SOURCE_FOLDER = "embedded", "imported", "folder"
 #: Space kept free on the disk after copying a model in.
 DISK_MARGIN = 64 * 1024 * 1024
+#: A model whose engine crashed this many times while loading it is flagged.
+LOAD_CRASH_FLAG = 3
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,17 @@ class ModelEntry:
     details: ModelDetails
     is_link: bool = False  # a link to a file elsewhere (imported with `link=True`)
     is_default: bool = False
+    load_crashes: int = 0  # times the engine crashed loading it since it last loaded
+
+    @property
+    def crash_warning(self) -> str | None:
+        """A sentence for the Models page once loading it has crashed `LOAD_CRASH_FLAG` times."""
+        if self.load_crashes < LOAD_CRASH_FLAG:
+            return None
+        return (
+            f"The engine crashed {self.load_crashes} times while loading this model; it may "
+            "not run on this computer."
+        )
 
     @property
     def name(self) -> str:
@@ -152,7 +165,10 @@ class ModelLibrary:
             except ModelRefusedError as exc:
                 self._cache[cache_key] = (None, str(exc), ModelDetails(None))
         info, problem, details = self._cache[cache_key]
-        return ModelEntry(key, path, source, info, problem, details, path.is_symlink())
+        crashes = int(self._state["load_crashes"].get(key, 0))
+        return ModelEntry(
+            key, path, source, info, problem, details, path.is_symlink(), load_crashes=crashes
+        )
 
     # -- folders ---------------------------------------------------------------------------
     def folders(self) -> list[Path]:
@@ -249,7 +265,7 @@ class ModelLibrary:
             raise ModelLibraryError(
                 f'"{entry.name}" could not be deleted ({exc.strerror or exc}); it is unchanged.'
             ) from exc
-        for table in ("settings", "model_types"):
+        for table in ("settings", "model_types", "load_crashes"):
             self._state[table].pop(entry.key, None)
         if self._state.get("default") == entry.key:
             self._state["default"] = None
@@ -298,9 +314,28 @@ class ModelLibrary:
         size = entry.info.file_size if entry.info else _size(entry.path)
         return estimate_memory(size, entry.details.shape, ctx, self._free_memory())
 
+    # -- crashes -----------------------------------------------------------------------------
+    def record_load_crash(self, key: str) -> int:
+        """Count one more crash of the engine while loading the model `key`; the new count."""
+        crashes = int(self._state["load_crashes"].get(key, 0)) + 1
+        self._state["load_crashes"][key] = crashes
+        self._save_state()
+        return crashes
+
+    def record_loaded(self, key: str) -> None:
+        """The model `key` loaded: forget its load crashes."""
+        if self._state["load_crashes"].pop(key, None) is not None:
+            self._save_state()
+
     # -- state file ------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"default": None, "folders": [], "settings": {}, "model_types": {}}
+        state: dict[str, Any] = {
+            "default": None,
+            "folders": [],
+            "settings": {},
+            "model_types": {},
+            "load_crashes": {},
+        }
         try:
             data = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -313,7 +348,8 @@ class ModelLibrary:
         if not isinstance(data, dict) or data.get("schema_version", 0) > STATE_VERSION:
             log.warning("model library state %s not understood; defaults used", self.state_path)
             return state
-        for key, kind in (("folders", list), ("settings", dict), ("model_types", dict)):
+        tables = ("settings", "model_types", "load_crashes")
+        for key, kind in (("folders", list), *((table, dict) for table in tables)):
             if isinstance(data.get(key), kind):
                 state[key] = data[key]
         state["folders"] = [str(p) for p in state["folders"] if isinstance(p, str)]

@@ -194,8 +194,11 @@ class ModelDetails(QWidget):
         self.entry = entry
         info = entry.info if entry is not None else None
         self.title.setText(entry.path.stem if entry else "No model selected")
-        self.problem.setText(f"Cannot be used: {entry.problem}" if entry and entry.problem else "")
-        self.problem.setVisible(bool(entry and entry.problem))
+        problem = "" if entry is None else entry.crash_warning or ""
+        if entry is not None and entry.problem:
+            problem = f"Cannot be used: {entry.problem}"
+        self.problem.setText(problem)
+        self.problem.setVisible(bool(problem))
         source = ""
         if entry is not None:
             source = SOURCES.get(entry.source, entry.source)

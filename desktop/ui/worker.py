@@ -46,6 +46,7 @@ from desktop.core.types import (
     ModelDescription,
 )
 from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.host.client import HostedEngine
 from desktop.inference.runner import measure_context, run_generation
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,8 @@ class InferenceWorker(QObject):
     ) -> None:
         """How many tokens `messages` take and what would be left out; no engine: no answer."""
         engine = self._engine
-        if engine is None:
-            return
+        if engine is None or (isinstance(engine, HostedEngine) and engine.waiting_for_restart):
+            return  # after a crash the model restarts with the next reply, not for the meter
         try:
             plan: object = measure_context(engine, messages, reserve, pinned)
         except ContextOverflowError as error:

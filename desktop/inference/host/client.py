@@ -7,9 +7,8 @@ only in the child (`host.server`). What the child's end means:
   with a sentence for the user, the exit signal is logged with the engine's last words, and
   the next request starts a new child with the same model and options. A crash *while
   loading* forgets the model instead: nothing is restarted until `load` is called again.
-  A crash while counting tokens (the context meter's draft) is not retried by the next count,
-  only by the next generation or load, so a draft that kills the engine does not respawn it
-  on every keystroke.
+  `waiting_for_restart` is True meanwhile: the context meter skips measuring then, so a
+  draft that kills the engine does not restart it on every keystroke.
 - Stop: the generation's `CancelToken` is polled every few milliseconds and forwarded; the
   stream ends once the child confirms, or after `stop_wait_s` at the latest. A child that
   has not confirmed within `grace_s` ignores cancellation: it is killed (a watchdog thread
@@ -179,7 +178,6 @@ class HostedEngine:
         self._child: _Child | None = None
         self._model: tuple[Path, LoadOptions] | None = None  # what a restart loads
         self._unusable: str | None = None  # why, after a crash while loading
-        self._last_crash: str | None = None  # the phase of the last crash
         self._draining: int | None = None  # a cancelled request the child has not confirmed
         self._n_ctx = 0
         self._next_id = 0
@@ -190,7 +188,7 @@ class HostedEngine:
         self, path: Path, options: LoadOptions, progress: ProgressCallback | None = None
     ) -> None:
         self.close()
-        self._unusable = self._last_crash = None
+        self._unusable = None
         self._start(Path(path), options, progress)
 
     @property
@@ -205,7 +203,7 @@ class HostedEngine:
         return None if self._child is None else self._child.pid
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        child = self._ready(restart=self._last_crash != "counting")
+        child = self._ready()
         request_id = self._send(child, "count", messages=protocol.encode_messages(messages))
         deadline = time.monotonic() + COUNT_TIMEOUT_S
         while True:
@@ -216,7 +214,7 @@ class HostedEngine:
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[str]:
-        child = self._ready(restart=True)
+        child = self._ready()
         self.usage = Usage()
         request_id = self._send(
             child,
@@ -280,7 +278,12 @@ class HostedEngine:
         self._n_ctx = int(event["n_ctx"])
         self._model = (path, options)
 
-    def _ready(self, *, restart: bool) -> _Child:
+    @property
+    def waiting_for_restart(self) -> bool:
+        """True after a crash (not while loading): the next request starts a new child."""
+        return self._model is not None and (self._child is None or not self._child.alive())
+
+    def _ready(self) -> _Child:
         """The running child, after a pending Stop settled; restarted after a crash."""
         self._settle()
         child = self._child
@@ -297,8 +300,6 @@ class HostedEngine:
                 )
         if self._model is None:
             raise ModelNotLoadedError(self._unusable or "No model is loaded yet.")
-        if not restart:
-            raise ModelNotLoadedError("The model is not running; it restarts with the next reply.")
         path, options = self._model
         self.restarts += 1
         log.info("engine host: starting again with %s", path.name)
@@ -353,7 +354,6 @@ class HostedEngine:
     def _crashed(self, child: _Child, phase: str, model: Path | None) -> EngineCrashedError:
         code = child.wait()
         self._child = None
-        self._last_crash = phase
         status = code if code is not None else -9
         how, name_of_exit = child_process.describe_exit(status), child_process.exit_name(status)
         detail = child_process.crash_detail("\n".join(child.stderr_tail).encode())
