@@ -20,7 +20,7 @@ from typing import TextIO
 from desktop import __version__, cli_models
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.assistants import Assistant, build_messages
-from desktop.core.errors import HearthError
+from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
@@ -196,6 +196,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
             if recorder is not None:
                 recorder.finish(None, cancelled=True)
             return 130
+        except EngineCrashedError as error:
+            if recorder is not None:
+                recorder.finish(None)
+                raise
+            raise HearthError(error.short) from error  # nothing was saved: do not say so
         except HearthError:
             if recorder is not None:
                 recorder.finish(None)

@@ -126,6 +126,8 @@ class EngineCrashedError(HearthError):
     "reading" (evaluating the prompt) or "writing" (streaming the reply).
     """
 
-    def __init__(self, message: str, *, phase: str) -> None:
+    def __init__(self, message: str, *, phase: str, short: str | None = None) -> None:
         super().__init__(message)
         self.phase = phase
+        #: The sentence without what the app did about it ("The model crashed while ...").
+        self.short = short or message

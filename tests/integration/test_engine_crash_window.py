@@ -34,8 +34,7 @@ from tests.tinymodels import write_tiny_llama_gguf
 pytestmark = pytest.mark.slow
 
 CRASH_MESSAGE = (
-    "The model crashed while reading your message (SIGABRT); your conversation is saved. "
-    "It starts again with your next message."
+    "The model crashed while reading your message (SIGABRT); your conversation is saved."
 )
 
 

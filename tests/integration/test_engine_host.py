@@ -137,8 +137,7 @@ def test_a_killed_engine_becomes_a_message_and_the_next_reply_restarts_it(
         list(stream)
     assert crash.value.phase == "writing"
     assert str(crash.value) == (
-        "The model crashed while writing its reply (SIGKILL); your conversation is saved. "
-        "It starts again with your next message."
+        "The model crashed while writing its reply (SIGKILL); your conversation is saved."
     )
     assert "Paris" in "".join(
         hosted.stream(QUESTION, GenerationParams(temperature=0.0), CancelToken())

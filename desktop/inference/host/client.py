@@ -366,22 +366,17 @@ class HostedEngine:
             f": {detail}" if detail else "",
         )
         doing = _DOING.get(phase, phase)
+        short = f"The model crashed while {doing} ({name_of_exit})."
+        message = f"{short[:-1]}; your conversation is saved."
         if phase == "loading":
             name = (model or (self._model[0] if self._model else Path("model"))).name
             self._model = None
             self._unusable = (
-                f'"{name}" crashed while loading, so it is marked unusable until you try it again.'
+                f'"{name}" crashed while loading, so it is marked unusable until you choose it '
+                "again."
             )
-            message = (
-                f"The model crashed while loading ({name_of_exit}); your conversation is saved. "
-                f'"{name}" is marked unusable until you choose it again.'
-            )
-        else:
-            message = (
-                f"The model crashed while {doing} ({name_of_exit}); your conversation is saved. "
-                "It starts again with your next message."
-            )
-        return EngineCrashedError(message, phase=phase)
+            message += f' "{name}" is marked unusable until you choose it again.'
+        return EngineCrashedError(message, phase=phase, short=short)
 
     # -- Stop --------------------------------------------------------------------------------
     def _stop(self, child: _Child, request_id: int) -> None:
