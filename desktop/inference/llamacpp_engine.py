@@ -219,7 +219,7 @@ class LlamaCppEngine:
         llm = self._require()
         text, tokens = self._prompt(messages)
         self._cached_prompt = (text, tokens)
-        self.usage = Usage(prompt_tokens=len(tokens))
+        self.usage = Usage(prompt_tokens=len(tokens), cached_tokens=_common_prefix(llm, tokens))
         room = llm.n_ctx() - len(tokens)
         if room < 1:
             raise ContextOverflowError(
@@ -273,3 +273,13 @@ class LlamaCppEngine:
         self._cached_prompt = None
         if llm is not None:
             llm.close()
+
+
+def _common_prefix(llm: Any, tokens: list[int]) -> int:
+    """How many of `tokens` llama.cpp's cache holds already (it evaluates only the rest)."""
+    count = 0
+    for cached, token in zip(llm._input_ids[: llm.n_tokens], tokens, strict=False):
+        if int(cached) != token:
+            break
+        count += 1
+    return count

@@ -4,9 +4,10 @@ Drives real turns of one conversation through the engine host (`HostedEngine`, t
 window and `hearth ask` use) with the built-in model: each turn sends the system prompt,
 every earlier question and reply (as the window stores them) and a new question, like the
 window does, and records the time to first token as `run_generation` measures it (context
-planning included). Several runs, each with a fresh engine host; prints the median per turn
-and the ratio of the last turn to turn 2. `--in-process` runs `LlamaCppEngine` in this
-process instead, to separate the host's share.
+planning included) and how many prompt tokens were evaluated (not found in llama.cpp's
+cache): that count does not depend on how busy the machine is. Several runs, each with a
+fresh engine host; prints the median per turn and the ratio of the last turn to turn 2.
+`--in-process` runs `LlamaCppEngine` in this process instead, to separate the host's share.
 
     python packaging/bench/bench_turns.py [--runs 3] [--turns 20] [--threads 2] [--tokens 64]
 """
@@ -49,8 +50,8 @@ QUESTIONS = (
 )
 
 
-def one_run(engine: Engine, turns: int, tokens: int, seed: int) -> list[tuple[float, int]]:
-    """(time to first token in s, prompt tokens) for each turn of one conversation."""
+def one_run(engine: Engine, turns: int, tokens: int, seed: int) -> list[tuple[float, int, int]]:
+    """(time to first token in s, prompt tokens, tokens evaluated) for each turn."""
     history = [ChatMessage("system", DEFAULT_SYSTEM_PROMPT)]
     results = []
     for turn in range(turns):
@@ -58,7 +59,14 @@ def one_run(engine: Engine, turns: int, tokens: int, seed: int) -> list[tuple[fl
         pieces: list[str] = []
         params = GenerationParams(max_tokens=tokens, seed=seed + turn)
         stats = run_generation(engine, history, params, CancelToken(), pieces.append)
-        results.append((stats.time_to_first_token_s, stats.prompt_tokens))
+        evaluated = stats.prompt_tokens - engine.usage.cached_tokens
+        results.append((stats.time_to_first_token_s, stats.prompt_tokens, evaluated))
+        ttft_ms = stats.time_to_first_token_s * 1000
+        print(
+            f"  turn {turn + 1}: {ttft_ms:.0f} ms, prompt {stats.prompt_tokens} tokens, "
+            f"{evaluated} evaluated",
+            flush=True,
+        )
         history.append(ChatMessage("assistant", "".join(pieces)))  # as the window saves it
     return results
 
@@ -73,7 +81,7 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true", help="LlamaCppEngine, no host")
     args = parser.parse_args()
     path = find_embedded_model()
-    runs: list[list[tuple[float, int]]] = []
+    runs: list[list[tuple[float, int, int]]] = []
     for run in range(args.runs):
         engine: Engine = LlamaCppEngine() if args.in_process else HostedEngine()
         engine.load(path, LoadOptions(n_ctx=args.ctx, n_threads=args.threads))
@@ -85,14 +93,15 @@ def main() -> None:
         print(f"run {run + 1}: {time.perf_counter() - started:.1f} s", flush=True)
     where = "in process" if args.in_process else "engine host"
     print(f"\nbuilt-in model, {args.threads} threads, {where}, medians of {args.runs} runs")
-    print("turn  prompt tokens  TTFT ms (each run)")
+    print("turn  prompt tokens  evaluated  TTFT ms (each run)")
     medians = []
     for turn in range(args.turns):
         ttfts = [r[turn][0] * 1000 for r in runs]
         prompt = int(statistics.median(r[turn][1] for r in runs))
+        evaluated = int(statistics.median(r[turn][2] for r in runs))
         medians.append(statistics.median(ttfts))
         each = " ".join(f"{t:6.0f}" for t in ttfts)
-        print(f"{turn + 1:4d}  {prompt:13d}  {medians[-1]:6.0f}   ({each})")
+        print(f"{turn + 1:4d}  {prompt:13d}  {evaluated:9d}  {medians[-1]:7.0f}   ({each})")
     if args.turns >= 2:
         print(f"\nturn {args.turns} / turn 2: {medians[-1] / medians[1]:.2f}x")
 

@@ -74,6 +74,17 @@ def test_answers_and_counts_like_the_engine_in_process(
     assert hosted.info.name == "llama.cpp" and hosted.n_ctx == 1024
 
 
+def test_the_next_turn_evaluates_only_the_new_tokens(hosted: HostedEngine) -> None:
+    """The host keeps the model, and so llama.cpp's cache, from one turn to the next."""
+    params = GenerationParams(max_tokens=16, temperature=0.0)
+    reply = "".join(hosted.stream(QUESTION, params, CancelToken()))
+    first = hosted.usage
+    history = [*QUESTION, ChatMessage("assistant", reply), ChatMessage("user", "And Italy?")]
+    "".join(hosted.stream(history, params, CancelToken()))
+    assert hosted.usage.cached_tokens >= first.prompt_tokens + first.generated_tokens - 1
+    assert hosted.usage.prompt_tokens - hosted.usage.cached_tokens < 20
+
+
 def test_stop_is_immediate_and_the_model_stays_loaded(hosted: HostedEngine) -> None:
     cancel = CancelToken()
     params = GenerationParams(max_tokens=800, temperature=0.0)

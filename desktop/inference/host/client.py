@@ -231,7 +231,11 @@ class HostedEngine:
                     phase = "writing"
                     yield str(event["text"])
                 elif event.get("ev") == "done":
-                    self.usage = Usage(int(event["prompt_tokens"]), int(event["generated_tokens"]))
+                    self.usage = Usage(
+                        int(event["prompt_tokens"]),
+                        int(event["generated_tokens"]),
+                        int(event.get("cached_tokens", 0)),
+                    )
                     ended = True
                     return
         finally:

@@ -158,6 +158,7 @@ class HostServer:
                     "id": request_id,
                     "prompt_tokens": usage.prompt_tokens,
                     "generated_tokens": usage.generated_tokens,
+                    "cached_tokens": usage.cached_tokens,
                     "cancelled": cancel.cancelled,
                 }
             )
