@@ -9,6 +9,7 @@ HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h
 HEADLESS |= {"models", "bench", "key"}
 PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
 NO_WINDOW = 2  # the exit code when the window cannot start here (no display, missing libraries)
+ENGINE_HOST = "__engine-host"  # the frozen app's child process that runs the engines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,6 +18,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.inference.probe import child_main
 
         return child_main(args[1:])
+    if args[:1] == [ENGINE_HOST]:
+        from desktop.inference.host.server import child_main as host_main
+
+        return host_main(args[1:])
     if any(arg in HEADLESS for arg in args):
         from desktop.cli import main as cli_main
 

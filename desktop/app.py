@@ -28,6 +28,7 @@ from desktop.core.types import GenerationParams, ModelDescription
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.embedded import FILE_NAME, find_embedded_model, verify_file
 from desktop.inference.engine import Engine
+from desktop.inference.host.client import HostedEngine
 from desktop.inference.library import ModelLibrary
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
@@ -80,7 +81,8 @@ def make_engine_factory(
         # The built-in model's checksum is checked here, on the worker thread.
         if path.name == FILE_NAME:
             verify_file(path)
-        return chosen.create_engine(path)
+        chosen.inspect(path)  # refuses a file no engine can run before a process starts
+        return HostedEngine(chosen.chat_format, chosen.model_type_hint)
 
     def describe_model(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
         return describe(chosen.inspect(path), engine, load_time_s)

@@ -22,13 +22,14 @@ from desktop.cli_args import HearthParser
 from desktop.cli_context import check_context
 from desktop.cli_store import ReplyRecorder, export_to, import_from, open_store, print_search
 from desktop.core.assistants import Assistant, build_messages
-from desktop.core.errors import HearthError
+from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.files import is_disk_full, os_problem
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan, with_system_prompt
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
 from desktop.inference.embedded import find_embedded_model
 from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.host.client import HostedEngine
 from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.logging_setup import setup_logging
@@ -139,7 +140,8 @@ def load_engine(args: argparse.Namespace) -> tuple[Engine, Path, float]:
         chat_format=str(_opt(args, "chat_format") or "chatml"),
         model_type_hint=str(_opt(args, "model_type") or "") or None,
     )
-    engine = registry.create_engine(path)
+    registry.inspect(path)  # refuses a file no engine can run before a process starts
+    engine = HostedEngine(registry.chat_format, registry.model_type_hint)
     threads = _opt(args, "threads")
     ctx = _opt(args, "ctx")
     options = LoadOptions(
@@ -240,6 +242,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
             if recorder is not None:
                 recorder.finish(None, cancelled=True)
             return 130
+        except EngineCrashedError as error:
+            if recorder is not None:
+                recorder.finish(None)
+                raise
+            raise HearthError(error.short) from error  # nothing was saved: do not say so
         except HearthError:
             if recorder is not None:
                 recorder.finish(None)

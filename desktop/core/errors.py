@@ -125,3 +125,17 @@ class ModelLibraryError(HearthError):
 
 class AssistantError(HearthError):
     """An assistant cannot be read, saved, changed or deleted; nothing was lost."""
+
+
+class EngineCrashedError(HearthError):
+    """The engine's process ended abnormally (abort, segfault, out of memory, killed).
+
+    `phase` says what it was doing: "loading", "counting" (tokenizing a draft or a prompt),
+    "reading" (evaluating the prompt) or "writing" (streaming the reply).
+    """
+
+    def __init__(self, message: str, *, phase: str, short: str | None = None) -> None:
+        super().__init__(message)
+        self.phase = phase
+        #: The sentence without what the app did about it ("The model crashed while ...").
+        self.short = short or message

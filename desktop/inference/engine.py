@@ -50,6 +50,8 @@ class Usage:
 
     prompt_tokens: int = 0
     generated_tokens: int = 0
+    #: Of `prompt_tokens`, how many were already in the engine's cache (not evaluated again).
+    cached_tokens: int = 0
 
 
 class Engine(Protocol):

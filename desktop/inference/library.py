@@ -45,6 +45,8 @@ SOURCE_EMBEDDED, SOURCE_IMPORTED, SOURCE_FOLDER = "embedded", "imported", "folde
 _LISTING_LIMITS = RenderLimits(time_s=0.25)
 #: Space kept free on the disk after copying a model in.
 DISK_MARGIN = 64 * 1024 * 1024
+#: A model whose engine crashed this many times while loading it is flagged.
+LOAD_CRASH_FLAG = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,17 @@ class ModelEntry:
     is_default: bool = False
     chat_format: str | None = None  # "model" (its own template), or the format used instead
     template_note: str | None = None  # how its template is adapted, or why it is replaced
+    load_crashes: int = 0  # times the engine crashed loading it since it last loaded
+
+    @property
+    def crash_warning(self) -> str | None:
+        """A sentence for the Models page once loading it has crashed `LOAD_CRASH_FLAG` times."""
+        if self.load_crashes < LOAD_CRASH_FLAG:
+            return None
+        return (
+            f"The engine crashed {self.load_crashes} times while loading this model; it may "
+            "not run on this computer."
+        )
 
     @property
     def name(self) -> str:
@@ -166,6 +179,7 @@ class ModelLibrary:
                 )
                 self._cache[cache_key] = (info, None, read_details(info), template)
         info, problem, details, template = self._cache[cache_key]
+        crashes = int(self._state["load_crashes"].get(key, 0))
         return ModelEntry(
             key,
             path,
@@ -176,6 +190,7 @@ class ModelLibrary:
             path.is_symlink(),
             chat_format=template.name if template else None,
             template_note=template.note if template else None,
+            load_crashes=crashes,
         )
 
     # -- folders ---------------------------------------------------------------------------
@@ -273,7 +288,7 @@ class ModelLibrary:
             raise ModelLibraryError(
                 f'"{entry.name}" could not be deleted ({exc.strerror or exc}); it is unchanged.'
             ) from exc
-        for table in ("settings", "model_types"):
+        for table in ("settings", "model_types", "load_crashes"):
             self._state[table].pop(entry.key, None)
         if self._state.get("default") == entry.key:
             self._state["default"] = None
@@ -322,9 +337,28 @@ class ModelLibrary:
         size = entry.info.file_size if entry.info else _size(entry.path)
         return estimate_memory(size, entry.details.shape, ctx, self._free_memory())
 
+    # -- crashes -----------------------------------------------------------------------------
+    def record_load_crash(self, key: str) -> int:
+        """Count one more crash of the engine while loading the model `key`; the new count."""
+        crashes = int(self._state["load_crashes"].get(key, 0)) + 1
+        self._state["load_crashes"][key] = crashes
+        self._save_state()
+        return crashes
+
+    def record_loaded(self, key: str) -> None:
+        """The model `key` loaded: forget its load crashes."""
+        if self._state["load_crashes"].pop(key, None) is not None:
+            self._save_state()
+
     # -- state file ------------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"default": None, "folders": [], "settings": {}, "model_types": {}}
+        state: dict[str, Any] = {
+            "default": None,
+            "folders": [],
+            "settings": {},
+            "model_types": {},
+            "load_crashes": {},
+        }
         try:
             data = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -337,7 +371,8 @@ class ModelLibrary:
         if not isinstance(data, dict) or data.get("schema_version", 0) > STATE_VERSION:
             log.warning("model library state %s not understood; defaults used", self.state_path)
             return state
-        for key, kind in (("folders", list), ("settings", dict), ("model_types", dict)):
+        tables = ("settings", "model_types", "load_crashes")
+        for key, kind in (("folders", list), *((table, dict) for table in tables)):
             if isinstance(data.get(key), kind):
                 state[key] = data[key]
         state["folders"] = [str(p) for p in state["folders"] if isinstance(p, str)]

@@ -128,6 +128,7 @@ class LlamaCppEngine:
         self._fallback_format = chat_format
         self._llm: Any = None
         self._template: ChatTemplate | None = None
+        self._cached_prompt: tuple[str, list[int]] | None = None  # the last prompt, rendered
         self._cancel: CancelToken | None = None
         self._router: _LogRouter = _installed["router"]
         # The abort callback must stay referenced for as long as the context may call it.
@@ -202,12 +203,46 @@ class LlamaCppEngine:
 
     # -- prompts ---------------------------------------------------------------------------
     def _tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        return self._prompt(messages)[1]
+
+    def _prompt(self, messages: Sequence[ChatMessage]) -> tuple[str, list[int]]:
+        """The rendered prompt and its tokens."""
         llm = self._require()
         text = self.template.render(messages)
+        reused = self._reuse_cached(llm, text)
+        if reused is not None:
+            return text, reused
         add_bos = bool(llm._model.add_bos_token()) and not (
             self.template.bos_token and text.startswith(self.template.bos_token)
         )
-        return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+        return text, list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def _reuse_cached(self, llm: Any, text: str) -> list[int] | None:
+        """`text`'s tokens, starting with those already in the KV cache where they spell it.
+
+        A reply re-rendered into the next prompt does not always tokenize back into the
+        tokens the model generated (BPE merges a word differently, a piece splits a
+        character): from that point on llama.cpp would evaluate the prompt again. So the
+        last prompt's tokens, then the generated tokens whose bytes the new text repeats,
+        are kept as they are, and only the rest is tokenized.
+        """
+        if self._cached_prompt is None:
+            return None
+        prompt_text, prompt_tokens = self._cached_prompt
+        if not text.startswith(prompt_text):
+            return None
+        cached = [int(t) for t in llm._input_ids[: llm.n_tokens]]
+        if cached[: len(prompt_tokens)] != prompt_tokens:
+            return None
+        rest = text[len(prompt_text) :].encode("utf-8")
+        kept, position = list(prompt_tokens), 0
+        for token in cached[len(prompt_tokens) :]:
+            piece = llm._model.detokenize([token], special=True)
+            if not piece or not rest.startswith(piece, position):
+                break
+            kept.append(token)
+            position += len(piece)
+        return kept + list(llm.tokenize(rest[position:], add_bos=False, special=True))
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._tokens(messages))
@@ -220,8 +255,9 @@ class LlamaCppEngine:
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[str]:
         llm = self._require()
-        tokens = self._tokens(messages)
-        self.usage = Usage(prompt_tokens=len(tokens))
+        text, tokens = self._prompt(messages)
+        self._cached_prompt = (text, tokens)
+        self.usage = Usage(prompt_tokens=len(tokens), cached_tokens=_common_prefix(llm, tokens))
         room = llm.n_ctx() - len(tokens)
         if room < 1:
             raise ContextOverflowError(
@@ -272,5 +308,16 @@ class LlamaCppEngine:
     def close(self) -> None:
         llm, self._llm = self._llm, None
         self._template = None
+        self._cached_prompt = None
         if llm is not None:
             llm.close()
+
+
+def _common_prefix(llm: Any, tokens: list[int]) -> int:
+    """How many of `tokens` llama.cpp's cache holds already (it evaluates only the rest)."""
+    count = 0
+    for cached, token in zip(llm._input_ids[: llm.n_tokens], tokens, strict=False):
+        if int(cached) != token:
+            break
+        count += 1
+    return count

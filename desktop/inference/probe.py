@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -29,15 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import HearthError, ModelRefusedError
+from desktop.inference.child_process import (
+    child_command,
+    child_env,
+    crash_detail,
+    describe_exit,
+    group_kwargs,
+    kill_group,
+)
 
 DEFAULT_TIMEOUT_S = 90.0
 PROBE_CONTEXT = 256
 FROZEN_COMMAND = "__probe-model"
-_STDERR_KEEP = 8192
 _EXIT_REFUSED = 3
 _EXIT_BUG = 4
-#: "/path/to/ggml.c:6110:" in an assert message: noise for the user.
-_SOURCE_LOCATION = re.compile(r"\S*[/\\]\S*:\d+:?")
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,7 @@ class ProbeResult:
 
 def default_command() -> list[str]:
     """The child's command line without the file: this interpreter or the frozen app."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, FROZEN_COMMAND]
-    return [sys.executable, "-m", "desktop.inference.probe"]
+    return child_command("desktop.inference.probe", FROZEN_COMMAND)
 
 
 class ModelProber:
@@ -88,23 +89,18 @@ class ModelProber:
         if model_type_hint:
             argv += ["--model-type", model_type_hint]
         start = time.monotonic()
-        popen_kwargs: dict[str, Any] = {}
-        if sys.platform == "win32":
-            popen_kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-        else:
-            popen_kwargs["start_new_session"] = True  # so a kill takes its threads' children too
         child = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=self._child_env(),
-            **popen_kwargs,
+            env=child_env(self._env),
+            **group_kwargs(),
         )
         try:
             out, err = child.communicate(timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
-            _kill(child)
+            kill_group(child)
             child.communicate()
             return ProbeResult(
                 False,
@@ -128,24 +124,6 @@ class ModelProber:
             return ProbeResult(False, str(report.get("reason")), elapsed_s=elapsed)
         return ProbeResult(False, _crash_reason(path, child.returncode, err), elapsed_s=elapsed)
 
-    def _child_env(self) -> dict[str, str]:
-        env = dict(os.environ if self._env is None else self._env)
-        env["GGML_NO_BACKTRACE"] = "1"  # ggml would otherwise run gdb on an assert: slow
-        env["HF_HUB_OFFLINE"] = "1"
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        return env
-
-
-def _kill(child: subprocess.Popen[bytes]) -> None:
-    try:
-        if sys.platform == "win32":
-            child.kill()
-        else:
-            os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        child.kill()
-
 
 def _last_json(out: bytes) -> dict[str, Any] | None:
     for line in reversed(out.decode("utf-8", errors="replace").splitlines()):
@@ -159,34 +137,13 @@ def _last_json(out: bytes) -> dict[str, Any] | None:
 
 
 def _crash_reason(path: Path, code: int, err: bytes) -> str:
-    if code < 0:
-        try:
-            how = f"crashed ({signal.Signals(-code).name})"
-        except ValueError:
-            how = f"crashed (signal {-code})"
-    elif code > 0xFFFF:  # Windows: an NTSTATUS such as 0xC0000005, access violation
-        how = f"crashed (error 0x{code:08X})"
-    else:
-        how = f"stopped unexpectedly (exit code {code})"
-    detail = _detail(err)
+    how = describe_exit(code)
+    detail = crash_detail(err)
     return (
         f'The engine {how} while trying "{path.name}"{f": {detail}" if detail else ""}. '
         "The file is damaged or a variant the engine cannot run, so Hearth refused it; "
         "look for another download or a GGUF version of the model."
     )
-
-
-def _detail(err: bytes) -> str:
-    lines = [ln.strip() for ln in err[-_STDERR_KEEP:].decode("utf-8", "replace").splitlines()]
-    lines = [ln for ln in lines if ln]
-    for line in reversed(lines):
-        if "GGML_ASSERT" in line:
-            condition = _SOURCE_LOCATION.sub("", line.split("GGML_ASSERT", 1)[1]).strip(": ")
-            return f"GGML_ASSERT {condition[:160]}"
-    for line in reversed(lines):
-        if "error" in line.lower():
-            return line[:160]
-    return ""
 
 
 # -- the child -------------------------------------------------------------------------------

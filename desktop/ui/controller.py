@@ -37,6 +37,7 @@ Signals for the view:
     profile_changed(ChatProfile | None)      the open chat's assistant, model and settings
     budget_changed(ContextBudget | None)     the next request's share of the context window
     left_out_changed(int)                    this many messages at the top are not sent
+    model_load_crashed(str)                  the engine crashed loading this model (its key)
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class ChatController(QObject):
     profile_changed = Signal(object)
     budget_changed = Signal(object)
     left_out_changed = Signal(int)
+    model_load_crashed = Signal(str)
 
     def __init__(
         self,
@@ -165,6 +167,7 @@ class ChatController(QObject):
         worker.generation_finished.connect(self._on_generation_finished)
         worker.generation_failed.connect(self._on_generation_failed)
         worker.model_unloaded.connect(self._on_model_unloaded)
+        worker.model_crashed.connect(self._on_model_crashed)
         worker.context_planned.connect(self._on_context_planned)
         worker.context_measured.connect(self._context.on_measured)
 
@@ -542,6 +545,16 @@ class ChatController(QObject):
         request = self._active_request
         if request_id == self._active_id and request is not None:
             self._context.planned(request, plan)
+
+    @Slot(str, str)
+    def _on_model_crashed(self, _path: str, phase: str) -> None:
+        """The engine's process crashed; while loading, the model is unusable until chosen
+        again (or the next message, which loads it again)."""
+        if phase != "loading" or self._model_key is None:
+            return
+        self.model_load_crashed.emit(self._model_key)
+        if self.model_ready:  # it crashed restarting after an earlier crash
+            self._set_model(None)
 
     @Slot()
     def _on_model_unloaded(self) -> None:

@@ -189,13 +189,13 @@ class ModelDetails(QWidget):
         same = entry is not None and self.entry is not None and entry.key == self.entry.key
         if same and entry is not None and self.entry is not None and entry.info == self.entry.info:
             self.entry = entry
+            self._show_problem(entry)
             self._update_state()
             return
         self.entry = entry
         info = entry.info if entry is not None else None
         self.title.setText(entry.path.stem if entry else "No model selected")
-        self.problem.setText(f"Cannot be used: {entry.problem}" if entry and entry.problem else "")
-        self.problem.setVisible(bool(entry and entry.problem))
+        self._show_problem(entry)
         source = ""
         if entry is not None:
             source = SOURCES.get(entry.source, entry.source)
@@ -232,6 +232,13 @@ class ModelDetails(QWidget):
             entry.key if usable and entry else None, entry.path if entry else None
         )
         self._update_state()
+
+    def _show_problem(self, entry: ModelEntry | None) -> None:
+        problem = "" if entry is None else entry.crash_warning or ""
+        if entry is not None and entry.problem:
+            problem = f"Cannot be used: {entry.problem}"
+        self.problem.setText(problem)
+        self.problem.setVisible(bool(problem))
 
     def set_loaded(self, key: str | None, loading: bool) -> None:
         self._loaded_key, self._loading = key, loading

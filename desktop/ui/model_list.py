@@ -40,7 +40,8 @@ def add_model_row(
     name.setObjectName("rowName")
     column.addWidget(name)
     line = QLabel()
-    line.setObjectName("rowSubtitle" if entry.usable else "rowProblem")
+    warning = entry.problem if not entry.usable else entry.crash_warning
+    line.setObjectName("rowProblem" if warning else "rowSubtitle")
     column.addWidget(line)
     badges = QHBoxLayout()
     badges.setSpacing(6)
@@ -60,10 +61,10 @@ def add_model_row(
     row.ensurePolished()  # the page's style sheet sets the fonts the text is measured with
     inner = width - 16
     _elide(name, entry.path.stem, inner)
-    if entry.usable:
+    if not warning:
         _elide(line, subtitle(entry), inner)
     else:  # the reason wraps inside the row
-        line.setText(f"Cannot be used: {entry.problem}")
+        line.setText(warning if entry.usable else f"Cannot be used: {warning}")
         line.setWordWrap(True)
         line.setFixedWidth(inner)
     item.setToolTip(str(entry.path) if entry.usable else entry.problem or "")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
+from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
 from desktop.ui.controller import ChatController
 from desktop.ui.profiles import ChatProfile, ChatProfiles
@@ -48,6 +49,26 @@ class Pages:
         controller.model_changed.connect(lambda _model: self._show_loaded())
         controller.model_loading_changed.connect(lambda _loading: self._show_loaded())
         controller.profile_changed.connect(self._show_assistant)
+        controller.model_load_crashed.connect(self._record_load_crash)
+        controller.model_changed.connect(self._record_loaded)
+
+    def _record_load_crash(self, key: str) -> None:
+        try:
+            crashes = self._profiles.library.record_load_crash(key)
+        except HearthError as error:
+            log.warning("could not record a crash of %s: %s", key, error)
+            return
+        log.warning("the engine crashed loading %s (%d times)", key, crashes)
+        if self.models is not None:
+            self.models.refresh()
+
+    def _record_loaded(self, model: object) -> None:
+        key = self._controller.model_key
+        if model is not None and key is not None:
+            try:
+                self._profiles.library.record_loaded(key)
+            except HearthError as error:
+                log.warning("could not record that %s loaded: %s", key, error)
 
     def open_models(self) -> ModelsPage:
         page = self.models

@@ -17,6 +17,10 @@ Signals (emitted on the worker thread, delivered queued to the GUI thread):
     context_measured(int, ContextPlan | str)  a measure_context answer (str: why it won't fit)
     token_generated(int, str), generation_finished(int, GenerationStats),
     generation_failed(int, str), model_unloaded()
+    model_crashed(str, str)    the engine's process crashed: (model path, phase); a phase of
+                               "loading" means the model is unusable until loaded again
+With a `HostedEngine` (the app's factory) no engine code runs in this process: a crash of
+the engine's process becomes `model_load_failed`/`generation_failed` with its message.
 """
 
 from __future__ import annotations
@@ -28,7 +32,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from desktop.core.errors import ContextOverflowError, HearthError, ModelNotLoadedError
+from desktop.core.errors import (
+    ContextOverflowError,
+    EngineCrashedError,
+    HearthError,
+    ModelNotLoadedError,
+)
 from desktop.core.types import (
     ChatMessage,
     GenerationParams,
@@ -37,6 +46,7 @@ from desktop.core.types import (
     ModelDescription,
 )
 from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.host.client import HostedEngine
 from desktop.inference.runner import measure_context, run_generation
 
 log = logging.getLogger(__name__)
@@ -77,6 +87,7 @@ class InferenceWorker(QObject):
     generation_finished = Signal(int, object)
     generation_failed = Signal(int, str)
     model_unloaded = Signal()
+    model_crashed = Signal(str, str)
 
     def __init__(
         self, engine_factory: EngineFactory, describe: ModelDescriber = describe_from_path
@@ -85,6 +96,7 @@ class InferenceWorker(QObject):
         self._engine_factory = engine_factory
         self._describe = describe
         self._engine: Engine | None = None
+        self._path = ""
         self._cancel = CancelToken()
 
     def cancel(self) -> None:
@@ -105,8 +117,9 @@ class InferenceWorker(QObject):
             except BaseException:
                 engine.close()
                 raise
-            self._engine = engine
+            self._engine, self._path = engine, path
         except HearthError as error:
+            self._report_crash(path, error)
             self.model_load_failed.emit(request_id, str(error))
         except Exception as error:
             self.model_load_failed.emit(request_id, _internal_error("loading a model", error))
@@ -125,6 +138,7 @@ class InferenceWorker(QObject):
         try:
             stats = self._generate(request_id, messages, params, pinned)
         except HearthError as error:
+            self._report_crash(self._path, error)
             self.generation_failed.emit(request_id, str(error))
         except Exception as error:
             self.generation_failed.emit(request_id, _internal_error("generating", error))
@@ -151,20 +165,25 @@ class InferenceWorker(QObject):
             on_plan=lambda plan: self.context_planned.emit(request_id, plan),
         )
 
+    def _report_crash(self, path: str, error: HearthError) -> None:
+        if isinstance(error, EngineCrashedError):
+            self.model_crashed.emit(path, error.phase)
+
     @Slot(int, list, int, int)
     def measure_context(
         self, request_id: int, messages: list[ChatMessage], reserve: int, pinned: int
     ) -> None:
         """How many tokens `messages` take and what would be left out; no engine: no answer."""
         engine = self._engine
-        if engine is None:
-            return
+        if engine is None or (isinstance(engine, HostedEngine) and engine.waiting_for_restart):
+            return  # after a crash the model restarts with the next reply, not for the meter
         try:
             plan: object = measure_context(engine, messages, reserve, pinned)
         except ContextOverflowError as error:
             plan = str(error)
         except HearthError as error:
             log.warning("measuring the context failed: %s", error)
+            self._report_crash(self._path, error)
             return
         except Exception as error:
             _internal_error("measuring the context", error)

@@ -148,3 +148,25 @@ def test_ask_settings_come_from_the_assistant_then_the_flags(tmp_path: Path) -> 
     assert (assisted.temperature, assisted.max_tokens) == (0.2, 768)  # coder.json
     flagged = ask_params(parse(["ask", "--temperature", "0.9", "hi"]), coder)
     assert (flagged.temperature, flagged.max_tokens) == (0.9, 768)
+
+
+@pytest.mark.parametrize("save", [True, False])
+def test_ask_with_a_model_that_aborts_its_engine_ends_with_a_sentence(
+    tmp_path: Path, save: bool
+) -> None:
+    from tests.tinymodels import write_tiny_llama_gguf
+
+    model = write_tiny_llama_gguf(tmp_path / "no-bytes.gguf", byte_tokens=False)
+    args = ["ask", "--model", str(model), "café"] + ([] if save else ["--no-save"])
+    result = hearth(tmp_path / "data", *args)
+    assert result.returncode == 1, result.stderr  # not 134: Hearth itself did not abort
+    last = result.stderr.strip().splitlines()[-1]
+    if save:
+        assert last == (
+            "hearth: The model crashed while reading your message (SIGABRT); "
+            "your conversation is saved."
+        )
+        found = hearth(tmp_path / "data", "search", "café")
+        assert "café" in found.stdout  # the question was kept
+    else:
+        assert last == "hearth: The model crashed while reading your message (SIGABRT)."

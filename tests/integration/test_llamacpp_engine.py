@@ -160,3 +160,37 @@ def test_truncated_model_is_a_load_error(embedded_model: Path, tmp_path: Path) -
     with pytest.raises(ModelLoadError) as info:
         engine.load(broken, LoadOptions(n_ctx=512))
     assert "broken.gguf" in str(info.value)
+
+
+def test_the_next_turn_reuses_every_cached_token(engine: LlamaCppEngine) -> None:
+    """Turn 2's prompt starts with all of turn 1's prompt and reply tokens, so llama.cpp
+    evaluates only the new question; also when a reply is re-tokenized differently."""
+    llm = engine._llm
+    history = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", "Name a fruit.")])
+    params = GenerationParams(max_tokens=24, temperature=0.8, seed=3)
+    for question in ("And a vegetable?", "And a colour?"):
+        reply = "".join(engine.stream(history, params, CancelToken()))
+        cached = [int(t) for t in llm._input_ids[: llm.n_tokens]]
+        history += [ChatMessage("assistant", reply), ChatMessage("user", question)]
+        tokens = engine._tokens(history)
+        assert tokens[: len(cached)] == cached
+        assert len(tokens) - len(cached) < 30  # only the new question and the markup
+
+
+def test_a_reply_that_tokenizes_differently_keeps_its_cached_tokens(
+    engine: LlamaCppEngine,
+) -> None:
+    llm = engine._llm
+    history = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", "Where to go?")])
+    list(engine.stream(history, GenerationParams(max_tokens=1), CancelToken()))
+    prompt = engine._tokens(history)
+    reply = "Paris is lovely."
+    # As if the model had spelt its reply one character a token (not how it tokenizes).
+    spelt = [t for ch in reply for t in llm.tokenize(ch.encode(), add_bos=False)]
+    assert spelt != llm.tokenize(reply.encode(), add_bos=False)
+    llm.n_tokens = len(prompt)
+    llm._ctx.kv_cache_seq_rm(-1, len(prompt), -1)
+    llm.eval(spelt)
+    history += [ChatMessage("assistant", reply), ChatMessage("user", "Why?")]
+    tokens = engine._tokens(history)
+    assert tokens[: len(prompt) + len(spelt)] == prompt + spelt

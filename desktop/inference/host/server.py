@@ -1,0 +1,192 @@
+"""The engine host's child side: one loaded model, requests in, events out.
+
+Runs as `python -m desktop.inference.host.server` (in a frozen build: the app's own
+executable with the hidden `__engine-host` command). The protocol uses the child's original
+stdin and stdout; file descriptor 1 is then pointed at stderr so nothing an engine prints can
+corrupt a frame. Log records go to stderr as `LEVEL name: message` lines, which the parent
+re-logs. A reader thread takes frames off stdin: `cancel` sets the running generation's
+`CancelToken` at once, everything else is queued for the main thread, which alone touches
+the engine. The end of stdin (the parent has gone) cancels and ends the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.host import protocol
+
+FROZEN_COMMAND = "__engine-host"
+MODULE = "desktop.inference.host.server"
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+log = logging.getLogger("hearth.host")
+
+
+class HostServer:
+    """Serves one connection. `serve()` returns when the parent closes or asks to close."""
+
+    def __init__(self, requests: IO[bytes], events: IO[bytes]) -> None:
+        self._requests = requests
+        self._events = events
+        self._write_lock = threading.Lock()
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._tokens: dict[int, CancelToken] = {}
+        self._tokens_lock = threading.Lock()
+        self._engine: Engine | None = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._write_lock:
+            protocol.write_frame(self._events, message)
+
+    def serve(self) -> None:
+        reader = threading.Thread(target=self._read, name="hearth-host-reader", daemon=True)
+        reader.start()
+        try:
+            while (request := self._queue.get()) is not None:
+                if not self._handle(request):
+                    break
+        finally:
+            self._close_engine()
+
+    def _read(self) -> None:
+        """Take frames off stdin; a cancel acts at once, other requests wait their turn."""
+        try:
+            while (request := protocol.read_frame(self._requests)) is not None:
+                if request.get("op") == "cancel":
+                    with self._tokens_lock:
+                        token = self._tokens.get(int(request.get("target", -1)))
+                    if token is not None:
+                        token.cancel()
+                    continue
+                if request.get("op") == "generate":
+                    with self._tokens_lock:
+                        self._tokens[int(request["id"])] = CancelToken()
+                self._queue.put(request)
+        except (OSError, ValueError, protocol.ProtocolError) as error:
+            log.error("engine host: reading a request failed: %s", error)
+        with self._tokens_lock:
+            for token in self._tokens.values():
+                token.cancel()
+        self._queue.put(None)
+
+    def _handle(self, request: dict[str, Any]) -> bool:
+        op, request_id = request.get("op"), int(request.get("id", 0))
+        try:
+            if op == "load":
+                self._load(request_id, request)
+            elif op == "count":
+                engine = self._require()
+                messages = protocol.decode_messages(request["messages"])
+                n = engine.count_prompt_tokens(messages)
+                self.send({"ev": "count", "id": request_id, "n": n})
+            elif op == "generate":
+                self._generate(request_id, request)
+            elif op == "close":
+                self._close_engine()
+                self.send({"ev": "closed", "id": request_id})
+                return False
+            else:
+                raise ValueError(f"unknown request {op!r}")
+        except Exception as error:
+            if not isinstance(error, protocol.errors.HearthError):
+                log.error("engine host: %s failed", op, exc_info=error)
+            self.send(protocol.encode_error(request_id, error))
+        return True
+
+    def _require(self) -> Engine:
+        if self._engine is None:
+            raise protocol.errors.ModelNotLoadedError("No model is loaded yet.")
+        return self._engine
+
+    def _load(self, request_id: int, request: dict[str, Any]) -> None:
+        from desktop.inference.registry import EngineRegistry
+
+        self._close_engine()
+        path = Path(request["path"])
+        registry = EngineRegistry(
+            chat_format=str(request.get("chat_format") or "chatml"),
+            model_type_hint=request.get("model_type") or None,
+        )
+        engine = registry.create_engine(path)
+
+        def progress(value: float) -> None:
+            self.send({"ev": "progress", "id": request_id, "value": value})
+
+        engine.load(path, protocol.decode_options(request["options"]), progress)
+        self._engine = engine
+        info = engine.info
+        self.send(
+            {
+                "ev": "loaded",
+                "id": request_id,
+                "n_ctx": engine.n_ctx,
+                "engine": [info.name, info.version, list(info.formats)],
+                "template_note": engine.template_note,
+            }
+        )
+
+    def _generate(self, request_id: int, request: dict[str, Any]) -> None:
+        with self._tokens_lock:
+            cancel = self._tokens.setdefault(request_id, CancelToken())
+        try:
+            engine = self._require()
+            messages = protocol.decode_messages(request["messages"])
+            params = protocol.decode_params(request["params"])
+            stream = engine.stream(messages, params, cancel)
+            try:
+                for piece in stream:
+                    if piece:
+                        self.send({"ev": "token", "id": request_id, "text": piece})
+                    if cancel.cancelled:
+                        break
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+            usage = engine.usage
+            self.send(
+                {
+                    "ev": "done",
+                    "id": request_id,
+                    "prompt_tokens": usage.prompt_tokens,
+                    "generated_tokens": usage.generated_tokens,
+                    "cached_tokens": usage.cached_tokens,
+                    "cancelled": cancel.cancelled,
+                }
+            )
+        finally:
+            with self._tokens_lock:
+                self._tokens.pop(request_id, None)
+
+    def _close_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+
+def child_main(argv: Sequence[str] | None = None) -> int:
+    """The child's entry point: frames on the original stdin/stdout, everything else on stderr."""
+    del argv  # no options: everything arrives as requests
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
+    events = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # engines' prints must not mix with the frames
+    sys.stdout = sys.stderr
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG, format=LOG_FORMAT, force=True)
+    requests = os.fdopen(os.dup(0), "rb", buffering=0)
+    HostServer(requests, events).serve()
+    events.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(child_main())
