@@ -254,7 +254,7 @@ def test_a_deleted_entry_leads_to_the_recovery_key(desktop: Desktop) -> None:
     assert "The keychain has no key for your conversations (it was reset or the entry was " in (
         refused.stderr
     )
-    assert "Open the Hearth window to enter your recovery key. Nothing was changed." in (
+    assert "Run `hearth key recover` (or open the Hearth window) to enter your recovery key." in (
         refused.stderr
     )
     # The window's recovery path: the recovery key opens the data and keeps the key again.
