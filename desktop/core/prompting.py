@@ -201,9 +201,10 @@ def plan_context(
 
     # The usual case first: everything fits (one count, not a search: a prompt counted
     # several times per turn would make later turns slower to start).
-    whole = count_tokens(head + turns)
+    everything = system + examples + turns
+    whole = count_tokens(everything)
     if whole <= budget and (turns[0].role == "user" or len(turns) == 1):
-        return ContextPlan(head + turns, 0, whole, n_ctx, reserve)
+        return ContextPlan(everything, 0, whole, n_ctx, reserve)
     # Candidate start points: each user message (so the history starts with a question).
     starts = [i for i, m in enumerate(turns) if m.role == "user"] or [0]
     if starts[-1] != len(turns) - 1 and turns[-1].role == "user":
