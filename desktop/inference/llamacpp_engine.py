@@ -15,7 +15,7 @@ import io
 import logging
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class _LogRouter:
         self._buffer = ""
         self._level = logging.DEBUG
         self.recent_errors: list[str] = []
+        #: True while the engine is stopping a request on purpose: llama.cpp then reports the
+        #: abort it was asked for ("llama_decode: failed to decode, ret = 2") as errors.
+        self.stopping: Callable[[], bool] = lambda: False
 
     def __call__(self, level: int, text: bytes | None, _user_data: ctypes.c_void_p) -> None:
         if level != 5:
@@ -64,8 +67,11 @@ class _LogRouter:
         while "\n" in self._buffer:
             line, self._buffer = self._buffer.split("\n", 1)
             if line.strip():
-                log.log(self._level, "%s", line)
-                if self._level >= logging.WARNING:
+                level = self._level
+                if level >= logging.WARNING and self.stopping():
+                    level = logging.DEBUG  # the abort Stop asked for, not a fault
+                log.log(level, "%s", line)
+                if level >= logging.WARNING:
                     self.recent_errors = [*self.recent_errors[-9:], line.strip()]
 
 
@@ -268,6 +274,7 @@ class LlamaCppEngine:
         stop = list(dict.fromkeys((*self.template.stop, *params.stop)))
         seed = params.seed if params.seed is not None else random.randrange(2**31)
         self._cancel = cancel
+        self._router.stopping = lambda: cancel.cancelled
         before = 0
         try:
             chunks = llm.create_completion(
@@ -303,6 +310,7 @@ class LlamaCppEngine:
             raise GenerationError(f"llama.cpp refused the request: {exc}") from exc
         finally:
             self._cancel = None
+            self._router.stopping = lambda: False
             self.usage.generated_tokens = max(before, llm.n_tokens - len(tokens))
 
     def close(self) -> None:
