@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return host_main(args[1:])
     if any(arg in HEADLESS for arg in args):
-        from desktop.cli import main as cli_main
+        from desktop.cli.main import main as cli_main
 
         try:
             return cli_main(args)

@@ -20,8 +20,9 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
-from desktop.cli_args import HearthParser, ctx_type, threads_type
-from desktop.cli_vault import make_vault
+from desktop.chat.profiles import ChatProfiles
+from desktop.cli.args import HearthParser, ctx_type, threads_type
+from desktop.cli.vault import make_vault
 from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
@@ -41,8 +42,7 @@ from desktop.storage.migrations import open_and_migrate
 from desktop.storage.preferences import Preferences
 from desktop.storage.vault import Unlocked, recovery_key_for
 from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
-from desktop.ui.profiles import ChatProfiles
-from desktop.ui.single_instance import (
+from desktop.ui.shell.single_instance import (
     InstanceServer,
     bring_to_front,
     request_activation,
@@ -128,7 +128,7 @@ def _install_excepthook(log_file: Path | None) -> None:
 
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         log.critical("Unhandled exception", exc_info=(kind, error, tb))
-        from desktop.ui.dialogs import show_crash_dialog
+        from desktop.ui.shell.dialogs import show_crash_dialog
 
         show_crash_dialog(f"{kind.__name__}: {error}", log_file)
 
@@ -174,8 +174,8 @@ class OpenedStore:
 
 def unlock_store(paths: AppPaths, keychain: Keychain | None = None) -> OpenedStore:
     """Get the database key (asking the user if needed), then open the store with it."""
-    from desktop.ui.unlock import UnlockFlow
-    from desktop.ui.unlock_dialogs import QtPrompter
+    from desktop.ui.privacy.unlock import UnlockFlow
+    from desktop.ui.privacy.unlock_dialogs import QtPrompter
 
     vault = make_vault(paths, keychain)
     result = UnlockFlow(vault, QtPrompter()).run()
@@ -265,8 +265,8 @@ def _open_privacy(
     delete_all_data: Callable[[bool], None],
 ) -> None:
     """The Privacy page over the window, with its actions bound to this session's vault."""
-    from desktop.ui.privacy_dialog import PrivacyDialog, PrivacyState
-    from desktop.ui.unlock import run_off_gui_thread
+    from desktop.ui.privacy.dialog import PrivacyDialog, PrivacyState
+    from desktop.ui.privacy.unlock import run_off_gui_thread
 
     unlocked = opened.unlocked
     key = None if unlocked is None else unlocked.db_key
@@ -332,10 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = setup_logging(paths.log_dir)
     log.info("Hearth %s starting", __version__)
 
-    from desktop.ui.app_window import build_main_window
-    from desktop.ui.controller import ChatController
-    from desktop.ui.pages import Pages
-    from desktop.ui.worker import InferenceThread
+    from desktop.ui.chat.controller import ChatController
+    from desktop.ui.chat.worker import InferenceThread
+    from desktop.ui.shell.app_window import build_main_window
+    from desktop.ui.shell.pages import Pages
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -375,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if store_error is not None:
         window.show_error(store_error)
     if opened.recovery_key is not None:
-        from desktop.ui.unlock_dialogs import offer_recovery_key
+        from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
 
         offer_recovery_key(opened.recovery_key, window)
 

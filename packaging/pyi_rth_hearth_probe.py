@@ -108,7 +108,7 @@ def _qt() -> dict[str, Any]:
 def _resources() -> dict[str, Any]:
     """The built-in assistants and the pickers' arrow, where the running app looks for them."""
     from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
-    from desktop.ui.style import resource_path
+    from desktop.ui.shell.style import resource_path
 
     store = AssistantStore(builtin_assistants_dir(), Path(os.devnull) / "none")
     builtins = sorted(a.id for a in store.assistants() if a.builtin)

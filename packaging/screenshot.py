@@ -31,6 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEventLoop, QTimer, SignalInstance  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from desktop.chat.profiles import ChatProfiles  # noqa: E402
 from desktop.core.types import (  # noqa: E402
     ChatMessage,
     GenerationParams,
@@ -48,10 +49,9 @@ from desktop.inference.library import ModelLibrary  # noqa: E402
 from desktop.storage.assistants import AssistantStore, builtin_assistants_dir  # noqa: E402
 from desktop.storage.conversations import ConversationStore  # noqa: E402
 from desktop.storage.migrations import open_and_migrate  # noqa: E402
-from desktop.ui.app_window import build_main_window  # noqa: E402
-from desktop.ui.controller import ChatController  # noqa: E402
-from desktop.ui.profiles import ChatProfiles  # noqa: E402
-from desktop.ui.worker import InferenceThread  # noqa: E402
+from desktop.ui.chat.controller import ChatController  # noqa: E402
+from desktop.ui.chat.worker import InferenceThread  # noqa: E402
+from desktop.ui.shell.app_window import build_main_window  # noqa: E402
 
 SIZE = (1180, 720)
 EARLIER_CHATS = [

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop.core.assistants import Example  # noqa: E402
 from desktop.storage.assistants import AssistantStore, builtin_assistants_dir  # noqa: E402
-from desktop.ui.assistants_page import AssistantsPage  # noqa: E402
+from desktop.ui.assistants.page import AssistantsPage  # noqa: E402
 
 SIZE = (960, 680)
 DEFAULT_OUT = ROOT / "resources" / "screenshot-assistants.png"

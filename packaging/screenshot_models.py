@@ -31,7 +31,7 @@ from desktop.inference.bench_results import BenchResults  # noqa: E402
 from desktop.inference.embedded import find_embedded_model  # noqa: E402
 from desktop.inference.library import EMBEDDED_KEY, ModelLibrary  # noqa: E402
 from desktop.inference.sysmem import available_memory  # noqa: E402
-from desktop.ui.models_page import ModelsPage  # noqa: E402
+from desktop.ui.models.page import ModelsPage  # noqa: E402
 from tests import tinymodels  # noqa: E402
 
 SIZE = (900, 640)

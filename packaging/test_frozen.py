@@ -214,7 +214,7 @@ def test_store(hearth: Path, env: dict[str, str]) -> None:
 
 
 def ask_forward(path: str) -> bool:
-    """The window's answer over its local socket (the protocol of desktop/ui/single_instance)."""
+    """The window's answer over its local socket (desktop/ui/shell/single_instance)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.settimeout(2.0)

@@ -44,9 +44,9 @@ DRIVER = textwrap.dedent("""
     from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
     from desktop.core.types import GenerationParams, LoadOptions
     from desktop.inference.embedded import find_embedded_model
-    from desktop.ui.app_window import build_main_window
-    from desktop.ui.controller import ChatController
-    from desktop.ui.worker import InferenceThread
+    from desktop.ui.shell.app_window import build_main_window
+    from desktop.ui.chat.controller import ChatController
+    from desktop.ui.chat.worker import InferenceThread
 
     question, threads, lengths = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     app = QApplication([])

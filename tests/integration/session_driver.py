@@ -51,9 +51,9 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop import app as hearth_app
-    from desktop import cli
+    from desktop.cli import main as cli
     from desktop.storage.export import write_export
-    from desktop.ui import app_window
+    from desktop.ui.shell import app_window
 
     outcome: dict[str, Any] = {"reply": "", "hits": 0, "exported": []}
     built: list[Any] = []

@@ -136,7 +136,7 @@ def test_ask_with_an_assistant_and_an_unknown_one(tmp_path: Path) -> None:
 
 
 def test_ask_settings_come_from_the_assistant_then_the_flags(tmp_path: Path) -> None:
-    from desktop.cli import ask_params, build_parser, find_assistant
+    from desktop.cli.main import ask_params, build_parser, find_assistant
     from desktop.paths import AppPaths
 
     paths = AppPaths.resolve(tmp_path)

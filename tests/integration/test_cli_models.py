@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop import cli_models
-from desktop.cli import build_parser
+from desktop.cli import models as cli_models
+from desktop.cli.main import build_parser
 from desktop.core.errors import ModelLibraryError, ModelRefusedError
 from desktop.paths import AppPaths
 from tests import tinymodels

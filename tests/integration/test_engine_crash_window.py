@@ -18,17 +18,17 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.app import make_engine_factory
+from desktop.chat.profiles import ChatProfiles
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import EMBEDDED_KEY, ModelLibrary
 from desktop.inference.registry import EngineRegistry
 from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.migrations import open_and_migrate
-from desktop.ui.app_window import build_main_window
-from desktop.ui.controller import ChatController
-from desktop.ui.pages import Pages
-from desktop.ui.profiles import ChatProfiles
-from desktop.ui.worker import InferenceThread
+from desktop.ui.chat.controller import ChatController
+from desktop.ui.chat.worker import InferenceThread
+from desktop.ui.shell.app_window import build_main_window
+from desktop.ui.shell.pages import Pages
 from tests.tinymodels import write_tiny_llama_gguf
 
 pytestmark = pytest.mark.slow

@@ -16,18 +16,19 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from desktop import cli, cli_models
 from desktop.app import make_engine_factory
+from desktop.chat.profiles import ChatProfiles
+from desktop.cli import main as cli
+from desktop.cli import models as cli_models
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken
 from desktop.inference.library import ModelLibrary
 from desktop.inference.llamacpp_engine import LlamaCppEngine
 from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
-from desktop.ui.app_window import build_main_window
-from desktop.ui.controller import ChatController
-from desktop.ui.main_window import MainWindow
-from desktop.ui.profiles import ChatProfiles
-from desktop.ui.worker import InferenceThread
+from desktop.ui.chat.controller import ChatController
+from desktop.ui.chat.worker import InferenceThread
+from desktop.ui.shell.app_window import build_main_window
+from desktop.ui.shell.main_window import MainWindow
 from tests import tinymodels
 from tests.hostile_templates import HOSTILE
 from tests.template_cases import TEMPLATES_DIR

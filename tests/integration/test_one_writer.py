@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop import cli
 from desktop.app import ALREADY_RUNNING, InstanceClaim, _claim_single_instance
-from desktop.cli_store import open_store
-from desktop.cli_vault import database_key, make_vault
+from desktop.cli import main as cli
+from desktop.cli.store import open_store
+from desktop.cli.vault import database_key, make_vault
 from desktop.core.errors import DatabaseError
 from desktop.paths import AppPaths
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.db import open_database
 from desktop.storage.lock import WriteLock
 from desktop.storage.migrations import open_and_migrate
-from desktop.ui.single_instance import request_activation, server_name
+from desktop.ui.shell.single_instance import request_activation, server_name
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ data_dir, kind = Path(sys.argv[1]), sys.argv[2]
 lock = WriteLock(data_dir, kind)
 assert lock.try_acquire()
 if kind == "window":  # the window's store: encrypted, its key kept as the window keeps it
-    from desktop.cli_vault import database_key, make_vault
+    from desktop.cli.vault import database_key, make_vault
     from desktop.paths import AppPaths
     key = database_key(make_vault(AppPaths.resolve(data_dir)), interactive=False)
     store = ConversationStore(open_and_migrate(data_dir / "hearth.db", key=key))

@@ -13,10 +13,10 @@ from pytestqt.qtbot import QtBot
 from desktop.app import make_engine_factory
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, GenerationStats, LoadOptions
-from desktop.ui.app_window import build_main_window
-from desktop.ui.controller import ChatController
-from desktop.ui.main_window import MainWindow
-from desktop.ui.worker import InferenceThread
+from desktop.ui.chat.controller import ChatController
+from desktop.ui.chat.worker import InferenceThread
+from desktop.ui.shell.app_window import build_main_window
+from desktop.ui.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
 

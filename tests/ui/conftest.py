@@ -19,9 +19,9 @@ if str(ROOT) not in sys.path:  # run straight from a checkout, before `pip insta
 
 from desktop.storage.conversations import ConversationStore  # noqa: E402
 from desktop.storage.migrations import open_and_migrate  # noqa: E402
-from desktop.ui.app_window import build_main_window  # noqa: E402
-from desktop.ui.controller import ChatController  # noqa: E402
-from desktop.ui.worker import InferenceThread  # noqa: E402
+from desktop.ui.chat.controller import ChatController  # noqa: E402
+from desktop.ui.chat.worker import InferenceThread  # noqa: E402
+from desktop.ui.shell.app_window import build_main_window  # noqa: E402
 from tests.ui.fakes import ChatApp, FakeEngineFactory  # noqa: E402
 
 

@@ -22,9 +22,9 @@ from pytestqt.qtbot import QtBot
 from desktop.core.errors import HearthError
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, Usage
-from desktop.ui.controller import ChatController
-from desktop.ui.main_window import MainWindow
-from desktop.ui.worker import InferenceThread, InferenceWorker
+from desktop.ui.chat.controller import ChatController
+from desktop.ui.chat.worker import InferenceThread, InferenceWorker
+from desktop.ui.shell.main_window import MainWindow
 
 #: A model path for the fake engines (never opened).
 MODEL_PATH = "/models/tiny-chat-q4.gguf"

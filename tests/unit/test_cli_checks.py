@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop import cli_args
-from desktop.cli_context import check_context
+from desktop.cli import args as cli_args
+from desktop.cli.context import check_context
 from desktop.core.errors import HearthError, OutputFileError
 from desktop.core.files import write_private_file
 from desktop.inference.inspect import inspect_model

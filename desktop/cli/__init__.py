@@ -1,0 +1,1 @@
+"""The command line (`hearth ask`, `search`, `export`, `models`, `key`, ...)."""

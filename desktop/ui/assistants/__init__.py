@@ -1,0 +1,1 @@
+"""The Assistants page: list, editor, examples, overrides, preview."""

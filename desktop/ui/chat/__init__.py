@@ -1,0 +1,1 @@
+"""The conversation on screen: controller, inference worker, view, bubbles, composer, budget."""

@@ -1,0 +1,387 @@
+"""One message on screen: its text, a note for replies that did not end normally, and
+the actions under it.
+
+User messages are plain text in a tinted bubble; assistant replies are Markdown
+rendered to rich text. Under each message a row of small buttons: Copy for every
+message; Edit for a question (it turns into an editor in place: Enter sends the new
+version, Esc cancels); Regenerate for a reply; Continue for a reply that was
+interrupted or stopped; and ‹ 2/3 › when the message has other versions.
+
+Signals: action_requested(str name, int index) with name "regenerate" or "continue";
+edit_submitted(int index, str text); version_requested(int index, int step);
+copied(). Thread: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.chat.session import CONTINUABLE, MessageItem
+from desktop.ui.chat.composer import Composer
+from desktop.ui.chat.markdown import MarkdownRenderer, StreamingMarkdown
+
+_THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
+_STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
+#: Finished blocks of a streaming reply shown per label.
+BLOCKS_PER_LABEL = 8
+#: The note under a stored reply that did not end normally, by its status.
+STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
+
+
+def _button(text: str, tip: str, name: str = "messageAction") -> QToolButton:
+    button = QToolButton()
+    button.setObjectName(name)
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setAutoRaise(True)
+    return button
+
+
+class MessageBubble(QFrame):
+    """One message with its actions; `index` is its position in the branch shown."""
+
+    action_requested = Signal(str, int)
+    edit_submitted = Signal(int, str)
+    version_requested = Signal(int, int)
+    copied = Signal()
+
+    def __init__(
+        self,
+        item: MessageItem,
+        index: int,
+        renderer: MarkdownRenderer,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.item = item
+        self.index = index
+        self.role = item.role
+        self._renderer = renderer
+        self._text = ""
+        self._editor: Composer | None = None
+        self._stream: StreamingMarkdown | None = None
+        self._block_labels: list[QLabel] = []
+        self._block_html: list[list[str]] = []  # the blocks each label shows
+        self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
+        self.label = QLabel()
+        self.label.setObjectName("messageText")
+        self.label.setWordWrap(True)
+        self.label.setOpenExternalLinks(False)
+        self.label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.label.setTextFormat(
+            Qt.TextFormat.PlainText if item.role == "user" else Qt.TextFormat.RichText
+        )
+        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self._layout = QVBoxLayout(self)
+        if item.role == "user":
+            self._layout.setContentsMargins(14, 10, 14, 10)
+        else:
+            self._layout.setContentsMargins(2, 4, 2, 4)
+            name = QLabel("Hearth")
+            name.setObjectName("speakerName")
+            self._layout.addWidget(name)
+        self._layout.addWidget(self.label)
+        self._blocks = QWidget()  # a streaming reply: one label per finished block
+        self._blocks_column = QVBoxLayout(self._blocks)
+        self._blocks_column.setContentsMargins(0, 0, 0, 0)
+        self._blocks_column.setSpacing(4)
+        self._tail = self._block_label()
+        self._blocks_column.addWidget(self._tail)
+        self._blocks.hide()
+        self._layout.addWidget(self._blocks)
+        self.status_note = QLabel()
+        self.status_note.setObjectName("statusNote")
+        self._layout.addWidget(self.status_note)
+        self.action_bar = QWidget()
+        self.action_bar.setObjectName("messageActions")
+        self._actions_row = QHBoxLayout(self.action_bar)
+        self._actions_row.setContentsMargins(0, 0, 0, 0)
+        self._actions_row.setSpacing(2)
+        self.buttons: dict[str, QToolButton] = {}
+        self.version_label = QLabel()
+        self.version_label.setObjectName("versionLabel")
+        self._build_actions()
+        self.set_text(item.content)
+        self.update_item(item)
+
+    # --- text --------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The message as written (Markdown source for assistant replies)."""
+        return self._text
+
+    @property
+    def status(self) -> str:
+        return self.item.status
+
+    def set_text(self, text: str) -> None:
+        self._end_stream()
+        self._text = text
+        if self.role == "user":
+            self.label.setText(text)
+        elif text:
+            self.label.setText(self._renderer.render(text))
+        else:
+            self.label.setText(_THINKING_HTML)
+
+    def set_streaming_text(self, text: str) -> None:
+        """The reply so far: only blocks finished since the last call and the open (last)
+        block are rendered and laid out, so an update costs the same early and late."""
+        if self.role == "user" or not text:
+            self.set_text(text)
+            return
+        if self._stream is None:
+            self._stream = StreamingMarkdown(self._renderer)
+            self.label.hide()
+            self._blocks.show()
+        self._text = text
+        blocks, tail = self._stream.update(text)
+        # Blocks go into labels of `BLOCKS_PER_LABEL`: the layout has few items to place at
+        # each frame, and a label is set again only when one of its blocks changes.
+        groups = [
+            blocks[start : start + BLOCKS_PER_LABEL]
+            for start in range(0, len(blocks), BLOCKS_PER_LABEL)
+        ]
+        labels, shown = self._block_labels, self._block_html
+        for position, group in enumerate(groups):
+            if position == len(labels):
+                labels.append(self._block_label())
+                self._blocks_column.insertWidget(position, labels[-1])
+                shown.append([])
+            if len(shown[position]) != len(group) or any(
+                a is not b for a, b in zip(shown[position], group, strict=True)
+            ):
+                labels[position].setText("".join(group))
+                shown[position] = list(group)
+        while len(labels) > len(groups):
+            shown.pop()
+            label = labels.pop()
+            self._blocks_column.removeWidget(label)
+            label.deleteLater()
+        self._tail.setText(tail)  # stays shown: showing a widget again costs a restyle
+
+    def _block_label(self) -> QLabel:
+        label = QLabel()
+        label.setObjectName("messageText")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        return label
+
+    def _end_stream(self) -> None:
+        """Back to one label holding the whole reply (selectable as one text)."""
+        if self._stream is None:
+            return
+        self._stream = None
+        for label in self._block_labels:
+            self._blocks_column.removeWidget(label)
+            label.deleteLater()
+        self._block_labels, self._block_html = [], []
+        self._tail.clear()
+        self._blocks.hide()
+        self.label.show()
+
+    def show_stopped_placeholder(self) -> None:
+        self.label.setText(_STOPPED_HTML)
+
+    def rebind(self, item: MessageItem, index: int) -> None:
+        """Show another message of the same role (a recycled bubble)."""
+        self.cancel_editing()
+        self.index = index
+        self._text = ""
+        self.set_text(item.content)
+        self.update_item(item)
+        if self.property("highlighted"):
+            self.setProperty("highlighted", False)
+            style = self.style()
+            style.unpolish(self)
+            style.polish(self)
+
+    # --- state -------------------------------------------------------------------------
+
+    def update_item(self, item: MessageItem) -> None:
+        """New status or versions (e.g. when the reply has finished streaming)."""
+        self.item = item
+        if item.status != "streaming" and (item.content != self._text or self._stream):
+            self.set_text(item.content)
+        note = STATUS_NOTES.get(item.status)
+        self.status_note.setText(note or "")
+        self.status_note.setVisible(note is not None)
+        streaming = item.status == "streaming"
+        self.action_bar.setVisible(not streaming)
+        if "continue" in self.buttons:
+            self.buttons["continue"].setVisible(item.status in CONTINUABLE)
+        several = item.versions > 1
+        for name in ("previous", "next"):
+            self.buttons[name].setVisible(several)
+        self.version_label.setVisible(several)
+        self.version_label.setText(f"{item.version + 1}/{item.versions}")
+        self.buttons["previous"].setEnabled(item.version > 0)
+        self.buttons["next"].setEnabled(item.version + 1 < item.versions)
+
+    def set_actions_enabled(self, enabled: bool) -> None:
+        """While a reply streams only Copy stays available."""
+        for name, button in self.buttons.items():
+            if name != "copy":
+                button.setEnabled(enabled and self._allowed(name))
+
+    def _allowed(self, name: str) -> bool:
+        if name == "previous":
+            return self.item.version > 0
+        if name == "next":
+            return self.item.version + 1 < self.item.versions
+        return True
+
+    # --- editing -----------------------------------------------------------------------
+
+    @property
+    def editing(self) -> bool:
+        return self._editor is not None
+
+    def start_editing(self) -> Composer:
+        """Replace the text with an editor holding it (Enter sends, Esc cancels)."""
+        if self._editor is None:
+            editor = Composer()
+            editor.setObjectName("editBox")
+            editor.setPlaceholderText("Edit your message")
+            editor.setPlainText(self._text)
+            editor.submitted.connect(self._submit_edit)
+            editor.stop_requested.connect(self.cancel_editing)
+            self._layout.insertWidget(self._layout.indexOf(self.label), editor)
+            self.label.hide()
+            self.action_bar.hide()
+            self._editor = editor
+            self.setMinimumWidth(min(560, max(320, self.label.width() + 28)))
+        self._editor.setFocus()
+        self._editor.moveCursor(self._editor.textCursor().MoveOperation.End)
+        return self._editor
+
+    def cancel_editing(self) -> None:
+        editor, self._editor = self._editor, None
+        if editor is not None:
+            editor.hide()
+            editor.deleteLater()
+            self.setMinimumWidth(0)
+            self.label.show()
+            self.action_bar.show()
+
+    def _submit_edit(self, text: str) -> None:
+        if text.strip() and text.strip() != self._text.strip():
+            self.edit_submitted.emit(self.index, text)
+        else:
+            self.cancel_editing()
+
+    # --- actions -----------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        user = self.role == "user"
+        specs = [
+            ("previous", "‹", "Previous version"),
+            ("next", "›", "Next version"),
+            ("copy", "Copy", "Copy this message"),
+            ("edit", "Edit", "Edit and send again (the current version is kept)"),
+            ("regenerate", "Regenerate", "Write another reply (this one is kept)"),
+            ("continue", "Continue", "Let the model go on from where this reply stopped"),
+        ]
+        for name, text, tip in specs:
+            if (name == "edit" and not user) or (name in ("regenerate", "continue") and user):
+                continue
+            self.buttons[name] = _button(text, tip)
+        if user:
+            self._actions_row.addStretch(1)
+        self._actions_row.addWidget(self.buttons["previous"])
+        self._actions_row.addWidget(self.version_label)
+        self._actions_row.addWidget(self.buttons["next"])
+        for name in ("copy", "edit", "continue", "regenerate"):
+            if name in self.buttons:
+                self._actions_row.addWidget(self.buttons[name])
+        if not user:
+            self._actions_row.addStretch(1)
+        self.buttons["copy"].clicked.connect(self._copy)
+        for name, step in (("previous", -1), ("next", 1)):
+            self.buttons[name].clicked.connect(
+                lambda _checked=False, s=step: self.version_requested.emit(self.index, s)
+            )
+        if user:
+            self.buttons["edit"].clicked.connect(self.start_editing)
+        else:
+            for name in ("regenerate", "continue"):
+                self.buttons[name].clicked.connect(
+                    lambda _checked=False, n=name: self.action_requested.emit(n, self.index)
+                )
+
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self._text)
+        self.copied.emit()
+
+
+class MessageRow(QWidget):
+    """A bubble with its actions under it (and the left-out note, when it is the last
+    message the model no longer sees): one row of the chat view."""
+
+    def __init__(
+        self,
+        item: MessageItem,
+        index: int,
+        renderer: MarkdownRenderer,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.bubble = MessageBubble(item, index, renderer, self)
+        self.note: QLabel | None = None
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(0, 0, 0, 0)
+        self._column.setSpacing(2)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        if item.role == "user":
+            line.addStretch(1)
+            line.addWidget(self.bubble)
+        else:
+            line.addWidget(self.bubble, 1)
+            line.addStretch(0)
+        self._column.addLayout(line)
+        self._column.addWidget(self.bubble.action_bar)
+
+    def measure(self, width: int) -> int:
+        """The row's height at `width` (its text wrapped to fit)."""
+        self._column.activate()
+        height = self.heightForWidth(width) if self.hasHeightForWidth() else -1
+        return height if height > 0 else self.sizeHint().height()
+
+    def set_left_out(self, left_out: bool) -> None:
+        if bool(self.property("leftOut")) != left_out:
+            self.setProperty("leftOut", left_out)
+            for widget in (self, *self.findChildren(QWidget)):
+                style = widget.style()
+                style.unpolish(widget)
+                style.polish(widget)
+
+    def set_note(self, note: QLabel | None) -> None:
+        """Show `note` under this row (None: take the current one out)."""
+        if self.note is not None:
+            self._column.removeWidget(self.note)
+        self.note = note
+        if note is not None:
+            note.setParent(self)
+            self._column.addWidget(note)
+            note.show()

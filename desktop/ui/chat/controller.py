@@ -1,0 +1,672 @@
+"""The chat controller: the GUI-thread object between the window and the inference worker.
+
+`ChatController` turns user actions (`send`, `stop`, `regenerate`, `edit_message`,
+`continue_reply`, `switch_version`, `load_model`, `open_conversation`, `choose_model`,
+`choose_assistant`, `set_draft`) into requests for the worker, and worker events into
+events for the view. It never calls the engine and
+never waits: all work happens on the inference thread. The conversation itself, and
+how it is saved, is a `ConversationSession` (`desktop.chat.session`): with a store, the
+question is committed before its reply is requested and the reply is saved while it
+streams; store errors become messages, never crashes. With a `ProfileSource`, each
+conversation runs with its own assistant and model (`desktop.chat.profiles`): opening a
+chat loads its model if another one is loaded.
+
+Thread: GUI thread only.
+
+Signals to the worker (connected to `InferenceThread`'s, hence queued):
+    load_requested(int, str, LoadOptions),
+    generate_requested(int, list, GenerationParams, pinned), measure_requested(int, list,
+    reserve, pinned), unload_requested()
+Signals for the view:
+    branch_changed(list[MessageItem])        show exactly these messages (open, edit, versions)
+    message_appended(MessageItem)            a new bubble (a reply starts empty, streaming)
+    assistant_text_changed(str)              the streaming reply so far (throttled, ~50 ms)
+    message_finished(MessageItem)            the last reply's final text, status and versions
+    message_focus_requested(int)             scroll to the message at this position
+    generation_started()
+    generation_ended(GenerationStats | None) None when the generation failed
+    error_occurred(str)                      a user-facing message
+    status_changed(str)
+    busy_changed(bool)                       a send is queued or a reply is streaming
+    model_ready_changed(bool)
+    model_loading_changed(bool)
+    load_progress_changed(float)             0..1
+    model_changed(ModelDescription | None)
+    conversation_changed(object)             the open conversation id (None: a new chat)
+    conversations_changed()                  stored conversations changed (titles, order)
+    profile_changed(ChatProfile | None)      the open chat's assistant, model and settings
+    budget_changed(ContextBudget | None)     the next request's share of the context window
+    left_out_changed(int)                    this many messages at the top are not sent
+    model_load_crashed(str)                  the engine crashed loading this model (its key)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from desktop.chat.profiles import ChatProfile, ProfileSource
+from desktop.chat.request import ChatRequest, build_request
+from desktop.chat.session import ConversationSession, MessageItem
+from desktop.core.errors import DatabaseError
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan
+from desktop.core.types import (
+    ChatMessage,
+    GenerationParams,
+    GenerationStats,
+    LoadOptions,
+    ModelDescription,
+)
+from desktop.storage.conversations import ConversationStore, MessageStatus
+from desktop.ui.chat.budget import ContextTracker
+from desktop.ui.chat.worker import InferenceThread
+
+_T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
+
+#: How often, at most, the streaming reply is pushed to the view.
+TEXT_THROTTLE_MS = 50
+
+
+def format_stats(stats: GenerationStats) -> str:
+    """'N tokens · X tok/s · first token Y ms' (and 'stopped' for a cancelled reply)."""
+    text = (
+        f"{stats.generated_tokens} tokens · {stats.tokens_per_s:.1f} tok/s · "
+        f"first token {stats.time_to_first_token_s * 1000:.0f} ms"
+    )
+    return text + " · stopped" if stats.cancelled else text
+
+
+class ChatController(QObject):
+    """One conversation with the model; see the module docstring for its signals."""
+
+    load_requested = Signal(int, str, object)
+    generate_requested = Signal(int, list, object, int)
+    unload_requested = Signal()
+
+    branch_changed = Signal(list)
+    message_appended = Signal(object)
+    assistant_text_changed = Signal(str)
+    message_finished = Signal(object)
+    message_focus_requested = Signal(int)
+    generation_started = Signal()
+    generation_ended = Signal(object)
+    error_occurred = Signal(str)
+    status_changed = Signal(str)
+    busy_changed = Signal(bool)
+    model_ready_changed = Signal(bool)
+    model_loading_changed = Signal(bool)
+    load_progress_changed = Signal(float)
+    model_changed = Signal(object)
+    conversation_changed = Signal(object)
+    conversations_changed = Signal()
+    profile_changed = Signal(object)
+    budget_changed = Signal(object)
+    left_out_changed = Signal(int)
+    model_load_crashed = Signal(str)
+
+    def __init__(
+        self,
+        inference: InferenceThread,
+        *,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        params: GenerationParams | None = None,
+        store: ConversationStore | None = None,
+        profiles: ProfileSource | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._inference = inference
+        self._session = ConversationSession(store)
+        self._profiles = profiles
+        self._profile: ChatProfile | None = None
+        self._model_key: str | None = None  # the model loaded or loading, and how
+        self._load_options: LoadOptions | None = None
+        self._active_request: ChatRequest | None = None
+        self._start_model: str | None = None
+        self._notice: str | None = None  # a profile problem to show once its model is ready
+        self._context = ContextTracker(
+            self._build_request,
+            lambda: None if not self.model_ready else not self.generating,
+            lambda: self._params.max_tokens,
+            self,
+        )
+        self._context.budget_changed.connect(self.budget_changed)
+        self._context.left_out_changed.connect(self.left_out_changed)
+        self._context.measure_requested.connect(inference.measure_requested)
+        self._system_prompt = system_prompt
+        self._params = params or GenerationParams()
+        self._next_id = 0
+        self._load_id: int | None = None
+        self._active_id: int | None = None
+        self._model: ModelDescription | None = None
+        self._pending_send = False
+        self._stop_requested = False
+        self._prefix = ""
+        self._pieces: list[str] = []
+        self._text_dirty = False
+        self._throttle = QTimer(self)
+        self._throttle.setSingleShot(True)
+        self._throttle.setInterval(TEXT_THROTTLE_MS)
+        self._throttle.timeout.connect(self._flush_text)
+
+        self.load_requested.connect(inference.load_requested)
+        self.generate_requested.connect(inference.generate_requested)
+        self.unload_requested.connect(inference.unload_requested)
+        worker = inference.worker
+        worker.load_progress.connect(self._on_load_progress)
+        worker.model_loaded.connect(self._on_model_loaded)
+        worker.model_load_failed.connect(self._on_model_load_failed)
+        worker.token_generated.connect(self._on_token)
+        worker.generation_finished.connect(self._on_generation_finished)
+        worker.generation_failed.connect(self._on_generation_failed)
+        worker.model_unloaded.connect(self._on_model_unloaded)
+        worker.model_crashed.connect(self._on_model_crashed)
+        worker.context_planned.connect(self._on_context_planned)
+        worker.context_measured.connect(self._context.on_measured)
+
+    # --- state -------------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        """The conversation so far (without the system prompt), oldest first."""
+        return self._session.history()
+
+    @property
+    def items(self) -> list[MessageItem]:
+        """The messages shown, with their ids, statuses and versions."""
+        return list(self._session.items)
+
+    @property
+    def store(self) -> ConversationStore | None:
+        return self._session.store
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The stored conversation shown (None: a new chat, or no store)."""
+        return self._session.conversation_id
+
+    @property
+    def params(self) -> GenerationParams:
+        return self._params
+
+    @params.setter
+    def params(self, params: GenerationParams) -> None:
+        self._params = params
+
+    @property
+    def system_prompt(self) -> str:
+        return self._system_prompt
+
+    @system_prompt.setter
+    def system_prompt(self, text: str) -> None:
+        self._system_prompt = text
+
+    @property
+    def model(self) -> ModelDescription | None:
+        return self._model
+
+    @property
+    def profile(self) -> ChatProfile | None:
+        """The open chat's assistant, model and settings (None without a `ProfileSource`)."""
+        return self._profile
+
+    @property
+    def profiles(self) -> ProfileSource | None:
+        return self._profiles
+
+    @property
+    def model_key(self) -> str | None:
+        """The library key (or path) of the model loaded or loading."""
+        return self._model_key
+
+    @property
+    def model_ready(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model_loading(self) -> bool:
+        return self._load_id is not None
+
+    @property
+    def generating(self) -> bool:
+        return self._active_id is not None
+
+    @property
+    def busy(self) -> bool:
+        return self.generating or self._pending_send
+
+    # --- model -------------------------------------------------------------------------
+
+    def load_model(
+        self, path: str | Path, options: LoadOptions | None = None, key: str | None = None
+    ) -> None:
+        """Ask the worker to load `path`; any running generation is stopped first."""
+        if self.generating:
+            self.stop()
+        self._model_key = key or str(path)
+        self._load_options = options or LoadOptions()
+        self._load_id = self._new_id()
+        self._set_model(None)
+        self.model_loading_changed.emit(True)
+        self.load_progress_changed.emit(0.0)
+        self.status_changed.emit(f"Loading {Path(path).stem}…")
+        self.load_requested.emit(self._load_id, str(path), options or LoadOptions())
+
+    def unload_model(self) -> None:
+        """Free the model's memory; the next chat, or choosing a model, loads one again."""
+        if self.generating:
+            self.stop()
+        self._model_key = self._load_options = None
+        if self._load_id is not None:
+            self._load_id = None
+            self.model_loading_changed.emit(False)
+        self._set_model(None)
+        self.unload_requested.emit()
+
+    # --- assistant, model and settings of the open chat -------------------------------
+
+    def start(self, model_key: str | None = None) -> None:
+        """At start-up: reopen the last conversation, or get a new chat's model ready.
+
+        `model_key` (a model given on the command line) replaces the reopened chat's model.
+        """
+        self._start_model = model_key
+        if not self.resume_last_conversation():
+            self.apply_profile()
+        self._start_model = None
+
+    def apply_profile(self) -> None:
+        """Resolve the open chat's choices; load its model unless it is already loaded.
+
+        Also the way to take up changed settings or assistants (Models, Assistants pages).
+        """
+        if self._profiles is None:
+            return
+        session = self._session
+        if self._start_model is not None:
+            start_model, self._start_model = self._start_model, None
+            self._stored(lambda s: s.choose(assistant_id=s.assistant_id, model_key=start_model))
+        profile = self._profiles.resolve(session.assistant_id, session.model_key)
+        if session.conversation_id is None:  # a new chat records what it resolved to
+            session.assistant_id, session.model_key = profile.assistant_id, profile.model_key
+        self._profile = profile
+        self._params = profile.settings.to_params()
+        self.profile_changed.emit(profile)
+        if profile.model_path is None:
+            if self._model_key is None and not self.model_loading:
+                self.error_occurred.emit(profile.problem or "There is no model to load.")
+            return
+        wanted = (profile.model_key, profile.load_options)
+        if wanted != (self._model_key, self._load_options):
+            self.load_model(profile.model_path, profile.load_options, key=profile.model_key)
+            self._notice = profile.problem  # shown once the model is ready
+        elif profile.problem:
+            self.error_occurred.emit(profile.problem)
+        self._context.schedule()
+
+    def choose_model(self, key: str) -> None:
+        """Use the model `key` in the open chat (remembered), loading it now."""
+        session = self._session
+        self._stored(lambda s: s.choose(assistant_id=session.assistant_id, model_key=key))
+        self.apply_profile()
+
+    def choose_assistant(self, assistant_id: str) -> None:
+        """Use the assistant in the open chat (remembered); its own model, if it names one."""
+        if self._profiles is None:
+            return
+        model_key = self._session.model_key
+        chosen = self._profiles.resolve(assistant_id, None)
+        if chosen.assistant is not None and chosen.assistant.model and chosen.model_key:
+            model_key = chosen.model_key
+        self._stored(lambda s: s.choose(assistant_id=assistant_id, model_key=model_key))
+        self.apply_profile()
+
+    def set_draft(self, text: str) -> None:
+        """The composer's text changed: measure the next request again, shortly."""
+        self._context.set_draft(text)
+
+    # --- chatting ----------------------------------------------------------------------
+
+    def send(self, text: str) -> bool:
+        """Add a user message and ask for a reply. Returns False when it was refused.
+
+        Blank text is ignored; a send while a reply is streaming (or another send is
+        waiting for the model) is refused. Before the model is loaded, the message is
+        kept and sent as soon as loading ends.
+        """
+        text = text.strip()
+        if not text or self._refused_while_busy("Wait for the current reply, or press Stop."):
+            return False
+        added = self._stored(lambda session: session.add_question(text))
+        if added is None:
+            return False
+        item, created = added
+        if created:
+            self.conversation_changed.emit(self._session.conversation_id)
+        self.conversations_changed.emit()
+        self.message_appended.emit(item)
+        self._reply_when_ready()
+        return True
+
+    def stop(self) -> None:
+        """Stop the streaming reply (its text so far is kept), or drop a queued send."""
+        if self._pending_send:
+            self._pending_send = False
+            self.busy_changed.emit(False)
+            self.status_changed.emit("Queued message not sent.")
+        if self._active_id is not None:
+            self._stop_requested = True
+            self._inference.cancel()
+            self.status_changed.emit("Stopping…")
+
+    def regenerate(self, index: int) -> bool:
+        """A new version of the reply at `index` (the old one stays, as a sibling)."""
+        if self._refused_while_busy("Stop the reply before regenerating."):
+            return False
+        if self._change_branch(lambda session: session.drop_reply(index)) is None:
+            return False
+        self._reply_when_ready()
+        return True
+
+    def edit_message(self, index: int, text: str) -> bool:
+        """Send a new version of the question at `index`: a new branch, the old one kept."""
+        text = text.strip()
+        if not text or self._refused_while_busy("Stop the reply before editing a message."):
+            return False
+        if self._change_branch(lambda session: session.edit_question(index, text)) is None:
+            return False
+        self.conversations_changed.emit()
+        self._reply_when_ready()
+        return True
+
+    def switch_version(self, index: int, step: int) -> bool:
+        """Show another version (`step` -1 or +1) of the message at `index`."""
+        if self._refused_while_busy("Stop the reply before switching versions."):
+            return False
+        items = self._change_branch(lambda session: session.switch_version(index, step))
+        if items is None:
+            return False
+        self.message_focus_requested.emit(min(index, len(items) - 1))
+        return True
+
+    def continue_reply(self) -> bool:
+        """Let the model go on with the interrupted or stopped last reply."""
+        if self._refused_while_busy("Wait for the current reply, or press Stop."):
+            return False
+        if not self.model_ready:
+            self.error_occurred.emit("Load a model first: there is nobody to continue the reply.")
+            return False
+        request = self._build_request()
+        item = self._stored(lambda session: session.resume_reply())
+        if item is None:
+            return False
+        self._start_generation(request, item)
+        return True
+
+    # --- conversations -----------------------------------------------------------------
+
+    def clear_conversation(self) -> bool:
+        """Start a new, empty conversation. Refused (False) while busy.
+
+        With a store, the conversation is created when its first message is sent.
+        """
+        if self._refused_while_busy("Stop the reply before starting a new chat."):
+            return False
+        self._stored(lambda session: session.reset())
+        self.branch_changed.emit([])
+        self._context.clear_marks()
+        self.conversation_changed.emit(None)
+        self.apply_profile()
+        return True
+
+    new_conversation = clear_conversation
+
+    def open_conversation(self, conversation_id: int, message_id: int | None = None) -> bool:
+        """Show a stored conversation (with `message_id`: the branch holding it, scrolled to it)."""
+        if self.store is None:
+            return False
+        if conversation_id == self.conversation_id and message_id is None:
+            return True
+        if self._refused_while_busy("Stop the reply before opening another chat."):
+            return False
+        items = self._change_branch(lambda session: session.open(conversation_id, message_id))
+        if items is None:
+            return False
+        self.conversation_changed.emit(conversation_id)
+        self.apply_profile()
+        index = None if message_id is None else self._session.index_of(message_id)
+        if index is not None:
+            self.message_focus_requested.emit(index)
+        return True
+
+    def resume_last_conversation(self) -> bool:
+        """At start-up: mark replies a crash left `streaming` as interrupted, then reopen
+        the conversation that was open when Hearth last closed. False if there is none."""
+        store = self.store
+        if store is None:
+            return False
+        recovered = self._stored(lambda _session: store.recover_interrupted())
+        if recovered:
+            log.info("%d interrupted replies recovered", recovered)
+        last = self._stored(lambda _session: store.last_opened_conversation_id())
+        return last is not None and self.open_conversation(last)
+
+    def close(self) -> None:
+        """Stop the controller's timers: nothing fires after the window has gone."""
+        self._throttle.stop()
+        self._context.stop()
+
+    def save_partial_reply(self) -> None:
+        """Save the streaming reply's text now, as `incomplete` (the app is quitting)."""
+        if self._active_id is not None:
+            text = self._prefix + "".join(self._pieces)
+            self._stored(lambda session: session.finish_reply("incomplete", text))
+
+    # --- worker events -----------------------------------------------------------------
+
+    @Slot(float)
+    def _on_load_progress(self, fraction: float) -> None:
+        if self._load_id is not None:
+            self.load_progress_changed.emit(fraction)
+
+    @Slot(int, object)
+    def _on_model_loaded(self, request_id: int, description: ModelDescription) -> None:
+        if request_id != self._load_id:
+            return
+        self._load_id = None
+        self.model_loading_changed.emit(False)
+        self._set_model(description)
+        self.status_changed.emit("Ready")
+        notice = " ".join(n for n in (self._notice, description.template_note) if n)
+        if notice:
+            self.error_occurred.emit(notice)
+        self._notice = None
+        self._context.schedule()
+        if self._pending_send:
+            self._pending_send = False
+            self._start_reply()
+
+    @Slot(int, str)
+    def _on_model_load_failed(self, request_id: int, message: str) -> None:
+        if request_id != self._load_id:
+            return
+        self._load_id = None
+        self._model_key = self._load_options = None
+        self.model_loading_changed.emit(False)
+        self.status_changed.emit("Loading failed")
+        if self._pending_send:
+            self._pending_send = False
+            self.busy_changed.emit(False)
+            message += "\nYour message is kept; it will be answered once a model is loaded."
+        self.error_occurred.emit(message)
+
+    @Slot(int, str)
+    def _on_token(self, request_id: int, piece: str) -> None:
+        if request_id != self._active_id:
+            return
+        if self._stop_requested:
+            # Stop was pressed before the worker started this request (its reset of the
+            # cancel token may have erased it): cancel again.
+            self._inference.cancel()
+        self._pieces.append(piece)  # per token only this: text is joined per frame or save
+        self._text_dirty = True
+        if not self._throttle.isActive():
+            self._flush_text()
+        if self._session.streaming_save_due():
+            text = self._prefix + "".join(self._pieces)
+            self._stored(lambda session: session.save_streaming(text))
+
+    @Slot(int, object)
+    def _on_generation_finished(self, request_id: int, stats: GenerationStats) -> None:
+        if request_id != self._active_id:
+            return
+        self._end_generation("cancelled" if stats.cancelled else "complete", stats)
+        self.status_changed.emit("Stopped" if stats.cancelled else "Ready")
+        self.generation_ended.emit(stats)
+
+    @Slot(int, str)
+    def _on_generation_failed(self, request_id: int, message: str) -> None:
+        if request_id != self._active_id:
+            return
+        self._end_generation("error", None)
+        self.status_changed.emit("Ready" if self.model_ready else "")
+        self.error_occurred.emit(message)
+        self.generation_ended.emit(None)
+
+    @Slot(int, object)
+    def _on_context_planned(self, request_id: int, plan: ContextPlan) -> None:
+        request = self._active_request
+        if request_id == self._active_id and request is not None:
+            self._context.planned(request, plan)
+
+    @Slot(str, str)
+    def _on_model_crashed(self, _path: str, phase: str) -> None:
+        """The engine's process crashed; while loading, the model is unusable until chosen
+        again (or the next message, which loads it again)."""
+        if phase != "loading" or self._model_key is None:
+            return
+        self.model_load_crashed.emit(self._model_key)
+        if self.model_ready:  # it crashed restarting after an earlier crash
+            self._set_model(None)
+
+    @Slot()
+    def _on_model_unloaded(self) -> None:
+        if self._load_id is None and self._model is None:
+            self.status_changed.emit("")
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _set_model(self, description: ModelDescription | None) -> None:
+        was_ready = self.model_ready
+        self._model = description
+        self.model_changed.emit(description)
+        if was_ready != self.model_ready:
+            self.model_ready_changed.emit(self.model_ready)
+
+    def _refused_while_busy(self, reason: str) -> bool:
+        if self.busy:
+            self.status_changed.emit(reason)
+        return self.busy
+
+    def _build_request(self, draft: str = "") -> ChatRequest:
+        """System prompt (the assistant's, with its examples) + the branch shown + `draft`."""
+        assistant = self._profile.assistant if self._profile is not None else None
+        return build_request(self._session.items, assistant, self._system_prompt, draft)
+
+    def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
+        """Run one session call; a database error becomes a message, not a crash."""
+        try:
+            return action(self._session)
+        except DatabaseError as error:
+            log.warning("saving the conversation failed: %s", error)
+            self.error_occurred.emit(f"Could not save the conversation: {error}")
+        except (KeyError, IndexError, ValueError) as error:
+            log.warning("conversation action refused: %s", error)
+            self.status_changed.emit("That message is no longer there; the chat was reloaded.")
+        return None
+
+    def _change_branch(
+        self, action: Callable[[ConversationSession], list[MessageItem]]
+    ) -> list[MessageItem] | None:
+        items = self._stored(action)
+        if items is not None:
+            self.branch_changed.emit(items)
+            self._context.clear_marks()
+        return items
+
+    def _reply_when_ready(self) -> None:
+        """Ask for a reply to the branch as it stands, now or once the model has loaded."""
+        profile = self._profile
+        idle = not self.model_ready and not self.model_loading
+        if idle and profile is not None and profile.model_path is not None:
+            # The model was unloaded to free memory: load the chat's model again.
+            self.load_model(profile.model_path, profile.load_options, key=profile.model_key)
+        if self.model_ready:
+            self._start_reply()
+        elif self.model_loading:
+            self._pending_send = True
+            self.busy_changed.emit(True)
+            self.status_changed.emit("Your message will be sent when the model has loaded…")
+        else:
+            self.error_occurred.emit(
+                "No model is loaded, so there is nobody to answer yet. Load a model and "
+                "send again: your message is kept."
+            )
+
+    def _start_reply(self) -> None:
+        request = self._build_request()
+        item = self._stored(lambda session: session.start_reply())
+        if item is not None:
+            self._start_generation(request, item)
+
+    def _start_generation(self, request: ChatRequest, item: MessageItem) -> None:
+        self._active_id = self._new_id()
+        self._active_request = request
+        self._stop_requested = False
+        self._prefix = item.content
+        self._pieces = []
+        self._text_dirty = False
+        if not item.content:
+            self.message_appended.emit(item)
+        self.generation_started.emit()
+        self.busy_changed.emit(True)
+        self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
+        self.generate_requested.emit(
+            self._active_id, request.messages, self._params, request.pinned
+        )
+
+    def _flush_text(self) -> None:
+        if self._text_dirty:
+            self._text_dirty = False
+            self._pieces = ["".join(self._pieces)]
+            self.assistant_text_changed.emit(self._prefix + self._pieces[0])
+            self._throttle.start()
+
+    def _end_generation(self, status: MessageStatus, stats: GenerationStats | None) -> None:
+        """Finish the active request: its text so far is kept and saved with `status`."""
+        self._throttle.stop()
+        self._flush_text()
+        self._throttle.stop()
+        text = self._prefix + "".join(self._pieces)
+        stats_dict = None if stats is None else dataclasses.asdict(stats)
+        self._active_id = None
+        self._active_request = None
+        self._stop_requested = False
+        self._prefix, self._pieces = "", []
+        item = self._stored(lambda session: session.finish_reply(status, text, stats_dict))
+        self.busy_changed.emit(False)
+        if item is not None:
+            self.message_finished.emit(item)
+        self.conversations_changed.emit()
+        self._context.schedule()

@@ -1,0 +1,1 @@
+"""Small helpers every feature of the window may use (background tasks)."""

@@ -1,0 +1,1 @@
+"""Finding conversations again: sidebar, search, trash."""

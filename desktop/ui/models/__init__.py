@@ -1,0 +1,1 @@
+"""The Models page: library list, details, settings, import, speed."""

@@ -1,0 +1,1 @@
+"""The store's privacy: Privacy dialog, unlocking, passphrase dialogs."""

@@ -1,0 +1,1 @@
+"""The window's frame: main window, pages, style, single instance, crash dialog."""

@@ -1,0 +1,398 @@
+"""The main window ("Hearth"): the view of one conversation.
+
+`MainWindow` is a passive view: the conversation (`ChatView`), an error banner, the
+composer with Send and Stop, and a status bar (model name, load progress, statistics of
+the last reply). It knows nothing about the worker or the engine; it exposes slots to
+update it and emits the user's intentions.
+
+Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+N),
+search_requested() (Ctrl+K), privacy_requested(), assistant_chosen(str), model_chosen(str),
+assistants_requested(), models_requested() (the pickers' "Manage…" entries),
+draft_changed(str) (the composer's text), files_dropped(list[Path]) (model files dropped on
+the window), and the message actions of the chat view:
+edit_requested(int, str), regenerate_requested(int), continue_requested(int),
+version_requested(int, int) (positions in the branch shown).
+`set_sidebar()` puts the conversation list (`desktop.ui.conversations.sidebar`) on the left.
+Thread: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.chat.request import ContextBudget
+from desktop.chat.session import MessageItem
+from desktop.core.types import GenerationStats, ModelDescription
+from desktop.ui.chat.composer import Composer
+from desktop.ui.chat.controller import format_stats
+from desktop.ui.chat.controls import ChoicePicker, ContextMeter
+from desktop.ui.chat.markdown import MarkdownRenderer
+from desktop.ui.chat.view import READING_WIDTH, ChatView
+from desktop.ui.shell.style import STYLE_SHEET
+
+__all__ = ["STYLE_SHEET", "MainWindow"]
+
+
+def dropped_files(mime: QMimeData) -> list[Path]:
+    """The local files in a drag (the Models page checks whether they are models)."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class MainWindow(QMainWindow):
+    """The chat window; see the module docstring."""
+
+    send_requested = Signal(str)
+    stop_requested = Signal()
+    new_chat_requested = Signal()
+    search_requested = Signal()
+    privacy_requested = Signal()
+    edit_requested = Signal(int, str)
+    regenerate_requested = Signal(int)
+    continue_requested = Signal(int)
+    version_requested = Signal(int, int)
+    assistant_chosen = Signal(str)
+    model_chosen = Signal(str)
+    assistants_requested = Signal()
+    models_requested = Signal()
+    draft_changed = Signal(str)
+    files_dropped = Signal(list)
+
+    def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Hearth")
+        self.resize(900, 640)
+        self.setStyleSheet(STYLE_SHEET)
+        central = QWidget()
+        central.setObjectName("central")
+        self._columns = QHBoxLayout(central)
+        self._columns.setContentsMargins(0, 0, 0, 0)
+        self._columns.setSpacing(0)
+        chat_column = QWidget()
+        column = QVBoxLayout(chat_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self._make_header())
+        self.chat_view = ChatView(renderer or MarkdownRenderer())
+        column.addWidget(self.chat_view, 1)
+        column.addLayout(self._make_bottom())
+        self._columns.addWidget(chat_column, 1)
+        self.sidebar: QWidget | None = None
+        self.search_dialog: QWidget | None = None
+        self.setCentralWidget(central)
+        self._make_status_bar()
+        # A fixed minimum instead of one recomputed from the contents: the window's size
+        # limits then stay put while bubbles and the composer grow.
+        self.setMinimumSize(520, 420)
+        layout = self.layout()
+        if layout is not None:
+            layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+
+        self.send_button.clicked.connect(self._submit)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.new_chat_button.clicked.connect(self.new_chat_requested)
+        self.composer.submitted.connect(self.send_requested)
+        self.composer.stop_requested.connect(self.stop_requested)
+        self.composer.textChanged.connect(
+            lambda: self.draft_changed.emit(self.composer.toPlainText())
+        )
+        self.assistant_picker.chosen.connect(self.assistant_chosen)
+        self.assistant_picker.manage_requested.connect(self.assistants_requested)
+        self.model_picker.chosen.connect(self.model_chosen)
+        self.model_picker.manage_requested.connect(self.models_requested)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.activated.connect(self.stop_requested)
+        self.new_chat_action = QAction("New chat", self)
+        self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
+        self.new_chat_action.triggered.connect(self.new_chat_requested)
+        self.addAction(self.new_chat_action)
+        self.new_chat_button.setToolTip("New chat (Ctrl+N)")
+        self.search_action = QAction("Search conversations", self)
+        self.search_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.search_action.triggered.connect(self.search_requested)
+        self.addAction(self.search_action)
+        self.search_button.clicked.connect(self.search_requested)
+        self.search_button.setToolTip("Search all conversations (Ctrl+K)")
+        view = self.chat_view
+        view.edit_submitted.connect(self.edit_requested)
+        view.regenerate_requested.connect(self.regenerate_requested)
+        view.continue_requested.connect(self.continue_requested)
+        view.version_requested.connect(self.version_requested)
+        view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
+        self._model: ModelDescription | None = None
+        self.setAcceptDrops(True)
+        self.set_busy(False)
+        self.composer.setFocus()
+
+    # --- model files dropped on the window ------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_files(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+
+    # --- construction ------------------------------------------------------------------
+
+    def set_sidebar(self, sidebar: QWidget) -> None:
+        """Show `sidebar` (the conversation list) on the left of the chat."""
+        self.sidebar = sidebar
+        self._columns.insertWidget(0, sidebar)
+        self.setMinimumSize(520 + sidebar.minimumWidth(), 420)
+        self.resize(max(self.width(), 1140), self.height())
+
+    def _make_header(self) -> QWidget:
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(20, 10, 14, 10)
+        title = QLabel("Hearth")
+        title.setObjectName("appTitle")
+        self.assistant_picker = ChoicePicker("Manage assistants…")
+        self.assistant_picker.setToolTip("This chat's assistant: its instructions and examples")
+        self.model_picker = ChoicePicker("Manage models…")
+        self.model_picker.setToolTip("The model that answers in this chat")
+        for picker in (self.assistant_picker, self.model_picker):
+            picker.hide()  # shown once there are choices (`set_choices`)
+        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button.setObjectName("newChatButton")
+        self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.search_button = QPushButton("Search  Ctrl+K")
+        self.search_button.setObjectName("searchButton")
+        self.search_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        row.addWidget(title)
+        row.addSpacing(12)
+        row.addWidget(self.assistant_picker)
+        row.addWidget(self.model_picker)
+        row.addStretch(1)
+        self.privacy_button = QPushButton("Privacy")
+        self.privacy_button.setObjectName("searchButton")
+        self.privacy_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.privacy_button.setToolTip("Where your data lives, encryption, network, deletion")
+        self.privacy_button.clicked.connect(self.privacy_requested)
+        row.addWidget(self.privacy_button)
+        row.addWidget(self.search_button)
+        row.addWidget(self.new_chat_button)
+        return header
+
+    def _make_bottom(self) -> QHBoxLayout:
+        inner = QVBoxLayout()
+        inner.setSpacing(8)
+        self.error_banner = QFrame()
+        self.error_banner.setObjectName("errorBanner")
+        banner_row = QHBoxLayout(self.error_banner)
+        banner_row.setContentsMargins(12, 8, 6, 8)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("errorText")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setObjectName("errorClose")
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide_error)
+        banner_row.addWidget(self.error_label, 1)
+        banner_row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_banner.hide()
+        inner.addWidget(self.error_banner)
+
+        card = QFrame()
+        card.setObjectName("composerCard")
+        card_row = QHBoxLayout(card)
+        card_row.setContentsMargins(10, 8, 8, 8)
+        card_row.setSpacing(8)
+        self.composer = Composer()
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop the reply (Esc)")
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        for button in (self.stop_button, self.send_button):
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+        card_row.addWidget(self.composer, 1)
+        card_row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
+        card_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        inner.addWidget(card)
+        hint = QLabel("Enter to send · Shift+Enter for a new line · Esc to stop")
+        hint.setObjectName("keysHint")
+        self.context_meter = ContextMeter()
+        hints = QHBoxLayout()
+        hints.setContentsMargins(6, 0, 6, 0)
+        hints.addWidget(hint)
+        hints.addStretch(1)
+        hints.addWidget(self.context_meter)
+        inner.addLayout(hints)
+
+        holder = QWidget()
+        holder.setLayout(inner)
+        holder.setMaximumWidth(READING_WIDTH + 56)
+        outer = QHBoxLayout()
+        outer.setContentsMargins(28, 8, 28, 12)
+        outer.addStretch(0)
+        outer.addWidget(holder, 1)
+        outer.addStretch(0)
+        return outer
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        self.model_label = QLabel("No model loaded")
+        self.model_label.setTextFormat(Qt.TextFormat.RichText)
+        self.model_label.setObjectName("modelLabel")
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("statusLabel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedWidth(140)
+        self.progress_bar.hide()
+        self.stats_label = QLabel("")
+        self.stats_label.setObjectName("statsLabel")
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.status_label, 1)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self.stats_label)
+
+    # --- slots -------------------------------------------------------------------------
+
+    @Slot()
+    def _submit(self) -> None:
+        self.send_requested.emit(self.composer.toPlainText())
+        self.composer.setFocus()
+
+    @Slot(list)
+    def show_messages(self, items: list[MessageItem]) -> None:
+        """Show exactly these messages (a conversation opened, or another branch)."""
+        self.chat_view.set_messages(items)
+        self.stats_label.clear()
+
+    @Slot(object)
+    def append_message(self, item: MessageItem) -> None:
+        self.chat_view.append_message(item)
+
+    @Slot(object)
+    def finish_message(self, item: MessageItem) -> None:
+        self.chat_view.finish_message(item)
+
+    @Slot(int)
+    def focus_message(self, index: int) -> None:
+        self.chat_view.focus_message(index)
+
+    @Slot(str)
+    def set_assistant_text(self, text: str) -> None:
+        self.chat_view.set_streaming_text(text)
+
+    @Slot()
+    def on_generation_started(self) -> None:
+        self.hide_error()
+
+    @Slot(object)
+    def on_generation_ended(self, stats: GenerationStats | None) -> None:
+        if stats is not None:
+            self.stats_label.setText(format_stats(stats))
+
+    @Slot(str)
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_banner.show()
+
+    @Slot()
+    def hide_error(self) -> None:
+        self.error_banner.hide()
+        self.error_label.clear()
+
+    @Slot(str)
+    def set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    @Slot(bool)
+    def set_busy(self, busy: bool) -> None:
+        self.send_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        self.chat_view.set_actions_enabled(not busy)
+
+    @Slot(object)
+    def set_model(self, model: ModelDescription | None) -> None:
+        self._model = model
+        self.model_label.show()
+        if model is None:
+            self.model_label.setText("No model loaded")
+            self.model_label.setToolTip("")
+        else:
+            self.model_label.setText(
+                f'<span style="color:#16a34a;">●</span> {html.escape(model.name)}'
+            )
+            self.model_label.setToolTip(
+                f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
+                f" · loaded in {model.load_time_s:.1f} s"
+            )
+
+    @Slot(bool)
+    def on_model_ready_changed(self, ready: bool) -> None:
+        if ready:
+            self.hide_error()
+
+    @Slot(bool)
+    def set_loading(self, loading: bool) -> None:
+        self.progress_bar.setVisible(loading)
+        if loading:
+            self.progress_bar.setValue(0)
+            self.model_label.hide()  # the status line says what is loading
+        else:
+            self.set_model(self._model)
+
+    @Slot(float)
+    def set_load_progress(self, fraction: float) -> None:
+        self.progress_bar.setValue(round(min(max(fraction, 0.0), 1.0) * 1000))
+
+    def set_choices(
+        self,
+        assistants: list[tuple[str, str]],
+        assistant: str | None,
+        models: list[tuple[str, str]],
+        model: str | None,
+    ) -> None:
+        """Fill the pickers (the open chat's assistant and model selected)."""
+        self.assistant_picker.set_choices(assistants, assistant)
+        self.model_picker.set_choices(models, model)
+        self.assistant_picker.setVisible(bool(assistants))
+        self.model_picker.setVisible(bool(models) or model is not None)
+
+    @Slot(object)
+    def set_budget(self, budget: ContextBudget | None) -> None:
+        self.context_meter.set_budget(budget)
+
+    @Slot(int)
+    def set_left_out(self, count: int) -> None:
+        self.chat_view.set_left_out(count)
+
+    @Slot()
+    def clear_conversation(self) -> None:
+        self.chat_view.clear()
+        self.stats_label.clear()
+        self.hide_error()

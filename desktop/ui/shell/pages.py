@@ -1,0 +1,128 @@
+"""The Models and Assistants pages, opened over the chat window and wired to its controller.
+
+`Pages` keeps one page of each kind (created when first opened, then reused) and connects
+them both ways: choosing a model or an assistant for "this chat" goes to the controller,
+and the controller's loaded model and chosen assistant show in the pages. Saving settings,
+importing or deleting a model, or changing an assistant re-applies the open chat's profile,
+so a changed context or thread count reloads the model and new sampling values take
+effect with the next reply.
+
+Thread: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QWidget
+
+from desktop.chat.profiles import ChatProfile, ChatProfiles
+from desktop.core.errors import HearthError
+from desktop.inference.bench_results import BenchResults
+from desktop.ui.chat.controller import ChatController
+
+if TYPE_CHECKING:  # imported when first opened: they are not needed to start the window
+    from desktop.ui.assistants.page import AssistantsPage
+    from desktop.ui.models.page import ModelsPage
+
+log = logging.getLogger(__name__)
+
+
+class Pages:
+    """Opens the Models and Assistants pages over `window` (one of each)."""
+
+    def __init__(
+        self,
+        window: QWidget,
+        controller: ChatController,
+        profiles: ChatProfiles,
+        bench_results: BenchResults,
+    ) -> None:
+        self._window = window
+        self._controller = controller
+        self._profiles = profiles
+        self._bench_results = bench_results
+        self.models: ModelsPage | None = None
+        self.assistants: AssistantsPage | None = None
+        controller.model_changed.connect(lambda _model: self._show_loaded())
+        controller.model_loading_changed.connect(lambda _loading: self._show_loaded())
+        controller.profile_changed.connect(self._show_assistant)
+        controller.model_load_crashed.connect(self._record_load_crash)
+        controller.model_changed.connect(self._record_loaded)
+
+    def _record_load_crash(self, key: str) -> None:
+        try:
+            crashes = self._profiles.library.record_load_crash(key)
+        except HearthError as error:
+            log.warning("could not record a crash of %s: %s", key, error)
+            return
+        log.warning("the engine crashed loading %s (%d times)", key, crashes)
+        if self.models is not None:
+            self.models.refresh()
+
+    def _record_loaded(self, model: object) -> None:
+        key = self._controller.model_key
+        if model is not None and key is not None:
+            try:
+                self._profiles.library.record_loaded(key)
+            except HearthError as error:
+                log.warning("could not record that %s loaded: %s", key, error)
+
+    def open_models(self) -> ModelsPage:
+        page = self.models
+        if page is None:
+            from desktop.ui.models.page import ModelsPage
+
+            page = ModelsPage(self._profiles.library, self._bench_results, parent=self._window)
+            page.use_requested.connect(self._controller.choose_model)
+            page.unload_requested.connect(self._controller.unload_model)
+            page.settings_saved.connect(lambda _key: self._controller.apply_profile())
+            page.library_changed.connect(self._controller.apply_profile)
+            self.models = page
+        self._show_loaded()
+        key = self._controller.model_key
+        if key is not None:
+            page.select(key)
+        page.show()
+        page.raise_()
+        page.activateWindow()
+        return page
+
+    def import_models(self, paths: list[Path]) -> None:
+        """Files dropped on the window: check and import them in the Models page."""
+        self.open_models().import_files(paths)
+
+    def open_assistants(self) -> AssistantsPage:
+        page = self.assistants
+        if page is None:
+            from desktop.ui.assistants.page import AssistantsPage
+
+            page = AssistantsPage(
+                self._profiles.assistants, self._profiles.model_choices, parent=self._window
+            )
+            page.use_requested.connect(self._controller.choose_assistant)
+            page.assistants_changed.connect(self._controller.apply_profile)
+            self.assistants = page
+        self._show_assistant(self._controller.profile)
+        profile = self._controller.profile
+        if profile is not None and profile.assistant_id is not None:
+            page.select(profile.assistant_id)
+        page.show()
+        page.raise_()
+        page.activateWindow()
+        return page
+
+    def _show_loaded(self) -> None:
+        if self.models is None:
+            return
+        controller = self._controller
+        loaded = (
+            controller.model_key if (controller.model_ready or controller.model_loading) else None
+        )
+        self.models.set_loaded(loaded, controller.model_loading)
+
+    def _show_assistant(self, profile: ChatProfile | None) -> None:
+        if self.assistants is not None:
+            self.assistants.set_current(None if profile is None else profile.assistant_id)
