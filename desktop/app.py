@@ -20,21 +20,19 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
-from desktop.chat.profiles import ChatProfiles
+from desktop.chat.profiles import ChatProfiles, make_profiles
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.vault import make_vault
-from desktop.core.errors import DatabaseError, HearthError
+from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
 from desktop.inference.bench_results import BenchResults
-from desktop.inference.embedded import FILE_NAME, find_embedded_model, verify_file
+from desktop.inference.embedded import FILE_NAME, verify_file
 from desktop.inference.engine import Engine
 from desktop.inference.host.client import HostedEngine
-from desktop.inference.library import ModelLibrary
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
-from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.keychain import Keychain
 from desktop.storage.lock import LockOwner, WriteLock
@@ -90,22 +88,14 @@ def make_engine_factory(
     return create_engine, describe_model
 
 
-def make_profiles(paths: AppPaths, args: argparse.Namespace) -> ChatProfiles:
+def window_profiles(paths: AppPaths, args: argparse.Namespace) -> ChatProfiles:
     """Models and assistants for the window; `--ctx`/`--threads` override every model's."""
-    try:
-        embedded: Path | None = find_embedded_model(verify=False)
-    except HearthError as error:
-        log.warning("no built-in model: %s", error)
-        embedded = None
-    library = ModelLibrary(paths.models_dir, paths.model_state_path, embedded)
-    assistants = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
-    override = None if args.model is None else args.model.expanduser().absolute()
     session: dict[str, int] = {}
     if args.ctx is not None:
         session["context_length"] = args.ctx
     if args.threads is not None:
         session["threads"] = args.threads
-    return ChatProfiles(library, assistants, override_model=override, session_settings=session)
+    return make_profiles(paths, override_model=args.model, session_settings=session)
 
 
 def _set_icon(app: QApplication) -> None:
@@ -354,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     inference.start()
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
     store, store_error = opened.store, opened.error
-    profiles = make_profiles(paths, args)
+    profiles = window_profiles(paths, args)
     controller = ChatController(
         inference,
         system_prompt=DEFAULT_SYSTEM_PROMPT,

@@ -3,11 +3,16 @@
 A conversation records two choices: its assistant (`Conversation.assistant_id`) and the
 model it last used (`Conversation.model_path`, a model library key). `ChatProfiles` turns
 those choices into a `ChatProfile`: the assistant itself, the model file to load, and the
-generation settings, which are the model's own settings (`ModelLibrary.settings_for`) with
-the assistant's overrides on top. A choice that no longer exists (a deleted model or
+generation settings. Settings take precedence in this order, each over the one before:
+Hearth's built-in defaults (with the model file's own recommendations), the model's saved
+settings (`ModelLibrary.settings_for`, the Models page), the assistant's settings, then this
+session's overrides (command-line flags). A choice that no longer exists (a deleted model or
 assistant) falls back to the default, and the profile says so in `problem`.
 
-Plain Python: no Qt, no engine. Thread: GUI thread (it reads small files and headers).
+The window and `hearth ask` both build their profiles with `make_profiles`, so they agree on
+the default model and its settings.
+
+Plain Python: no Qt, no engine. Thread: the caller's (it reads small files and headers).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from desktop.core.assistants import Assistant
 from desktop.core.errors import HearthError
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import LoadOptions
+from desktop.inference.embedded import find_embedded_model
 from desktop.inference.library import ModelEntry, ModelLibrary
-from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore
+from desktop.paths import AppPaths
+from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore, builtin_assistants_dir
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +92,12 @@ class ChatProfiles:
         entry = self._entry(wanted, problems) if wanted else None
         if entry is None and self.override_model is not None:
             path = self.override_model
-            base = self._apply(self._base, self._session, None, "the command line")
             return ChatProfile(
                 assistant,
                 str(path),
                 path,
                 path.stem,
-                self._with_overrides(base, assistant, None),
+                self._layered(self._base, assistant, None),
                 " ".join(problems) or None,
             )
         if entry is None:
@@ -100,15 +106,12 @@ class ChatProfiles:
             problems.append("There is no usable model; import one in the Models page.")
             return ChatProfile(assistant, None, None, "", self._base, " ".join(problems))
         context = entry.info.context_length if entry.info else None
-        settings = self._apply(
-            self.library.settings_for(entry), self._session, context, "the command line"
-        )
         return ChatProfile(
             assistant,
             entry.key,
             entry.path,
             entry.path.stem,
-            self._with_overrides(settings, assistant, context),
+            self._layered(self.library.settings_for(entry), assistant, context),
             " ".join(problems) or None,
         )
 
@@ -151,12 +154,15 @@ class ChatProfiles:
         problems.append(f"This chat's model ({name}) is no longer available; the default is used.")
         return None
 
-    def _with_overrides(
+    def _layered(
         self, settings: GenerationSettings, assistant: Assistant | None, context: int | None
     ) -> GenerationSettings:
-        if assistant is None:
-            return settings
-        return self._apply(settings, assistant.settings, context, f"assistant {assistant.id}")
+        """The assistant's settings over `settings`, then this session's over both."""
+        if assistant is not None:
+            settings = self._apply(
+                settings, assistant.settings, context, f"assistant {assistant.id}"
+            )
+        return self._apply(settings, self._session, context, "the command line")
 
     @staticmethod
     def _apply(
@@ -171,3 +177,27 @@ class ChatProfiles:
         for problem in problems:
             log.warning("settings from %s: %s", source, problem)
         return merged
+
+
+def make_profiles(
+    paths: AppPaths,
+    *,
+    override_model: Path | None = None,
+    session_settings: Mapping[str, Any] | None = None,
+) -> ChatProfiles:
+    """The model library and assistants in `paths`, as the window and `hearth ask` use them.
+
+    `override_model`: a file given with `--model`; `session_settings`: flags such as
+    `context_length` or `threads` that win over every saved setting for this session only.
+    """
+    try:
+        embedded: Path | None = find_embedded_model(verify=False)
+    except HearthError as error:
+        log.warning("no built-in model: %s", error)
+        embedded = None
+    library = ModelLibrary(paths.models_dir, paths.model_state_path, embedded)
+    assistants = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
+    override = None if override_model is None else override_model.expanduser().absolute()
+    return ChatProfiles(
+        library, assistants, override_model=override, session_settings=session_settings
+    )

@@ -8,42 +8,34 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from desktop import __version__
+from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
 from desktop.cli import key as cli_key
 from desktop.cli import models as cli_models
 from desktop.cli.args import HearthParser
-from desktop.cli.context import check_context
-from desktop.cli.store import ReplyRecorder, export_to, import_from, open_store, print_search
-from desktop.core.assistants import Assistant, build_messages
-from desktop.core.errors import EngineCrashedError, HearthError
+from desktop.cli.ask import cmd_ask, load_engine, option
+from desktop.cli.store import export_to, import_from, open_store, print_search
+from desktop.core.errors import HearthError
 from desktop.core.files import is_disk_full, os_problem
-from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan, with_system_prompt
-from desktop.core.settings import GenerationSettings, settings_from_dict
-from desktop.core.types import ChatMessage, GenerationParams, GenerationStats, LoadOptions
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
+from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.embedded import find_embedded_model
-from desktop.inference.engine import CancelToken, Engine
-from desktop.inference.host.client import HostedEngine
-from desktop.inference.registry import EngineRegistry
+from desktop.inference.engine import CancelToken
 from desktop.inference.runner import run_generation
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
-from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
 from desktop.storage.selfcheck import check_store
 
 log = logging.getLogger("hearth.cli")
 
 SELF_TEST_QUESTION = "What is the capital of France?"
-ASK_ADVICE = "Close it to save this exchange, or add --no-save to only answer."
 IMPORT_ADVICE = "Nothing was imported; close it and import again."
 
 
@@ -60,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load the model, answer one question headless, exit 0 if all worked",
     )
-    parser.add_argument("--model", type=Path, help="a GGUF/GGML model file (default: built-in)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="a GGUF/GGML model file (default: `hearth models default`, else the built-in one)",
+    )
     _model_options(parser)
     sub = parser.add_subparsers(dest="command")
     ask = sub.add_parser("ask", help="answer one prompt on stdout ('-' reads stdin)")
@@ -131,37 +127,6 @@ def _model_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> No
     )
 
 
-def _opt(args: argparse.Namespace, name: str) -> object:
-    value = getattr(args, f"ask_{name}", None)
-    return value if value is not None else getattr(args, name, None)
-
-
-def load_engine(args: argparse.Namespace) -> tuple[Engine, Path, float]:
-    model = _opt(args, "model")
-    path = Path(str(model)).expanduser() if model else find_embedded_model()
-    registry = EngineRegistry(
-        chat_format=str(_opt(args, "chat_format") or "chatml"),
-        model_type_hint=str(_opt(args, "model_type") or "") or None,
-    )
-    registry.inspect(path)  # refuses a file no engine can run before a process starts
-    engine = HostedEngine(registry.chat_format, registry.model_type_hint)
-    threads = _opt(args, "threads")
-    ctx = _opt(args, "ctx")
-    options = LoadOptions(
-        n_ctx=int(str(ctx or 4096)),
-        n_threads=int(str(threads)) if threads else None,
-    )
-    if ctx:  # a context asked for: warn past the model's training, refuse past free memory
-        check_context(registry.inspect(path), options.n_ctx, warn=_warn)
-    start = time.perf_counter()
-    engine.load(path, options)
-    return engine, path, time.perf_counter() - start
-
-
-def _warn(text: str) -> None:
-    print(f"hearth: warning: {text}", file=sys.stderr)
-
-
 def folder_problem(folder: Path, error: OSError) -> str:
     """A sentence for a data folder that cannot be created or used."""
     if is_disk_full(error):
@@ -186,126 +151,17 @@ def refuse_own_file(paths: AppPaths, out: Path) -> None:
         )
 
 
-def format_stats(stats: GenerationStats, load_time_s: float | None = None) -> str:
-    parts = []
-    if load_time_s is not None:
-        parts.append(f"load {load_time_s:.2f} s")
-    parts += [
-        f"prompt {stats.prompt_tokens} tokens",
-        f"first token {stats.time_to_first_token_s * 1000:.0f} ms",
-        f"{stats.generated_tokens} tokens at {stats.tokens_per_s:.1f} tok/s",
-    ]
-    return ", ".join(parts)
-
-
-def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
-    prompt = cli_args.text_argument(" ".join(args.prompt), "prompt")
-    if prompt == "-":
-        prompt = cli_args.read_stdin_text()
-    for name in ("system", "assistant"):
-        what = {"system": "system prompt", "assistant": "assistant name"}[name]
-        cli_args.text_argument(getattr(args, name) or "", what)
-    if not prompt.strip():
-        raise HearthError("The prompt is empty.")
-    with ExitStack() as stack:
-        # The store (and its write lock) first: a refusal comes before the model loads.
-        store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
-        engine, model_path, load_time = load_engine(args)
-        stack.callback(engine.close)
-        if engine.template_note:
-            print(f"hearth: {engine.template_note}", file=sys.stderr)
-        assistant = find_assistant(paths, args.assistant) if args.assistant else None
-        request = build_messages(assistant, [ChatMessage("user", prompt)])
-        messages = request.messages
-        if args.system is not None:
-            messages = with_system_prompt(args.system, messages)
-        params = ask_params(args, assistant)
-        cancel = CancelToken()
-        recorder = None
-        if store is not None:
-            assistant_id = None if assistant is None else assistant.id
-            recorder = ReplyRecorder(store, prompt, str(model_path), assistant_id)
-
-        def emit(text: str) -> None:
-            try:
-                out.write(text)
-                out.flush()
-            except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-                cancel.cancel()
-            if recorder is not None:
-                recorder.on_token(text)
-
-        try:
-            stats = run_generation(
-                engine, messages, params, cancel, emit, request.pinned, _say_what_gave_way
-            )
-        except KeyboardInterrupt:
-            cancel.cancel()
-            out.write("\n")
-            if recorder is not None:
-                recorder.finish(None, cancelled=True)
-            return 130
-        except EngineCrashedError as error:
-            if recorder is not None:
-                recorder.finish(None)
-                raise
-            raise HearthError(error.short) from error  # nothing was saved: do not say so
-        except HearthError:
-            if recorder is not None:
-                recorder.finish(None)
-            raise
-        if recorder is not None:
-            recorder.finish(stats, cancelled=stats.cancelled)
-    if stats.cancelled:
-        _silence_stdout()
-        return 141
-    out.write("\n")
-    out.flush()
-    if args.stats:
-        print(format_stats(stats, load_time), file=sys.stderr)
-    return 0
-
-
-def _say_what_gave_way(plan: ContextPlan) -> None:
-    """A small context window shortened or left out the system prompt: say so on stderr."""
-    if plan.note is not None:
-        print(f"hearth: {plan.note}", file=sys.stderr, flush=True)
-
-
-def find_assistant(paths: AppPaths, ref: str) -> Assistant:
-    """The built-in or user assistant whose id or name (any case) is `ref`."""
-    store = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
-    everyone = store.assistants()
-    for assistant in everyone:
-        if ref in (assistant.id, assistant.name) or ref.casefold() == assistant.name.casefold():
-            return assistant
-    names = ", ".join(a.id for a in everyone)
-    raise HearthError(f'There is no assistant "{ref}". These exist: {names}.')
-
-
-def ask_params(args: argparse.Namespace, assistant: Assistant | None) -> GenerationParams:
-    """Hearth's defaults, then the assistant's settings, then the flags given."""
-    settings = GenerationSettings()
-    if assistant is not None and assistant.settings:
-        settings, _problems = settings_from_dict(assistant.settings, settings)
-    params = settings.to_params()
-    flags = {"max_tokens": args.max_tokens, "temperature": args.temperature, "seed": args.seed}
-    return replace(params, **{k: v for k, v in flags.items() if v is not None})
-
-
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so the interpreter exits quietly."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+def self_test_options(args: argparse.Namespace) -> LoadOptions:
+    threads, ctx = option(args, "threads"), option(args, "ctx")
+    return LoadOptions(n_ctx=int(ctx or 4096), n_threads=int(threads) if threads else None)
 
 
 def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
     start = time.perf_counter()
     store = check_store()
-    engine, path, load_time = load_engine(args)
+    model = option(args, "model")
+    path = Path(str(model)).expanduser() if model else find_embedded_model()
+    engine, load_time = load_engine(args, path, self_test_options(args))
     try:
         pieces: list[str] = []
         stats = run_generation(
@@ -322,7 +178,7 @@ def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
     status = "ok" if ok else "FAILED"
     print(
         f"self-test {status}: model {path.name} on {engine.info.name}, "
-        f"{format_stats(stats, load_time)}, store {store}, "
+        f"{format_stats(stats, load_time_s=load_time, separator=', ')}, store {store}, "
         f"total {time.perf_counter() - start:.2f} s; "
         f"answer: {answer[:80]!r}",
         file=out,

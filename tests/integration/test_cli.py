@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from desktop import __version__
+from desktop.paths import AppPaths
 
 pytestmark = pytest.mark.slow
 
@@ -136,18 +137,21 @@ def test_ask_with_an_assistant_and_an_unknown_one(tmp_path: Path) -> None:
 
 
 def test_ask_settings_come_from_the_assistant_then_the_flags(tmp_path: Path) -> None:
-    from desktop.cli.main import ask_params, build_parser, find_assistant
-    from desktop.paths import AppPaths
+    from desktop.cli.ask import resolve_profile
+    from desktop.cli.main import build_parser
 
     paths = AppPaths.resolve(tmp_path)
-    coder = find_assistant(paths, "coder")
     parse = build_parser().parse_args
-    plain = ask_params(parse(["ask", "hi"]), None)
+    plain = resolve_profile(parse(["ask", "hi"]), paths).settings.to_params()
     assert (plain.temperature, plain.max_tokens) == (0.7, 512)
-    assisted = ask_params(parse(["ask", "hi"]), coder)
-    assert (assisted.temperature, assisted.max_tokens) == (0.2, 768)  # coder.json
-    flagged = ask_params(parse(["ask", "--temperature", "0.9", "hi"]), coder)
-    assert (flagged.temperature, flagged.max_tokens) == (0.9, 768)
+    assisted = resolve_profile(parse(["ask", "--assistant", "Coder", "hi"]), paths)
+    assert assisted.assistant_id == "coder"
+    params = assisted.settings.to_params()
+    assert (params.temperature, params.max_tokens) == (0.2, 768)  # coder.json
+    flags = ["ask", "--assistant", "coder", "--temperature", "0.9", "--ctx", "512", "hi"]
+    flagged = resolve_profile(parse(flags), paths)
+    assert (flagged.settings.temperature, flagged.settings.max_new_tokens) == (0.9, 768)
+    assert flagged.load_options.n_ctx == 512
 
 
 @pytest.mark.parametrize("save", [True, False])

@@ -74,15 +74,6 @@ log = logging.getLogger(__name__)
 TEXT_THROTTLE_MS = 50
 
 
-def format_stats(stats: GenerationStats) -> str:
-    """'N tokens · X tok/s · first token Y ms' (and 'stopped' for a cancelled reply)."""
-    text = (
-        f"{stats.generated_tokens} tokens · {stats.tokens_per_s:.1f} tok/s · "
-        f"first token {stats.time_to_first_token_s * 1000:.0f} ms"
-    )
-    return text + " · stopped" if stats.cancelled else text
-
-
 class ChatController(QObject):
     """One conversation with the model; see the module docstring for its signals."""
 

@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
 
 from desktop.chat.request import ContextBudget
 from desktop.chat.session import MessageItem
+from desktop.chat.stats import format_stats
 from desktop.core.types import GenerationStats, ModelDescription
 from desktop.ui.chat.composer import Composer
-from desktop.ui.chat.controller import format_stats
 from desktop.ui.chat.controls import ChoicePicker, ContextMeter
 from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.view import READING_WIDTH, ChatView

@@ -1,0 +1,62 @@
+"""Which model and settings a chat runs with: the same for the window and `hearth ask`.
+
+Real model library (a tiny generated GGUF in the models folder), real assistants; no engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from desktop.chat.profiles import make_profiles
+from desktop.paths import AppPaths
+from tests.tinymodels import write_tiny_llama_gguf
+
+
+def _paths_with_tiny_default(tmp_path: Path) -> AppPaths:
+    paths = AppPaths.resolve(tmp_path / "data").ensure()
+    paths.models_dir.mkdir(parents=True, exist_ok=True)
+    write_tiny_llama_gguf(paths.models_dir / "tiny.gguf")
+    profiles = make_profiles(paths)
+    entry = profiles.library.set_default("tiny")
+    saved = replace(
+        profiles.library.settings_for(entry), temperature=0.33, max_new_tokens=64, top_k=7
+    )
+    profiles.library.save_settings(entry, saved)
+    return paths
+
+
+def test_the_default_model_and_its_saved_settings_are_what_a_new_chat_gets(
+    tmp_path: Path,
+) -> None:
+    paths = _paths_with_tiny_default(tmp_path)
+    profile = make_profiles(paths).resolve(None, None)
+    assert profile.model_path is not None and profile.model_path.name == "tiny.gguf"
+    assert profile.model_name == "tiny" and profile.problem is None
+    settings = profile.settings
+    assert (settings.temperature, settings.max_new_tokens, settings.top_k) == (0.33, 64, 7)
+
+
+def test_settings_precedence_model_then_assistant_then_this_session(tmp_path: Path) -> None:
+    paths = _paths_with_tiny_default(tmp_path)
+    coder = make_profiles(paths).resolve("coder", None).settings  # coder.json: 0.2, 768
+    assert (coder.temperature, coder.max_new_tokens, coder.top_k) == (0.2, 768, 7)
+    flagged = make_profiles(
+        paths, session_settings={"temperature": 0.9, "context_length": 256}
+    ).resolve("coder", None)
+    settings = flagged.settings
+    assert (settings.temperature, settings.max_new_tokens, settings.top_k) == (0.9, 768, 7)
+    assert flagged.load_options.n_ctx == 256
+
+
+def test_a_model_given_on_the_command_line_wins_and_a_gone_one_is_said(tmp_path: Path) -> None:
+    paths = _paths_with_tiny_default(tmp_path)
+    other = write_tiny_llama_gguf(tmp_path / "other.gguf")
+    profiles = make_profiles(paths, override_model=other)
+    chosen = profiles.resolve(None, str(profiles.override_model))
+    assert chosen.model_path == other.absolute() and chosen.problem is None
+    gone = make_profiles(paths).resolve(None, "deleted.gguf")
+    assert gone.model_name == "tiny"
+    assert gone.problem == (
+        "This chat's model (deleted.gguf) is no longer available; the default is used."
+    )
