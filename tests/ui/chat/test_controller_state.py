@@ -6,14 +6,12 @@ Real window, controller, worker thread and (encrypted) store; a fake engine.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 
 from desktop.chat.model_state import ModelPhase, ModelState
 from desktop.chat.reply import ReplyPhase
 from desktop.chat.session import ConversationSession
-from desktop.core.types import LoadOptions
 from tests.ui.chat.test_chat_window import ask, start_long_reply
 from tests.ui.fakes import MODEL_PATH, ChatApp
 
@@ -54,15 +52,6 @@ def test_a_message_sent_while_loading_waits_then_streams(chat_app: ChatApp) -> N
         assert chat_app.controller.send("Hello?")
         assert chat_app.controller.reply_phase is ReplyPhase.WAITING
     assert phases == [ReplyPhase.WAITING, ReplyPhase.IDLE, ReplyPhase.STREAMING, ReplyPhase.IDLE]
-
-
-def test_a_late_answer_to_an_older_load_does_not_change_the_state() -> None:
-    first = ModelState().load(1, "a", Path(MODEL_PATH), LoadOptions())
-    second = first.load(2, "b", Path(MODEL_PATH), LoadOptions())
-    assert second.failed(1, "old failure") is second
-    assert second.progressed(1, 0.5) is second
-    assert second.failed(2, "no").phase is ModelPhase.FAILED
-    assert second.failed(2, "no").active_key is None
 
 
 def test_an_unexpected_error_is_logged_with_its_traceback_and_said(
