@@ -7,10 +7,7 @@ window without `--model`: both use that model, with those settings.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,24 +21,10 @@ from desktop.paths import AppPaths
 from desktop.ui.chat.controller import ChatController
 from desktop.ui.chat.worker import InferenceThread
 from desktop.ui.shell.app_window import build_main_window
+from tests.integration.test_cli_models import hearth
 from tests.tinymodels import write_tiny_llama_gguf
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def hearth(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "desktop", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture
