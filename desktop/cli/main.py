@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from desktop import __version__
+from desktop.chat.export import FORMATS
 from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
 from desktop.cli import key as cli_key
@@ -86,8 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="find words in every saved conversation")
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=cli_args.limit_type, default=20)
-    export = sub.add_parser("export", help="write conversations to a Markdown, HTML or JSON file")
-    export.add_argument("--format", choices=("md", "html", "json"), default="md")
+    export = sub.add_parser(
+        "export", help="write conversations to a Markdown, HTML, JSON or PDF file"
+    )
+    export.add_argument("--format", choices=FORMATS, default="md")
     export.add_argument(
         "--conversation",
         type=cli_args.conversation_id_type,
