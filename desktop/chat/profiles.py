@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -114,6 +114,17 @@ class ChatProfiles:
             self._layered(self.library.settings_for(entry), assistant, context),
             " ".join(problems) or None,
         )
+
+    def resolve_remote(
+        self, assistant_id: str | None, key: str, name: str, context: int
+    ) -> ChatProfile:
+        """A model on the user's server (`key` "server:NAME:MODEL"): Hearth's defaults with
+        `context`, the assistant's settings, then this session's; no file to load."""
+        problems: list[str] = []
+        assistant = self._assistant(assistant_id, problems)
+        base = replace(self._base, context_length=context)
+        settings = self._layered(base, assistant, None)
+        return ChatProfile(assistant, key, None, name, settings, " ".join(problems) or None)
 
     def model_choices(self) -> list[tuple[str, str]]:
         """(key, label) of every usable model, in the library's order."""

@@ -22,10 +22,12 @@ from desktop.chat.profiles import ChatProfile, make_profiles
 from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
 from desktop.cli.context import check_context
+from desktop.cli.servers import PREFIX, remote_engine, remote_reference
 from desktop.cli.store import ReplyRecorder, open_store
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.prompting import ContextPlan, with_system_prompt
+from desktop.core.servers import RemoteServer
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.embedded import FILE_NAME, verify_file
 from desktop.inference.engine import CancelToken, Engine
@@ -73,6 +75,28 @@ def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
             or "There is no model to answer with; import one with `hearth models import FILE`."
         )
     return profile
+
+
+def start_remote(
+    args: argparse.Namespace, paths: AppPaths, server: RemoteServer, model: str
+) -> tuple[ChatProfile, Engine, float]:
+    """A model on the user's server: its profile, and the engine checked against the server."""
+    flags = session_settings(args)
+    profiles = make_profiles(paths, session_settings=flags)
+    assistant_id = None
+    if getattr(args, "assistant", None):
+        assistant_id = find_assistant(profiles.assistants, args.assistant).id
+    context = server.context_length or 4096
+    key = f"{PREFIX}{server.name}:{model}"
+    profile = profiles.resolve_remote(assistant_id, key, model, context)
+    engine = remote_engine(server, model, paths)
+    start = time.perf_counter()
+    try:
+        engine.load(Path(key), profile.load_options)
+    except BaseException:
+        engine.close()
+        raise
+    return profile, engine, time.perf_counter() - start
 
 
 def load_engine(args: argparse.Namespace, path: Path, options: LoadOptions) -> tuple[Engine, float]:
@@ -123,11 +147,16 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     with ExitStack() as stack:
         # The store (and its write lock) first: a refusal comes before the model loads.
         store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
-        profile = resolve_profile(args, paths)
-        assert profile.model_path is not None
-        if profile.problem:
-            warn(profile.problem)
-        engine, load_time = load_engine(args, profile.model_path, profile.load_options)
+        wanted = option(args, "model")
+        remote = remote_reference(None if wanted is None else str(wanted), paths)
+        if remote is None:
+            profile = resolve_profile(args, paths)
+            assert profile.model_path is not None
+            if profile.problem:
+                warn(profile.problem)
+            engine, load_time = load_engine(args, profile.model_path, profile.load_options)
+        else:
+            profile, engine, load_time = start_remote(args, paths, *remote)
         stack.callback(engine.close)
         if engine.template_note:
             print(f"hearth: {engine.template_note}", file=sys.stderr)
@@ -139,7 +168,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         cancel = CancelToken()
         recorder = None
         if store is not None:
-            model_key = profile.model_key or str(profile.model_path)
+            model_key = profile.model_key or str(profile.model_path)  # "server:NAME:MODEL" too
             recorder = ReplyRecorder(store, prompt, model_key, profile.assistant_id)
 
         def emit(text: str) -> None:

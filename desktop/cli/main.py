@@ -20,6 +20,7 @@ from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
 from desktop.cli import key as cli_key
 from desktop.cli import models as cli_models
+from desktop.cli import servers as cli_servers
 from desktop.cli.args import HearthParser
 from desktop.cli.ask import cmd_ask, load_engine, option
 from desktop.cli.store import export_to, import_from, open_store, print_search
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="add the conversations of a Hearth JSON export")
     imp.add_argument("file", type=Path)
     cli_models.add_parsers(sub)
+    cli_servers.add_parsers(sub, cli_args.ctx_type)
     cli_key.add_parser(sub)
     return parser
 
@@ -223,6 +225,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "import":
             with open_store(paths, advice=IMPORT_ADVICE) as store:
                 return import_from(store, args.file, stream)
+        if args.command in cli_servers.COMMANDS:
+            return cli_servers.run(args, stream, paths)
         if args.command == "key":
             return cli_key.run(args, stream, paths)
     except HearthError as exc:

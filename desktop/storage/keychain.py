@@ -152,6 +152,21 @@ class Keychain:
                 f"The keychain ({self.backend}) accepted the database key but did not keep it."
             )
 
+    def load_secret(self, account: str) -> str | None:
+        """Another secret kept for `account` (a server's API key), or None."""
+        self._check_usable("provide the API key")
+        value = self._call("read the API key", "get_password", account)
+        return None if value is None else str(value)
+
+    def store_secret(self, account: str, secret: str) -> None:
+        """Keep `secret` (a server's API key) for `account` and prove it by reading it back."""
+        self._check_usable("keep the API key")
+        self._call("save the API key", "set_password", account, secret)
+        if self._call("read the API key back", "get_password", account) != secret:
+            raise KeychainError(
+                f"The keychain ({self.backend}) accepted the API key but did not keep it."
+            )
+
     def delete(self, account: str) -> bool:
         """Remove the entry for `account`; False if there was none.
 
