@@ -33,7 +33,7 @@ def long_chat(store: ConversationStore, messages: int = MESSAGES) -> int:
 def top_row(view: ChatView) -> tuple[int, int]:
     """(position, y on screen) of the first message row whose top is on screen."""
     for bubble in view.bubbles:
-        y = bubble.parentWidget().mapTo(view.viewport(), QPoint(0, 0)).y()
+        y = bubble.mapTo(view.viewport(), QPoint(0, 0)).y()
         if y >= 0:
             return bubble.index, y
     raise AssertionError("no row on screen")
