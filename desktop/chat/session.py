@@ -308,6 +308,9 @@ class ConversationSession:
         The old reply stays stored; the new one becomes its sibling (`start_reply`).
         """
         row, _item = self._item(index, "assistant")
+        if row == 0:  # its question is on the page above: read it, the reply follows it
+            self.load_older()
+            row, _item = self._item(index, "assistant")
         self.items = self.items[:row]
         return list(self.items)
 

@@ -124,3 +124,20 @@ def test_opening_at_a_far_message_reads_down_to_it_and_selects_its_version(
     assert items[-1].content.startswith("answer 299") and session.index_of(old.id) == 10
     assert items[10 - items[0].position].content == old.content
     assert items[10 - items[0].position].versions == 2
+
+
+def test_regenerating_the_first_reply_read_reads_its_question_first(
+    store: ConversationStore,
+) -> None:
+    conversation = long_chat(store, 200)
+    store.add_message(conversation, "user", "one more question")
+    session = ConversationSession(store)
+    session.open(conversation)  # positions 251..400: the first message read is a reply
+    first = session.items[0]
+    assert first.role == "assistant" and first.position == 251
+    items = session.drop_reply(251)
+    assert items[-1].role == "user" and items[-1].position == 250
+    reply = session.start_reply()
+    stored = store.get_message(reply.id or 0)
+    assert stored is not None and stored.parent_id == items[-1].id
+    assert (reply.position, stored.sibling_index, stored.sibling_count) == (251, 1, 2)
