@@ -4,8 +4,7 @@ any page read, and requests that see as much history as the whole branch would g
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
@@ -14,16 +13,6 @@ from desktop.chat.session import PAGE_SIZE, ConversationSession, MessageItem
 from desktop.core.prompting import plan_context
 from desktop.core.types import ChatMessage
 from desktop.storage.conversations import ConversationStore
-from desktop.storage.migrations import open_and_migrate
-
-KEY = bytes(range(32))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ConversationStore]:
-    db = open_and_migrate(tmp_path / "hearth.db", KEY)
-    yield ConversationStore(db)
-    db.close()
 
 
 def long_chat(store: ConversationStore, exchanges: int) -> int:

@@ -3,23 +3,8 @@ pages join up to exactly `branch()`, versions are followed, positions and distan
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from desktop.storage.branch_pages import BranchPages
 from desktop.storage.conversations import ConversationStore, StoredMessage
-from desktop.storage.migrations import open_and_migrate
-
-KEY = bytes(range(32))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ConversationStore]:
-    db = open_and_migrate(tmp_path / "hearth.db", KEY)
-    yield ConversationStore(db)
-    db.close()
 
 
 def chat(store: ConversationStore, exchanges: int, system: bool = False) -> int:

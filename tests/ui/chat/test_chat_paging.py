@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from desktop.chat.request import build_request
 from desktop.chat.session import PAGE_SIZE, MessageItem
 from desktop.core.prompting import plan_context
+from desktop.core.types import ChatMessage
 from desktop.storage.conversations import ConversationStore
 from desktop.ui.chat.view import ChatView
 from desktop.ui.conversations.search import SearchDialog
@@ -127,3 +128,33 @@ def test_the_meter_counts_left_out_messages_that_were_never_read(
         if view.bubble_at(MESSAGES - PAGE_SIZE - 5) is not None:
             break
     assert view.is_left_out(MESSAGES - PAGE_SIZE - 5)
+
+
+def test_regenerate_and_versions_on_an_older_page_send_and_keep_the_history_above(
+    stored_app: ChatApp, store: ConversationStore, qtbot: QtBot
+) -> None:
+    stored_app.load()
+    conversation = long_chat(store)
+    controller, view = stored_app.controller, stored_app.window.chat_view
+    assert controller.open_conversation(conversation)
+    controller.load_older()  # positions 300..599 read; 0..299 not
+    view.focus_message(301)
+    bubble = view.bubble_at(301)
+    assert bubble is not None and bubble.role == "assistant"
+    stored_app.factory.tokens = ["A ", "new ", "answer."]
+    with qtbot.waitSignal(controller.generation_ended, timeout=5000):
+        qtbot.mouseClick(bubble.buttons["regenerate"], Qt.MouseButton.LeftButton)
+
+    branch = store.branch(conversation)
+    sent = stored_app.factory.requests[-1]
+    assert sent[1:] == [ChatMessage(m.role, m.content) for m in branch[:301]]  # all above
+    assert len(branch) == 302 and branch[-1].content == "A new answer."
+    assert [b.index for b in view.bubbles][-2:] == [300, 301]
+    newest = view.bubble_at(301)
+    assert newest is not None and newest.version_label.text() == "2/2"
+
+    qtbot.mouseClick(newest.buttons["previous"], Qt.MouseButton.LeftButton)
+    assert view.messages()[-1] == ("assistant", store.branch(conversation)[-1].content)
+    assert len(store.branch(conversation)) == MESSAGES
+    first = view.bubble_at(301)
+    assert first is not None and first.version_label.text() == "1/2"
