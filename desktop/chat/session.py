@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from desktop.chat.items import MessageItem, items_ending_at, last_turns, sent, turns
 from desktop.core.types import ChatMessage
 from desktop.storage.branch_pages import BranchPages
 from desktop.storage.conversations import (
@@ -32,75 +32,12 @@ from desktop.storage.conversations import (
     ConversationStore,
     MessageStatus,
     Role,
-    StoredMessage,
 )
 
 #: Reply statuses that can be continued: the text so far stays and the model goes on.
 CONTINUABLE = frozenset({"incomplete", "cancelled"})
 #: How many messages opening a chat reads, and each step up as the view nears the top.
 PAGE_SIZE = 150
-
-
-@dataclass(frozen=True)
-class MessageItem:
-    """One message on screen; `version` (0-based) of `versions` alternatives.
-
-    `position`: its place in the whole branch (0 the first message; system messages not
-    counted), also when the messages above it have not been read; -1 when not known (a
-    list of items is then its own branch: the place in the list).
-    """
-
-    id: int | None
-    role: Role
-    content: str
-    status: MessageStatus = "complete"
-    version: int = 0
-    versions: int = 1
-    position: int = -1
-
-    @classmethod
-    def from_stored(cls, message: StoredMessage, position: int = -1) -> MessageItem:
-        return cls(
-            message.id,
-            message.role,
-            message.content,
-            message.status,
-            message.sibling_index,
-            message.sibling_count,
-            position,
-        )
-
-
-def _items(messages: list[StoredMessage], end: int) -> list[MessageItem]:
-    """The non-system `messages` as items whose positions end just before `end`."""
-    shown = [m for m in messages if m.role != "system"]
-    start = end - len(shown)
-    return [MessageItem.from_stored(m, start + i) for i, m in enumerate(shown)]
-
-
-def _sent(item: MessageItem) -> bool:
-    return item.role in ("user", "assistant") and bool(item.content.strip())
-
-
-def _turns(items: list[MessageItem]) -> int:
-    """How many turns a request makes of `items` (consecutive questions merge)."""
-    count, last = 0, ""
-    for item in filter(_sent, items):
-        count += not (item.role == "user" == last)
-        last = item.role
-    return count
-
-
-def _last_turns(items: list[MessageItem], turns: int) -> list[MessageItem]:
-    """The shortest end of `items` that makes `turns` turns (all of them if fewer)."""
-    count, later, start = 0, "", len(items)
-    while start > 0 and count < turns:
-        start -= 1
-        item = items[start]
-        if _sent(item):
-            count += not (item.role == "user" == later)  # a question merges into the next
-            later = item.role
-    return items[start:]
 
 
 class ConversationSession:
@@ -126,9 +63,7 @@ class ConversationSession:
 
     def history(self) -> list[ChatMessage]:
         """What the model sees of this conversation (empty messages left out)."""
-        return [
-            ChatMessage(item.role, item.content) for item in self.context_items() if _sent(item)
-        ]
+        return [ChatMessage(item.role, item.content) for item in self.context_items() if sent(item)]
 
     def index_of(self, message_id: int) -> int | None:
         """The position in the branch of a message that has been read, else None."""
@@ -150,13 +85,13 @@ class ConversationSession:
         least a token), so `max_turns=n_ctx` loses nothing the model could see.
         """
         known = self._above + self.items
-        while known and known[0].position > 0 and (max_turns is None or _turns(known) <= max_turns):
+        while known and known[0].position > 0 and (max_turns is None or turns(known) <= max_turns):
             wanted = known[0].position if max_turns is None else max(PAGE_SIZE, max_turns)
             self._read_above(wanted)
             if len(self._above) + len(self.items) == len(known):
                 break  # the store had nothing more (changed meanwhile): use what there is
             known = self._above + self.items
-        return known if max_turns is None else _last_turns(known, max_turns + 1)
+        return known if max_turns is None else last_turns(known, max_turns + 1)
 
     def load_older(self) -> list[MessageItem]:
         """Read the page above the messages read so far (empty at the top); it is added
@@ -195,7 +130,9 @@ class ConversationSession:
             count = max(count, distance + PAGE_SIZE // 2)
         conversation = store.get_conversation(conversation_id)
         self.conversation_id = conversation_id
-        self.items = _items(pages.newest(conversation_id, count), pages.length(conversation_id))
+        self.items = items_ending_at(
+            pages.newest(conversation_id, count), pages.length(conversation_id)
+        )
         self._above = []
         if conversation is not None:
             self.assistant_id = conversation.assistant_id
@@ -328,7 +265,7 @@ class ConversationSession:
         store.choose_version(siblings[position])
         below = pages.distance(self.conversation_id, siblings[position]) or 0
         read = [m for m in pages.newest(self.conversation_id, below) if m.role != "system"]
-        self.items = self.items[:row] + _items(read, index + len(read))
+        self.items = self.items[:row] + items_ending_at(read, index + len(read))
         return list(self.items)
 
     # --- helpers -----------------------------------------------------------------------
@@ -363,7 +300,7 @@ class ConversationSession:
         top = self._above[0] if self._above else self.items[0] if self.items else None
         if top is None or top.id is None or top.position <= 0 or self.pages is None:
             return
-        self._above[:0] = _items(self.pages.older(top.id, count), top.position)
+        self._above[:0] = items_ending_at(self.pages.older(top.id, count), top.position)
 
     def _last_reply(self) -> MessageItem:
         if not self.items or self.items[-1].role != "assistant":
