@@ -6,11 +6,15 @@ import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import pytest
 
 from tests.memory_keyring import MemoryKeyring
+
+if TYPE_CHECKING:
+    from desktop.storage.conversations import ConversationStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Child processes (the CLI and app subprocess tests) see no usable keychain, like a
@@ -57,3 +61,14 @@ def embedded_model() -> Path:
     from desktop.inference.embedded import find_embedded_model
 
     return find_embedded_model()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ConversationStore]:
+    """A conversation store on a real encrypted database in a temporary directory."""
+    from desktop.storage.conversations import ConversationStore
+    from desktop.storage.migrations import open_and_migrate
+
+    db = open_and_migrate(tmp_path / "hearth.db", bytes(range(32)))
+    yield ConversationStore(db)
+    db.close()

@@ -51,12 +51,14 @@ def build_request(
 ) -> ChatRequest:
     """The request for the branch `items` (plus `draft` as the next question, if any).
 
+    `items` may be the end of a longer branch: `turn_items` are the items' positions.
+
     With an assistant, its system prompt and examples lead; without one, `system_prompt`.
     """
     turns: list[ChatMessage] = []
     sources: list[int] = []
     entries = [
-        (index, ChatMessage(item.role, item.content))
+        (item.position if item.position >= 0 else index, ChatMessage(item.role, item.content))
         for index, item in enumerate(items)
         if item.role in ("user", "assistant") and item.content.strip()
     ]

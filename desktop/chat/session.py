@@ -7,6 +7,13 @@ before its reply is requested, a streaming reply is written at most once per
 to another branch while the old ones are kept. Without a store the same operations
 work on the list in memory (no versions are kept).
 
+A long conversation is not read whole: `open` reads the newest `PAGE_SIZE` messages
+(`BranchPages`), `load_older` the page above them as the view nears the top, and
+`context_items` as many older messages as the model's window could possibly hold (each
+message takes at least one token), so the request still sees all the history that fits.
+Each `MessageItem` knows its `position` in the whole branch; the positions the view and
+the controller pass back (edit, regenerate, versions) are those.
+
 Plain Python (no Qt); store errors (`DatabaseError`) propagate to the caller, which
 turns them into messages. Thread: GUI thread only (the worker never touches the store).
 """
@@ -15,44 +22,23 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from desktop.chat.items import MessageItem, items_ending_at, last_turns, sent, turns
 from desktop.core.errors import ActionRefusedError, ConversationGoneError
 from desktop.core.types import ChatMessage
+from desktop.storage.branch_pages import BranchPages
 from desktop.storage.conversations import (
     STREAM_SAVE_INTERVAL_S,
     ConversationStore,
     MessageStatus,
     Role,
-    StoredMessage,
 )
 
 #: Reply statuses that can be continued: the text so far stays and the model goes on.
 CONTINUABLE = frozenset({"incomplete", "cancelled"})
-
-
-@dataclass(frozen=True)
-class MessageItem:
-    """One message on screen; `version` (0-based) of `versions` alternatives."""
-
-    id: int | None
-    role: Role
-    content: str
-    status: MessageStatus = "complete"
-    version: int = 0
-    versions: int = 1
-
-    @classmethod
-    def from_stored(cls, message: StoredMessage) -> MessageItem:
-        return cls(
-            message.id,
-            message.role,
-            message.content,
-            message.status,
-            message.sibling_index,
-            message.sibling_count,
-        )
+#: How many messages opening a chat reads, and each step up as the view nears the top.
+PAGE_SIZE = 150
 
 
 class ConversationSession:
@@ -62,8 +48,12 @@ class ConversationSession:
         self, store: ConversationStore | None, save_interval_s: float = STREAM_SAVE_INTERVAL_S
     ) -> None:
         self.store = store
+        self.pages = None if store is None else BranchPages(store.db)
         self.conversation_id: int | None = None
+        #: The messages read for the view: the end of the branch, `PAGE_SIZE` at a time.
         self.items: list[MessageItem] = []
+        #: Messages above `items` read for the model's request only, oldest first.
+        self._above: list[MessageItem] = []
         #: The open conversation's choices (a new chat keeps the previous chat's).
         self.assistant_id: str | None = None
         self.model_key: str | None = None
@@ -74,39 +64,77 @@ class ConversationSession:
 
     def history(self) -> list[ChatMessage]:
         """What the model sees of this conversation (empty messages left out)."""
-        return [
-            ChatMessage(item.role, item.content)
-            for item in self.items
-            if item.role in ("user", "assistant") and item.content.strip()
-        ]
+        return [ChatMessage(item.role, item.content) for item in self.context_items() if sent(item)]
 
     def index_of(self, message_id: int) -> int | None:
-        for index, item in enumerate(self.items):
+        """The position in the branch of a message that has been read, else None."""
+        for item in self.items:
             if item.id == message_id:
-                return index
+                return item.position
         return None
+
+    @property
+    def has_older(self) -> bool:
+        """Whether the branch has messages above the ones read for the view."""
+        return bool(self.items) and self.items[0].position > 0
+
+    def context_items(self, max_turns: int | None = None) -> list[MessageItem]:
+        """The end of the branch that a request may need: more than `max_turns` turns
+        (all of it when None or when it is shorter), read from the store as needed.
+
+        A model with a window of n tokens never fits more than n turns (each takes at
+        least a token), so `max_turns=n_ctx` loses nothing the model could see.
+        """
+        known = self._above + self.items
+        while known and known[0].position > 0 and (max_turns is None or turns(known) <= max_turns):
+            wanted = known[0].position if max_turns is None else max(PAGE_SIZE, max_turns)
+            self._read_above(wanted)
+            if len(self._above) + len(self.items) == len(known):
+                break  # the store had nothing more (changed meanwhile): use what there is
+            known = self._above + self.items
+        return known if max_turns is None else last_turns(known, max_turns + 1)
+
+    def load_older(self) -> list[MessageItem]:
+        """Read the page above the messages read so far (empty at the top); it is added
+        in front of `items` and returned."""
+        if not self.has_older:
+            return []
+        if len(self._above) < PAGE_SIZE:
+            self._read_above(PAGE_SIZE - len(self._above))
+        page = self._above[-PAGE_SIZE:]
+        del self._above[-PAGE_SIZE:]
+        self.items[:0] = page
+        return page
 
     # --- opening -----------------------------------------------------------------------
 
     def reset(self) -> None:
         """A new, empty chat (stored when its first message is sent)."""
         self.conversation_id = None
-        self.items = []
+        self.items, self._above = [], []
         if self.store is not None:
             self.store.set_last_opened(None)
 
     def open(self, conversation_id: int, message_id: int | None = None) -> list[MessageItem]:
-        """Show a stored conversation; with `message_id`, the branch that contains it."""
-        store = self._require_store()
-        branch = store.branch(conversation_id)
-        if message_id is not None and message_id not in {m.id for m in branch}:
-            message = store.get_message(message_id)
-            if message is None or message.conversation_id != conversation_id:
-                raise ConversationGoneError("That message is no longer in this conversation.")
-            branch = store.select_version(message_id)
+        """Show the end of a stored conversation; with `message_id`, of the branch that
+        contains it, read up to that message (and half a page above it)."""
+        store, pages = self._require_store(), self._require_pages()
+        count = PAGE_SIZE
+        if message_id is not None:
+            distance = pages.distance(conversation_id, message_id)
+            if distance is None:
+                message = store.get_message(message_id)
+                if message is None or message.conversation_id != conversation_id:
+                    raise ConversationGoneError("That message is no longer in this conversation.")
+                store.choose_version(message_id)
+                distance = pages.distance(conversation_id, message_id) or 0
+            count = max(count, distance + PAGE_SIZE // 2)
         conversation = store.get_conversation(conversation_id)
         self.conversation_id = conversation_id
-        self.items = [MessageItem.from_stored(m) for m in branch if m.role != "system"]
+        self.items = items_ending_at(
+            pages.newest(conversation_id, count), pages.length(conversation_id)
+        )
+        self._above = []
         if conversation is not None:
             self.assistant_id = conversation.assistant_id
             self.model_key = conversation.model_path
@@ -128,7 +156,7 @@ class ConversationSession:
         """Commit a user message (creating the conversation first); (item, created)."""
         created = False
         if self.store is None:
-            item = MessageItem(None, "user", text)
+            item = self._next(MessageItem(None, "user", text))
         else:
             if self.conversation_id is None:
                 self.conversation_id = self.store.create_conversation(
@@ -136,8 +164,8 @@ class ConversationSession:
                 ).id
                 self.store.set_last_opened(self.conversation_id)
                 created = True
-            item = MessageItem.from_stored(
-                self.store.add_message(self.conversation_id, "user", text)
+            item = self._next(
+                MessageItem.from_stored(self.store.add_message(self.conversation_id, "user", text))
             )
         self.items.append(item)
         return item, created
@@ -153,7 +181,8 @@ class ConversationSession:
                     self.conversation_id, "assistant", "", parent_id=parent_id, status="streaming"
                 )
             )
-        self.items.append(item)
+        self.items.append(self._next(item))
+        item = self.items[-1]
         self._saved_at = time.monotonic()
         return item
 
@@ -200,36 +229,44 @@ class ConversationSession:
     # --- other branches ----------------------------------------------------------------
 
     def edit_question(self, index: int, text: str) -> list[MessageItem]:
-        """A new version of the user message at `index`; the branch now ends with it."""
-        item = self._item(index, "user")
+        """A new version of the user message at position `index`; the branch now ends
+        with it."""
+        row, item = self._item(index, "user")
         if self.store is None or item.id is None:
-            self.items = [*self.items[:index], MessageItem(None, "user", text)]
+            edited = MessageItem(None, "user", text, position=index)
         else:
-            edited = self.store.edit_user_message(item.id, text)
-            self.items = [*self.items[:index], MessageItem.from_stored(edited)]
+            edited = MessageItem.from_stored(self.store.edit_user_message(item.id, text), index)
+        self.items = [*self.items[:row], edited]
         return list(self.items)
 
     def drop_reply(self, index: int) -> list[MessageItem]:
-        """Before regenerating the reply at `index`: the branch ends at its question.
+        """Before regenerating the reply at position `index`: the branch ends at its
+        question.
 
         The old reply stays stored; the new one becomes its sibling (`start_reply`).
         """
-        self._item(index, "assistant")
-        self.items = self.items[:index]
+        row, _item = self._item(index, "assistant")
+        if row == 0:  # its question is on the page above: read it, the reply follows it
+            self.load_older()
+            row, _item = self._item(index, "assistant")
+        self.items = self.items[:row]
         return list(self.items)
 
     def switch_version(self, index: int, step: int) -> list[MessageItem]:
-        """Show the previous (`step=-1`) or next version of the message at `index`."""
-        item = self._item(index)
-        store = self._require_store()
-        if item.id is None:
+        """Show the previous (`step=-1`) or next version of the message at position
+        `index`; the messages above it stay, the new branch below it is read."""
+        row, item = self._item(index)
+        store, pages = self._require_store(), self._require_pages()
+        if item.id is None or self.conversation_id is None:
             return list(self.items)
         siblings = store.siblings(item.id)
         position = siblings.index(item.id) + step
         if not 0 <= position < len(siblings):
             return list(self.items)
-        branch = store.select_version(siblings[position])
-        self.items = [MessageItem.from_stored(m) for m in branch if m.role != "system"]
+        store.choose_version(siblings[position])
+        below = pages.distance(self.conversation_id, siblings[position]) or 0
+        read = [m for m in pages.newest(self.conversation_id, below) if m.role != "system"]
+        self.items = self.items[:row] + items_ending_at(read, index + len(read))
         return list(self.items)
 
     # --- helpers -----------------------------------------------------------------------
@@ -239,15 +276,32 @@ class ConversationSession:
             raise ActionRefusedError("Conversations are not being saved, so that cannot be done.")
         return self.store
 
-    def _item(self, index: int, role: Role | None = None) -> MessageItem:
-        if not 0 <= index < len(self.items):
+    def _require_pages(self) -> BranchPages:
+        if self.pages is None:
+            raise ActionRefusedError("Conversations are not being saved, so that cannot be done.")
+        return self.pages
+
+    def _item(self, index: int, role: Role | None = None) -> tuple[int, MessageItem]:
+        """(row in `items`, item) of the message at branch position `index`."""
+        row = index - self.items[0].position if self.items else -1
+        if not 0 <= row < len(self.items):
             raise ActionRefusedError("That message is no longer shown; choose it again.")
-        item = self.items[index]
+        item = self.items[row]
         if role is not None and item.role != role:
-            raise ActionRefusedError(
-                f"That is not a {role} message, so it cannot be changed that way."
-            )
-        return item
+            raise ActionRefusedError(f"That is not a {role} message; it cannot be changed so.")
+        return row, item
+
+    def _next(self, item: MessageItem) -> MessageItem:
+        """`item` placed after the last message of the branch."""
+        last = self.items[-1] if self.items else self._above[-1] if self._above else None
+        return dataclasses.replace(item, position=0 if last is None else last.position + 1)
+
+    def _read_above(self, count: int) -> None:
+        """Read up to `count` more messages above those read (for `_above`)."""
+        top = self._above[0] if self._above else self.items[0] if self.items else None
+        if top is None or top.id is None or top.position <= 0 or self.pages is None:
+            return
+        self._above[:0] = items_ending_at(self.pages.older(top.id, count), top.position)
 
     def _last_reply(self) -> MessageItem:
         if not self.items or self.items[-1].role != "assistant":

@@ -34,7 +34,7 @@ _CONVERSATION_COLUMNS = (
     "id, title, created_at, updated_at, pinned, deleted_at, model_path, system_prompt, "
     "current_leaf_id, assistant_id"
 )
-_MESSAGE_SELECT = """SELECT m.id, m.conversation_id, m.parent_id, m.role, m.content, m.status,
+MESSAGE_SELECT = """SELECT m.id, m.conversation_id, m.parent_id, m.role, m.content, m.status,
     m.created_at, m.stats_json,
     (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id
         AND s.parent_id IS m.parent_id AND s.id < m.id),
@@ -159,7 +159,7 @@ def _conversation(row: tuple[Any, ...]) -> Conversation:
     )
 
 
-def _message(row: tuple[Any, ...]) -> StoredMessage:
+def message_from_row(row: tuple[Any, ...]) -> StoredMessage:
     return StoredMessage(
         id=row[0],
         conversation_id=row[1],
@@ -359,8 +359,8 @@ class ConversationStore:
             )
 
     def get_message(self, message_id: int) -> StoredMessage | None:
-        row = self.db.query_one(f"{_MESSAGE_SELECT} FROM messages m WHERE m.id = ?", (message_id,))
-        return None if row is None else _message(row)
+        row = self.db.query_one(f"{MESSAGE_SELECT} FROM messages m WHERE m.id = ?", (message_id,))
+        return None if row is None else message_from_row(row)
 
     def message_alone(self, message_id: int) -> StoredMessage | None:
         """One message by its row alone, without the version counts (which read other rows
@@ -370,15 +370,15 @@ class ConversationStore:
             " stats_json, 0, 1 FROM messages WHERE id = ?",
             (message_id,),
         )
-        return None if row is None else _message(row)
+        return None if row is None else message_from_row(row)
 
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         """Every message of a conversation (all branches), in creation order."""
         rows = self.db.query_all(
-            f"{_MESSAGE_SELECT} FROM messages m WHERE m.conversation_id = ? ORDER BY m.id",
+            f"{MESSAGE_SELECT} FROM messages m WHERE m.conversation_id = ? ORDER BY m.id",
             (conversation_id,),
         )
-        return [_message(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     def branch(self, conversation_id: int) -> list[StoredMessage]:
         """The messages shown: from the root to the current leaf."""
@@ -388,11 +388,11 @@ class ConversationStore:
             "  WHERE id = ? AND current_leaf_id IS NOT NULL"
             " UNION ALL SELECT m.parent_id, path.depth + 1 FROM messages m"
             "  JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL)"
-            f"{_MESSAGE_SELECT} FROM path JOIN messages m ON m.id = path.id"
+            f"{MESSAGE_SELECT} FROM path JOIN messages m ON m.id = path.id"
             " ORDER BY path.depth DESC",
             (conversation_id,),
         )
-        return [_message(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     def siblings(self, message_id: int) -> list[int]:
         """The ids of every version of a message (itself included), oldest first."""
@@ -405,6 +405,11 @@ class ConversationStore:
 
     def select_version(self, message_id: int) -> list[StoredMessage]:
         """Show the branch through `message_id`, down to its most recent descendant."""
+        self.choose_version(message_id)
+        return self.branch(self._require_message(message_id).conversation_id)
+
+    def choose_version(self, message_id: int) -> None:
+        """`select_version` without reading the branch (a reader of pages reads it)."""
         with self.db.transaction():
             message = self._require_message(message_id)
             leaf = self.db.scalar(
@@ -417,14 +422,13 @@ class ConversationStore:
                 "UPDATE conversations SET current_leaf_id = ? WHERE id = ?",
                 (leaf, message.conversation_id),
             )
-        return self.branch(message.conversation_id)
 
     def incomplete_messages(self) -> list[StoredMessage]:
         """Messages still marked `streaming` (their writer stopped or crashed)."""
         rows = self.db.query_all(
-            f"{_MESSAGE_SELECT} FROM messages m WHERE m.status = 'streaming' ORDER BY m.id"
+            f"{MESSAGE_SELECT} FROM messages m WHERE m.status = 'streaming' ORDER BY m.id"
         )
-        return [_message(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     def recover_interrupted(self) -> int:
         """At start-up: mark replies left `streaming` by a crash `incomplete`; returns how many."""

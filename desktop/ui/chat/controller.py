@@ -19,10 +19,11 @@ Signals to the worker (connected to `InferenceThread`'s, hence queued):
     reserve, pinned), unload_requested()
 Signals for the view:
     branch_changed(list[MessageItem])        show exactly these messages (open, edit, versions)
+    older_loaded(list[MessageItem])          older messages read (`load_older`): add them on top
     message_appended(MessageItem)            a new bubble (a reply starts empty, streaming)
     assistant_text_changed(str)              the streaming reply so far (throttled, ~50 ms)
     message_finished(MessageItem)            the last reply's final text, status and versions
-    message_focus_requested(int)             scroll to the message at this position
+    message_focus_requested(int)             scroll to the message at this branch position
     generation_started()
     generation_ended(GenerationStats | None) None when the generation failed
     error_occurred(str)                      a user-facing message
@@ -91,6 +92,7 @@ class ChatController(QObject):
     unload_requested = Signal()
 
     branch_changed = Signal(list)
+    older_loaded = Signal(list)
     message_appended = Signal(object)
     assistant_text_changed = Signal(str)
     message_finished = Signal(object)
@@ -390,7 +392,7 @@ class ChatController(QObject):
         items = self._change_branch(lambda session: session.switch_version(index, step))
         if items is None:
             return False
-        self.message_focus_requested.emit(min(index, len(items) - 1))
+        self.message_focus_requested.emit(index)
         return True
 
     def continue_reply(self) -> bool:
@@ -442,6 +444,12 @@ class ChatController(QObject):
         if index is not None:
             self.message_focus_requested.emit(index)
         return True
+
+    def load_older(self) -> None:
+        """Read the page of messages above those shown (the view nears the top)."""
+        items = self._stored(lambda session: session.load_older())
+        if items:
+            self.older_loaded.emit(items)
 
     def resume_last_conversation(self) -> bool:
         """At start-up: mark replies a crash left `streaming` as interrupted, then reopen
@@ -579,7 +587,10 @@ class ChatController(QObject):
     def _build_request(self, draft: str = "") -> ChatRequest:
         """System prompt (the assistant's, with its examples) + the branch shown + `draft`."""
         assistant = self._profile.assistant if self._profile is not None else None
-        return build_request(self._session.items, assistant, self._system_prompt, draft)
+        model = self.model
+        window = None if model is None else model.n_ctx  # no turn takes < 1 token
+        items = self._session.context_items(window)
+        return build_request(items, assistant, self._system_prompt, draft)
 
     def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
         """Run one session call; errors become messages, never crashes.

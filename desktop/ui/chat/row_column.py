@@ -70,6 +70,9 @@ class RowColumn(QAbstractScrollArea):
     def _show_empty(self, empty: bool) -> None:
         """There are no rows (`empty`), or there are."""
 
+    def _laid_out(self, value: int, height: int) -> None:
+        """A layout pass ended with the screen at content height `value`."""
+
     def _take_from_pool(self, role: str) -> MessageRow | None:
         pool = self._pool.get(role)
         return pool.pop() if pool else None
@@ -150,6 +153,28 @@ class RowColumn(QAbstractScrollArea):
         width = self._row_width()
         for row, widget in self._rows.items():
             widget.setGeometry(SIDE_MARGIN, geometry.top(row) - value, width, geometry.height(row))
+        self._laid_out(value, height)
+
+    def _insert_above(self, heights: list[int]) -> None:
+        """Rows were added above the first: the rows on screen stay where they are."""
+        geometry, bar = self._geometry, self.verticalScrollBar()
+        value = bar.value()
+        anchor = geometry.row_at(value) if len(geometry) else 0
+        offset = geometry.top(anchor) - value if len(geometry) else 0
+        geometry.prepend(heights)
+        self._rows = {row + len(heights): widget for row, widget in self._rows.items()}
+        self._laying_out = True
+        try:
+            bar.setRange(0, max(0, geometry.total() - self.viewport().height()))
+            if not self._follow:
+                bar.setValue(geometry.top(anchor + len(heights)) - offset)
+        finally:
+            self._laying_out = False
+        self._pin = None if self._follow else (anchor + len(heights), offset)
+        try:
+            self._layout_rows()
+        finally:
+            self._pin = None
 
     def _schedule_layout(self) -> None:
         if not self._layout_pending:

@@ -40,6 +40,12 @@ class RowGeometry:
         self._measured.append(False)
         self._starts = None
 
+    def prepend(self, heights: list[int]) -> None:
+        """Rows added above the first (older messages read later); estimates."""
+        self._heights[:0] = heights
+        self._measured[:0] = [False] * len(heights)
+        self._starts = None
+
     def remove(self, row: int) -> None:
         del self._heights[row]
         del self._measured[row]

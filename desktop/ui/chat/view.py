@@ -5,15 +5,18 @@ User messages sit in tinted bubbles on the right, assistant replies on the left 
 every message's text, but only the messages on screen plus a margin of about a screen
 above and below exist as widgets; the others have a height (estimated from their text
 until they have been shown, see `desktop.ui.chat.rows`), so opening or scrolling a chat
-of 5,000 messages costs what a chat of ten does. A conversation opens at its end. When a
-message's real height differs from its estimate the row at the top of the screen stays
-where it is. The last reply can be updated while it streams (block by block, at a frame
-rate that adapts to what rendering costs); the view stays scrolled to the bottom while
-text grows unless the user has scrolled up to read.
+of 5,000 messages costs what a chat of ten does. A conversation opens at its end, with
+only its newest messages read; when the screen comes within `LOAD_SCREENS` of the first
+message read, `older_wanted` asks for the messages above it, and `prepend_messages` adds
+them without moving what is on screen. When a message's real height differs from its
+estimate the row at the top of the screen stays where it is. The last reply can be
+updated while it streams (block by block, at a frame rate that adapts to what rendering
+costs); the view stays scrolled to the bottom while text grows unless the user has
+scrolled up to read.
 
-Signals (positions are indexes into the branch shown, as the controller counts them):
+Signals (positions are places in the whole branch, `MessageItem.position`):
     edit_submitted(int, str), regenerate_requested(int), continue_requested(int),
-    version_requested(int, int), copied()
+    version_requested(int, int), copied(), older_wanted()
 `set_left_out(n)` dims the first `n` messages (the model no longer sees them: the chat has
 outgrown its context window) and puts a note under the last of them.
 Thread: GUI thread only.
@@ -51,6 +54,8 @@ HIGHLIGHT_MS = 2000
 MIN_FRAME_MS = 66
 MAX_FRAME_MS = 250
 FRAME_COST_FACTOR = 16
+#: Older messages are asked for when the screen is this many screens from the first one.
+LOAD_SCREENS = 2.0
 LEFT_OUT_NOTE = (
     "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
     "context window. The assistant's instructions and examples are kept while they fit."
@@ -65,6 +70,7 @@ class ChatView(RowColumn):
     continue_requested = Signal(int)
     version_requested = Signal(int, int)
     copied = Signal()
+    older_wanted = Signal()
 
     def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +80,7 @@ class ChatView(RowColumn):
         self._streaming: int | None = None  # the row of the reply being streamed
         self._actions_enabled = True
         self._left_out = 0
+        self._older_asked = False
         self._highlighted: int | None = None
         self._pending_text: str | None = None
         self._frame_ms = float(MIN_FRAME_MS)
@@ -123,11 +130,8 @@ class ChatView(RowColumn):
         """Show exactly `items` (a branch), from its end: failed replies without text are
         left out."""
         self._drop_rows(set(self._rows))
-        self._items, self._indexes = [], []
-        for index, item in enumerate(items):
-            if item.content or item.status != "error":
-                self._items.append(item)
-                self._indexes.append(index)
+        self._items, self._indexes = _shown(items)
+        self._older_asked = False
         self._streaming = next(
             (row for row, item in enumerate(self._items) if item.status == "streaming"), None
         )
@@ -136,8 +140,22 @@ class ChatView(RowColumn):
         self._follow = True
         self._layout_rows()
 
+    def prepend_messages(self, items: list[MessageItem]) -> None:
+        """Add older messages above the first one; what is on screen does not move."""
+        older, indexes = _shown(items)
+        self._older_asked = False
+        if not older:
+            return
+        self._items[:0], self._indexes[:0] = older, indexes
+        if self._streaming is not None:
+            self._streaming += len(older)
+        self._insert_above(self._estimate(older))
+        self._place_note()
+
     def append_message(self, item: MessageItem, index: int | None = None) -> MessageBubble:
         """Add a message. A `streaming` reply becomes the one `set_streaming_text` updates."""
+        if index is None and item.position >= 0:
+            index = item.position
         if index is None:
             index = self._indexes[-1] + 1 if self._indexes else 0
         self._items.append(item)
@@ -282,6 +300,12 @@ class ChatView(RowColumn):
     def _row_count(self) -> int:
         return len(self._items)
 
+    def _laid_out(self, value: int, height: int) -> None:
+        near_top = value < height * LOAD_SCREENS
+        if near_top and self._indexes and self._indexes[0] > 0 and not self._older_asked:
+            self._older_asked = True  # until the page arrives; asked after this pass
+            QTimer.singleShot(0, self, self.older_wanted.emit)
+
     def _show_empty(self, empty: bool) -> None:
         self.empty_state.setGeometry(self.viewport().rect())
         self.empty_state.setVisible(empty)
@@ -324,7 +348,7 @@ class ChatView(RowColumn):
                 self._take_note(widget)
         if wanted is None:
             return
-        self.left_out_note.setText(LEFT_OUT_NOTE.format(n=wanted + 1))
+        self.left_out_note.setText(LEFT_OUT_NOTE.format(n=self._indexes[wanted] + 1))
         holder = self._rows.get(wanted)
         if holder is not None:
             holder.set_note(self.left_out_note)
@@ -390,6 +414,14 @@ class ChatView(RowColumn):
             layout.addWidget(label)
         layout.addStretch(1)
         return widget
+
+
+def _shown(items: list[MessageItem]) -> tuple[list[MessageItem], list[int]]:
+    """The items that get a row (not failed replies without text), and their positions."""
+    shown = [(i, item) for i, item in enumerate(items) if item.content or item.status != "error"]
+    return [item for _, item in shown], [
+        item.position if item.position >= 0 else i for i, item in shown
+    ]
 
 
 def _restyle(widget: QWidget) -> None:

@@ -26,6 +26,7 @@ def build_main_window(controller: ChatController) -> MainWindow:
     """
     window = MainWindow()
     controller.branch_changed.connect(window.show_messages)
+    controller.older_loaded.connect(window.prepend_messages)
     controller.message_appended.connect(window.append_message)
     controller.message_finished.connect(window.finish_message)
     controller.message_focus_requested.connect(window.focus_message)
@@ -68,6 +69,7 @@ def build_main_window(controller: ChatController) -> MainWindow:
     window.regenerate_requested.connect(controller.regenerate)
     window.continue_requested.connect(lambda _index: controller.continue_reply())
     window.version_requested.connect(controller.switch_version)
+    window.older_requested.connect(controller.load_older)
 
     window.set_busy(controller.busy)
     window.show_model_state(controller.model_state)

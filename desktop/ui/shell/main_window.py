@@ -11,7 +11,8 @@ assistants_requested(), models_requested() (the pickers' "Manage…" entries),
 draft_changed(str) (the composer's text), files_dropped(list[Path]) (model files dropped on
 the window), and the message actions of the chat view:
 edit_requested(int, str), regenerate_requested(int), continue_requested(int),
-version_requested(int, int) (positions in the branch shown).
+version_requested(int, int) (positions in the branch shown), older_requested() (the
+view nears the first message read: show the ones above it).
 `set_sidebar()` puts the conversation list (`desktop.ui.conversations.sidebar`) on the left.
 Thread: GUI thread only.
 """
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
     regenerate_requested = Signal(int)
     continue_requested = Signal(int)
     version_requested = Signal(int, int)
+    older_requested = Signal()
     assistant_chosen = Signal(str)
     model_chosen = Signal(str)
     assistants_requested = Signal()
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
         view.regenerate_requested.connect(self.regenerate_requested)
         view.continue_requested.connect(self.continue_requested)
         view.version_requested.connect(self.version_requested)
+        view.older_wanted.connect(self.older_requested)
         view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
         self._model: ModelDescription | None = None
         self.setAcceptDrops(True)
@@ -291,6 +294,11 @@ class MainWindow(QMainWindow):
         """Show exactly these messages (a conversation opened, or another branch)."""
         self.chat_view.set_messages(items)
         self.stats_label.clear()
+
+    @Slot(list)
+    def prepend_messages(self, items: list[MessageItem]) -> None:
+        """Older messages of the conversation shown, above the first one."""
+        self.chat_view.prepend_messages(items)
 
     @Slot(object)
     def append_message(self, item: MessageItem) -> None:
