@@ -289,6 +289,7 @@ def wipe_targets(paths: AppPaths, include_models: bool = False) -> WipeTargets:
         paths.log_dir,
         paths.models_dir,
         include_models,
+        cache_dir=paths.cache_dir,
     )
 
 

@@ -24,17 +24,20 @@ class AppPaths:
     data_dir: Path
     config_dir: Path
     log_dir: Path
+    #: What Hearth can always work out again (model inspections); safe to delete.
+    cache_dir: Path
 
     @classmethod
     def resolve(cls, data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         chosen = data_dir or os.environ.get(DATA_DIR_ENV)
         if chosen:
             root = Path(chosen).expanduser().resolve()
-            return cls(root, root / "config", root / "logs")
+            return cls(root, root / "config", root / "logs", root / "cache")
         return cls(
             Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
         )
 
     @property

@@ -5,7 +5,12 @@ the window's: the library's default model (`hearth models default`) unless `--mo
 a file, that model's saved settings (Models page), the assistant's on top, and the flags
 given here over everything.
 
-Runs on the main thread: there is no GUI thread to protect.
+Runs on the main thread: there is no GUI thread to protect. For speed, the engine host's
+process starts first, the model is sent to it as soon as it is chosen, and the store is
+unlocked (scrypt, for a passphrase) while it loads; a refusal by the store still comes before
+any answer is printed and before anything is saved. Model inspections and the built-in
+model's checksum are kept between runs in Hearth's cache folder (`inspection_cache`,
+`embedded.verify_file`), each bound to the file as it was.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,15 +25,15 @@ from typing import Any, TextIO
 from desktop.chat.profiles import ChatProfile, make_profiles
 from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
-from desktop.cli.context import check_context
-from desktop.cli.store import ReplyRecorder, open_store
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.prompting import ContextPlan, with_system_prompt
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
-from desktop.inference.embedded import FILE_NAME, verify_file
-from desktop.inference.engine import CancelToken, Engine
+from desktop.inference import inspection_cache
+from desktop.inference.embedded import FILE_NAME, verified_records, verify_file
+from desktop.inference.engine import CancelToken
 from desktop.inference.host.client import HostedEngine
+from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.paths import AppPaths
@@ -75,21 +79,54 @@ def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
     return profile
 
 
-def load_engine(args: argparse.Namespace, path: Path, options: LoadOptions) -> tuple[Engine, float]:
-    """The engine host with `path` loaded; refuses a file no engine can run first."""
+def engine_for(
+    args: argparse.Namespace, cache_dir: Path | None
+) -> tuple[EngineRegistry, HostedEngine]:
+    """The registry that inspects files and the engine host that runs them, as the flags say.
+
+    `cache_dir`: where inspections are kept between runs (None: nothing is kept).
+    """
+    kept = None if cache_dir is None else cache_dir / inspection_cache.FILE_NAME
     registry = EngineRegistry(
         chat_format=str(option(args, "chat_format") or "chatml"),
         model_type_hint=str(option(args, "model_type") or "") or None,
+        inspections=InspectionCache(kept),
     )
+    engine = HostedEngine(registry.chat_format, registry.model_type_hint, inspections=kept)
+    return registry, engine
+
+
+def begin_loading(
+    args: argparse.Namespace,
+    registry: EngineRegistry,
+    engine: HostedEngine,
+    path: Path,
+    options: LoadOptions,
+    cache_dir: Path | None,
+) -> None:
+    """Check `path` (refusing a file no engine can run), then have `engine` start loading it."""
     if path.name == FILE_NAME:
-        verify_file(path)
-    info = registry.inspect(path)  # refuses a file no engine can run before a process starts
+        verify_file(path, None if cache_dir is None else verified_records(cache_dir))
+    info = registry.inspect(path)  # refuses a file no engine can run before it is sent
     if option(args, "ctx"):  # a context asked for: warn past training, refuse past free memory
+        from desktop.cli.context import check_context
+
         check_context(info, options.n_ctx, warn=warn)
-    engine = HostedEngine(registry.chat_format, registry.model_type_hint)
-    start = time.perf_counter()
-    engine.load(path, options)
-    return engine, time.perf_counter() - start
+    engine.begin_load(path, options)
+
+
+def load_engine(
+    args: argparse.Namespace, path: Path, options: LoadOptions
+) -> tuple[HostedEngine, float]:
+    """The engine host with `path` loaded, everything checked afresh (nothing kept)."""
+    registry, engine = engine_for(args, None)
+    try:
+        begin_loading(args, registry, engine, path, options, None)
+        engine.finish_load()
+    except BaseException:
+        engine.close()
+        raise
+    return engine, engine.load_time_s
 
 
 def warn(text: str) -> None:
@@ -121,14 +158,28 @@ def read_prompt(args: argparse.Namespace) -> str:
 def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     prompt = read_prompt(args)
     with ExitStack() as stack:
-        # The store (and its write lock) first: a refusal comes before the model loads.
-        store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
+        registry, engine = engine_for(args, paths.cache_dir)
+        stack.callback(engine.close)
+        engine.prepare()  # the engine host's Python starts while the model is chosen
+        lock = None
+        if not args.no_save:  # the window or another command using the store: refused first
+            from desktop.cli.store import ReplyRecorder, open_store, write_lock
+
+            lock = stack.enter_context(write_lock(paths, advice=ASK_ADVICE))
         profile = resolve_profile(args, paths)
         assert profile.model_path is not None
         if profile.problem:
             warn(profile.problem)
-        engine, load_time = load_engine(args, profile.model_path, profile.load_options)
-        stack.callback(engine.close)
+        begin_loading(
+            args, registry, engine, profile.model_path, profile.load_options, paths.cache_dir
+        )
+        # The store's key (scrypt, for a passphrase) while the model loads: a refusal still
+        # comes before any answer, and nothing is saved before the store is open.
+        store = None
+        if lock is not None:
+            store = stack.enter_context(open_store(paths, advice=ASK_ADVICE, held=lock))
+        engine.finish_load()
+        load_time = engine.load_time_s
         if engine.template_note:
             print(f"hearth: {engine.template_note}", file=sys.stderr)
         request = build_messages(profile.assistant, [ChatMessage("user", prompt)])

@@ -16,6 +16,7 @@ from desktop.core.errors import EmbeddedModelError
 from desktop.core.memory import format_bytes
 from desktop.inference.bench import BenchResult, BenchRun, benchmark
 from desktop.inference.embedded import find_embedded_model
+from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.inference.probe import DEFAULT_TIMEOUT_S, ModelProber
 from desktop.inference.registry import EngineRegistry
@@ -28,7 +29,10 @@ def open_library(paths: AppPaths, prober: ModelProber | None = None) -> ModelLib
         embedded: Path | None = find_embedded_model(verify=False)
     except EmbeddedModelError:
         embedded = None
-    return ModelLibrary(paths.models_dir, paths.model_state_path, embedded, prober)
+    inspections = InspectionCache.in_folder(paths.cache_dir)
+    return ModelLibrary(
+        paths.models_dir, paths.model_state_path, embedded, prober, inspections=inspections
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:

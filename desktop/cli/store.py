@@ -41,12 +41,28 @@ COMMAND_WAIT_S = 10.0  # how long a writing command waits for another command to
 
 
 @contextmanager
+def write_lock(
+    paths: AppPaths, advice: str = "Close it and try again.", wait_s: float = COMMAND_WAIT_S
+) -> Iterator[WriteLock]:
+    """The data dir's write lock, held until exit; `StoreInUseError` (ending with `advice`)
+    when the window holds it, or another command still does after `wait_s`."""
+    paths.ensure()
+    lock = WriteLock(paths.data_dir, "command line")
+    try:
+        _take(lock, advice, wait_s)
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
 def open_store(
     paths: AppPaths,
     *,
     writing: bool = True,
     advice: str = "Close it and try again.",
     wait_s: float = COMMAND_WAIT_S,
+    held: WriteLock | None = None,
 ) -> Iterator[ConversationStore]:
     """The store in `paths.data_dir`, closed (and its lock released) on exit.
 
@@ -54,13 +70,14 @@ def open_store(
     the window), or raise `StoreInUseError`, whose message ends with `advice`. Otherwise
     take the lock if it is free. With the lock, the store is migrated and replies left
     streaming by a crash are marked incomplete; without it, it is opened read-only as is.
+    `held`: the write lock, already taken by the caller (`write_lock`), who releases it.
     """
     paths.ensure()
-    lock = WriteLock(paths.data_dir, "command line")
+    lock = held or WriteLock(paths.data_dir, "command line")
     try:
-        if writing:
+        if writing and held is None:
             _take(lock, advice, wait_s)
-        else:
+        elif not writing:
             try:
                 lock.try_acquire()
             except DatabaseError as error:  # e.g. a read-only folder: reading still works
@@ -88,7 +105,8 @@ def open_store(
         finally:
             db.close()
     finally:
-        lock.release()
+        if held is None:
+            lock.release()
 
 
 def _take(lock: WriteLock, advice: str, wait_s: float) -> None:
