@@ -63,6 +63,16 @@ class AppPaths:
         return self.config_dir / "bench.json"
 
     @property
+    def model_inspections_path(self) -> Path:
+        """What each model file's header says, kept between runs (`inspection_cache`)."""
+        return self.cache_dir / "model-inspections.json"
+
+    @property
+    def verified_models_path(self) -> Path:
+        """Built-in model files whose sha256 was already checked (`embedded.verify_file`)."""
+        return self.cache_dir / "verified-models.json"
+
+    @property
     def settings_path(self) -> Path:
         return self.config_dir / "settings.json"
 

@@ -200,7 +200,7 @@ def make_profiles(
         paths.models_dir,
         paths.model_state_path,
         embedded,
-        inspections=InspectionCache.in_folder(paths.cache_dir),
+        inspections=InspectionCache(paths.model_inspections_path),
     )
     assistants = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
     override = None if override_model is None else override_model.expanduser().absolute()

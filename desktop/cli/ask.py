@@ -6,10 +6,12 @@ a file, that model's saved settings (Models page), the assistant's on top, and t
 given here over everything.
 
 Runs on the main thread: there is no GUI thread to protect. For speed, the engine host's
-process starts first, the model is sent to it as soon as it is chosen, and the store is
-unlocked (scrypt, for a passphrase) while it loads; a refusal by the store still comes before
-any answer is printed and before anything is saved. Model inspections and the built-in
-model's checksum are kept between runs in Hearth's cache folder (`inspection_cache`,
+process starts first (the model library, the inspector and the store are imported after
+it, while its Python starts), the model is sent to it as soon as it is chosen, and the
+store is unlocked (scrypt, for a passphrase) while it loads; the store's write lock is
+still taken before the model is looked at, and a refusal by the store comes before any
+answer is printed and before anything is saved. Model inspections and the built-in model's
+checksum are kept between runs in Hearth's cache folder (`inspection_cache`,
 `embedded.verify_file`), each bound to the file as it was.
 """
 
@@ -20,24 +22,22 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from desktop.chat.profiles import ChatProfile, make_profiles
 from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.prompting import ContextPlan, with_system_prompt
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
-from desktop.inference import inspection_cache
-from desktop.inference.embedded import FILE_NAME, verified_records, verify_file
 from desktop.inference.engine import CancelToken
 from desktop.inference.host.client import HostedEngine
-from desktop.inference.inspection_cache import InspectionCache
-from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.paths import AppPaths
-from desktop.storage.assistants import AssistantStore
+
+if TYPE_CHECKING:
+    from desktop.chat.profiles import ChatProfile
+    from desktop.storage.assistants import AssistantStore
 
 ASK_ADVICE = "Close it to save this exchange, or add --no-save to only answer."
 
@@ -62,6 +62,8 @@ def session_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
     """The model, assistant and settings this question runs with (as the window resolves them)."""
+    from desktop.chat.profiles import make_profiles
+
     model = option(args, "model")
     override = Path(str(model)) if model else None
     flags = session_settings(args)
@@ -79,34 +81,35 @@ def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
     return profile
 
 
-def engine_for(
-    args: argparse.Namespace, cache_dir: Path | None
-) -> tuple[EngineRegistry, HostedEngine]:
-    """The registry that inspects files and the engine host that runs them, as the flags say.
-
-    `cache_dir`: where inspections are kept between runs (None: nothing is kept).
-    """
-    kept = None if cache_dir is None else cache_dir / inspection_cache.FILE_NAME
-    registry = EngineRegistry(
-        chat_format=str(option(args, "chat_format") or "chatml"),
-        model_type_hint=str(option(args, "model_type") or "") or None,
-        inspections=InspectionCache(kept),
-    )
-    engine = HostedEngine(registry.chat_format, registry.model_type_hint, inspections=kept)
-    return registry, engine
+def engine_host(args: argparse.Namespace, paths: AppPaths | None) -> HostedEngine:
+    """The engine host the flags ask for; with `paths`, it uses the kept model inspections."""
+    chat_format = str(option(args, "chat_format") or "chatml")
+    model_type = str(option(args, "model_type") or "") or None
+    inspections = None if paths is None else paths.model_inspections_path
+    return HostedEngine(chat_format, model_type, inspections=inspections)
 
 
 def begin_loading(
     args: argparse.Namespace,
-    registry: EngineRegistry,
     engine: HostedEngine,
     path: Path,
     options: LoadOptions,
-    cache_dir: Path | None,
+    paths: AppPaths | None,
 ) -> None:
-    """Check `path` (refusing a file no engine can run), then have `engine` start loading it."""
-    if path.name == FILE_NAME:
-        verify_file(path, None if cache_dir is None else verified_records(cache_dir))
+    """Check `path` (refusing a file no engine can run), then have `engine` start loading it.
+
+    With `paths`, what is learnt about the file is kept in its cache folder (and used).
+    """
+    from desktop.inference import embedded
+    from desktop.inference.inspection_cache import InspectionCache
+    from desktop.inference.registry import EngineRegistry
+
+    if path.name == embedded.FILE_NAME:
+        verified = None if paths is None else embedded.verified_records(paths.verified_models_path)
+        embedded.verify_file(path, verified)
+    registry = EngineRegistry(
+        engine.chat_format, engine.model_type_hint, InspectionCache(engine.inspections)
+    )
     info = registry.inspect(path)  # refuses a file no engine can run before it is sent
     if option(args, "ctx"):  # a context asked for: warn past training, refuse past free memory
         from desktop.cli.context import check_context
@@ -119,9 +122,9 @@ def load_engine(
     args: argparse.Namespace, path: Path, options: LoadOptions
 ) -> tuple[HostedEngine, float]:
     """The engine host with `path` loaded, everything checked afresh (nothing kept)."""
-    registry, engine = engine_for(args, None)
+    engine = engine_host(args, None)
     try:
-        begin_loading(args, registry, engine, path, options, None)
+        begin_loading(args, engine, path, options, None)
         engine.finish_load()
     except BaseException:
         engine.close()
@@ -158,9 +161,9 @@ def read_prompt(args: argparse.Namespace) -> str:
 def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     prompt = read_prompt(args)
     with ExitStack() as stack:
-        registry, engine = engine_for(args, paths.cache_dir)
+        engine = engine_host(args, paths)
         stack.callback(engine.close)
-        engine.prepare()  # the engine host's Python starts while the model is chosen
+        engine.prepare()  # its Python starts while this process imports and chooses the model
         lock = None
         if not args.no_save:  # the window or another command using the store: refused first
             from desktop.cli.store import ReplyRecorder, open_store, write_lock
@@ -170,9 +173,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         assert profile.model_path is not None
         if profile.problem:
             warn(profile.problem)
-        begin_loading(
-            args, registry, engine, profile.model_path, profile.load_options, paths.cache_dir
-        )
+        begin_loading(args, engine, profile.model_path, profile.load_options, paths)
         # The store's key (scrypt, for a passphrase) while the model loads: a refusal still
         # comes before any answer, and nothing is saved before the store is open.
         store = None

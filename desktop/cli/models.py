@@ -29,7 +29,7 @@ def open_library(paths: AppPaths, prober: ModelProber | None = None) -> ModelLib
         embedded: Path | None = find_embedded_model(verify=False)
     except EmbeddedModelError:
         embedded = None
-    inspections = InspectionCache.in_folder(paths.cache_dir)
+    inspections = InspectionCache(paths.model_inspections_path)
     return ModelLibrary(
         paths.models_dir, paths.model_state_path, embedded, prober, inspections=inspections
     )

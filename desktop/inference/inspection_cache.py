@@ -4,8 +4,8 @@
 parsing a header (49,152 token strings and 48,900 merges on the built-in model) and trying
 its chat template costs tens of milliseconds per file and per process, and imports the gguf
 package (numpy) and jinja2. `InspectionCache` keeps, per GGUF file, the `ModelFileInfo`, the
-`ModelDetails` and the chat template's outcome in `model-inspections.json` under Hearth's
-cache folder.
+`ModelDetails` and the chat template's outcome in a records file in Hearth's cache folder
+(`AppPaths.model_inspections_path`).
 
 Why a record can never make Hearth trust a changed file:
 - a record is bound to the file's `FileStamp` (size, modification and change times in
@@ -40,7 +40,6 @@ from desktop.inference.model_shape import ModelDetails, read_details
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "model-inspections.json"
 #: Bump when what a record means changes; Hearth's version is part of it too.
 RECORD_VERSION = 1
 #: A record claiming a longer header is not believed (real ones are a few MB at most).
@@ -73,10 +72,6 @@ class InspectionCache:
 
     def __init__(self, path: Path | None) -> None:
         self._records = StampedRecords(path, f"{__version__}/{RECORD_VERSION}")
-
-    @classmethod
-    def in_folder(cls, folder: Path | None) -> InspectionCache:
-        return cls(None if folder is None else folder / FILE_NAME)
 
     def get(self, path: Path) -> Inspection | None:
         """The kept inspection of `path` when the file is exactly as it was; else None."""

@@ -53,7 +53,7 @@ def new_process(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unchanged_file_is_hashed_once(
     model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "verified.json"
     embedded.verify_file(model, embedded.verified_records(cache))
     assert CountingSha256.calls == 1
     for _ in range(3):
@@ -68,7 +68,7 @@ def test_an_unchanged_file_is_hashed_once(
 def test_a_changed_file_is_hashed_again_and_refused(
     model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "verified.json"
     embedded.verify_file(model, embedded.verified_records(cache))
     before = model.stat()
     data = bytearray(model.read_bytes())
@@ -85,9 +85,9 @@ def test_a_changed_file_is_hashed_again_and_refused(
 def test_a_forged_or_damaged_record_means_hashing_again(
     model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forged: str
 ) -> None:
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache" / "verified.json"
     embedded.verify_file(model, embedded.verified_records(cache))
-    records = cache / embedded.VERIFIED_FILE_NAME
+    records = cache
     data = json.loads(records.read_text())
     (entry,) = data["records"].values()
     if forged == "other-sha":

@@ -29,7 +29,7 @@ def model(tmp_path: Path) -> Path:
 def test_a_kept_inspection_is_what_inspecting_again_says(
     model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    records = tmp_path / "cache" / cache_module.FILE_NAME
+    records = tmp_path / "cache" / "inspections.json"
     fresh = InspectionCache(records).inspect(model)
     assert fresh == inspect_model(model)
     assert fresh.header_bytes > 0
@@ -41,7 +41,7 @@ def test_a_kept_inspection_is_what_inspecting_again_says(
 def test_a_changed_file_is_inspected_again_even_with_a_forged_stamp(
     model: Path, tmp_path: Path
 ) -> None:
-    records = tmp_path / cache_module.FILE_NAME
+    records = tmp_path / "inspections.json"
     InspectionCache(records).inspect(model)
     before = model.stat()
     tinymodels.write_tiny_llama_gguf(model, name="tiny-llamb")  # same size, another header
@@ -74,7 +74,7 @@ def test_a_changed_file_is_inspected_again_even_with_a_forged_stamp(
 def test_a_damaged_records_file_only_costs_the_shortcut(
     model: Path, tmp_path: Path, damage: object
 ) -> None:
-    records = tmp_path / cache_module.FILE_NAME
+    records = tmp_path / "inspections.json"
     expected = InspectionCache(records).inspect(model)
     assert callable(damage)
     records.write_text(damage(records.read_text()))
@@ -83,7 +83,7 @@ def test_a_damaged_records_file_only_costs_the_shortcut(
 
 
 def test_a_truncated_file_is_refused_although_it_was_kept(model: Path, tmp_path: Path) -> None:
-    records = tmp_path / cache_module.FILE_NAME
+    records = tmp_path / "inspections.json"
     InspectionCache(records).inspect(model)
     data = model.read_bytes()
     model.write_bytes(data[: len(data) // 2])
@@ -99,7 +99,7 @@ def test_the_library_lists_kept_models_without_parsing_them(
     folder = tmp_path / "library"
     folder.mkdir()
     model.rename(folder / model.name)
-    records = tmp_path / "cache" / cache_module.FILE_NAME
+    records = tmp_path / "cache" / "inspections.json"
 
     def library() -> ModelLibrary:
         return ModelLibrary(
