@@ -71,6 +71,7 @@ class InspectionCache:
     """Inspections of model files, kept in a records file (None: only in memory)."""
 
     def __init__(self, path: Path | None) -> None:
+        self.path = path
         self._records = StampedRecords(path, f"{__version__}/{RECORD_VERSION}")
 
     def get(self, path: Path) -> Inspection | None:
