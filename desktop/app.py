@@ -261,8 +261,8 @@ def _open_privacy(
     delete_all_data: Callable[[bool], None],
 ) -> None:
     """The Privacy page over the window, with its actions bound to this session's vault."""
+    from desktop.ui.common.tasks import run_and_wait
     from desktop.ui.privacy.dialog import PrivacyDialog, PrivacyState
-    from desktop.ui.privacy.unlock import run_off_gui_thread
 
     unlocked = opened.unlocked
     key = None if unlocked is None else unlocked.db_key
@@ -276,9 +276,7 @@ def _open_privacy(
     )
     dialog = PrivacyDialog(
         state,
-        change_passphrase=lambda old, new: run_off_gui_thread(
-            lambda: vault.change_passphrase(old, new)
-        ),
+        change_passphrase=lambda old, new: run_and_wait(lambda: vault.change_passphrase(old, new)),
         save_preferences=lambda preferences: preferences.save(paths.config_dir),
         parent=window,
     )

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from desktop.core.errors import ActionRefusedError, ConversationGoneError
 from desktop.core.types import ChatMessage
 from desktop.storage.conversations import (
     STREAM_SAVE_INTERVAL_S,
@@ -101,7 +102,7 @@ class ConversationSession:
         if message_id is not None and message_id not in {m.id for m in branch}:
             message = store.get_message(message_id)
             if message is None or message.conversation_id != conversation_id:
-                raise KeyError(f"no message {message_id} in conversation {conversation_id}")
+                raise ConversationGoneError("That message is no longer in this conversation.")
             branch = store.select_version(message_id)
         conversation = store.get_conversation(conversation_id)
         self.conversation_id = conversation_id
@@ -160,7 +161,7 @@ class ConversationSession:
         """Reopen the last (interrupted or stopped) reply to continue it."""
         item = self._last_reply()
         if item.status not in CONTINUABLE:
-            raise ValueError("only an interrupted or stopped reply can be continued")
+            raise ActionRefusedError("Only an interrupted or stopped reply can be continued.")
         if self.store is not None and item.id is not None:
             self.store.update_message_content(item.id, item.content, status="streaming")
         self.items[-1] = dataclasses.replace(item, status="streaming")
@@ -235,18 +236,20 @@ class ConversationSession:
 
     def _require_store(self) -> ConversationStore:
         if self.store is None:
-            raise ValueError("conversations are not being saved in this session")
+            raise ActionRefusedError("Conversations are not being saved, so that cannot be done.")
         return self.store
 
     def _item(self, index: int, role: Role | None = None) -> MessageItem:
         if not 0 <= index < len(self.items):
-            raise IndexError(f"no message at position {index}")
+            raise ActionRefusedError("That message is no longer shown; choose it again.")
         item = self.items[index]
         if role is not None and item.role != role:
-            raise ValueError(f"the message at position {index} is not a {role} message")
+            raise ActionRefusedError(
+                f"That is not a {role} message, so it cannot be changed that way."
+            )
         return item
 
     def _last_reply(self) -> MessageItem:
         if not self.items or self.items[-1].role != "assistant":
-            raise ValueError("the conversation does not end with a reply")
+            raise ActionRefusedError("The conversation does not end with a reply to continue.")
         return self.items[-1]

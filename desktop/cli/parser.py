@@ -43,10 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("prompt", nargs="+")
     ask.add_argument("--model", type=Path, dest="ask_model", help=argparse.SUPPRESS)
     ask.add_argument(
-        "--max-tokens", type=cli_args.max_tokens_type, default=None, help="default 512"
+        "--max-tokens",
+        type=cli_args.max_tokens_type,
+        default=None,
+        help="default: the model's or assistant's setting (512)",
     )
     ask.add_argument(
-        "--temperature", type=cli_args.temperature_type, default=None, help="0 to 2, default 0.7"
+        "--temperature",
+        type=cli_args.temperature_type,
+        default=None,
+        help="0 to 2; default: the model's or assistant's setting (0.7)",
     )
     ask.add_argument("--seed", type=cli_args.seed_type, default=None)
     ask.add_argument("--system", default=None, help="the system prompt")
@@ -91,7 +97,7 @@ def _model_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> No
         type=cli_args.ctx_type,
         dest=f"{dest_prefix}ctx",
         default=default,
-        help="context window in tokens (default 4096)",
+        help="context window in tokens (default: the model's setting, 4096 unless changed)",
     )
     parser.add_argument(
         "--chat-format",

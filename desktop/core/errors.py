@@ -123,6 +123,20 @@ class ModelLibraryError(HearthError):
     """A request on the model library cannot be done (unknown name, the built-in model, ...)."""
 
 
+class ConversationGoneError(HearthError, KeyError):
+    """A conversation or message is no longer in the store (deleted meanwhile).
+
+    Also a `KeyError`, for callers that look things up by id.
+    """
+
+    def __str__(self) -> str:  # a sentence, not KeyError's quoted repr
+        return Exception.__str__(self)
+
+
+class ActionRefusedError(HearthError, ValueError):
+    """A conversation action does not apply to the message it was asked for."""
+
+
 class AssistantError(HearthError):
     """An assistant cannot be read, saved, changed or deleted; nothing was lost."""
 

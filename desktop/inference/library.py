@@ -9,20 +9,28 @@ entry also says whether the file's chat template is used, adapted, or replaced (
 from a render within time and memory limits.
 
 The library's own choices (default model, extra folders, per-model settings, legacy model
-types) live in one small JSON file written atomically. Plain Python; one thread at a time.
+types) live in one small JSON file written atomically.
+
+Plain Python, safe to share between threads: one lock guards the choices, the header cache
+and the state file, so the window can list, choose and save settings while an import runs
+on its own thread. The import holds the lock only to check its target name and to record
+the result, never while it trial-loads or copies a file; so a change made meanwhile waits
+at most for a header read, and never for the import.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from desktop.core.errors import ModelImportError, ModelLibraryError, ModelRefusedError
 from desktop.core.files import atomic_write_text
@@ -36,6 +44,7 @@ from desktop.inference.probe import ModelProber
 from desktop.inference.sysmem import available_memory
 
 log = logging.getLogger(__name__)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 EMBEDDED_KEY = "embedded"
 STATE_VERSION = 1
@@ -83,6 +92,17 @@ class ModelEntry:
         return self.info is not None
 
 
+def _locked(method: _F) -> _F:
+    """Run a `ModelLibrary` method holding the library's lock."""
+
+    @functools.wraps(method)
+    def wrapper(self: ModelLibrary, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_F, wrapper)
+
+
 class ModelLibrary:
     """Lists, imports, deletes and chooses models. Inject the prober and memory reader."""
 
@@ -103,9 +123,11 @@ class ModelLibrary:
         #: Inspections kept between runs (see `inspection_cache`); None: this process only.
         self.inspections = inspections or InspectionCache(None)
         self._cache: dict[tuple[str, int, int, str | None], tuple[Any, ...]] = {}
+        self._lock = threading.RLock()
         self._state = self._load_state()
 
     # -- listing ---------------------------------------------------------------------------
+    @_locked
     def entries(self) -> list[ModelEntry]:
         """The embedded model, then imported models, then those in the user's folders."""
         found: list[ModelEntry] = []
@@ -122,6 +144,7 @@ class ModelLibrary:
         default = self._default_key(found)
         return [e if e.key != default else _with_default(e) for e in found]
 
+    @_locked
     def find(self, ref: str) -> ModelEntry:
         """The entry whose key, path, file name or file stem is `ref`."""
         entries = self.entries()
@@ -141,6 +164,7 @@ class ModelLibrary:
             f'There is no model "{ref}" in the library; `hearth models list` shows them.'
         )
 
+    @_locked
     def default_entry(self) -> ModelEntry | None:
         """The model new conversations use: the chosen one, else the embedded, else the first."""
         return next((e for e in self.entries() if e.is_default), None)
@@ -213,9 +237,11 @@ class ModelLibrary:
         return (info, None, details, outcome)
 
     # -- folders ---------------------------------------------------------------------------
+    @_locked
     def folders(self) -> list[Path]:
         return [Path(p) for p in self._state["folders"]]
 
+    @_locked
     def add_folder(self, folder: Path) -> None:
         folder = Path(folder).expanduser().absolute()
         if not folder.is_dir():
@@ -224,6 +250,7 @@ class ModelLibrary:
             self._state["folders"].append(str(folder))
             self._save_state()
 
+    @_locked
     def remove_folder(self, folder: Path) -> None:
         folder = Path(folder).expanduser().absolute()
         self._state["folders"] = [p for p in self._state["folders"] if Path(p) != folder]
@@ -242,6 +269,28 @@ class ModelLibrary:
         source = Path(source).expanduser().absolute()
         info = inspect_model(source, model_type_hint=model_type)
         target = self.models_dir / source.name
+        with self._lock:
+            self._refuse_taken(source, target)
+        self.prober.check(source, model_type if info.container == "ggml" else None)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        copied = None if link else self._copy_aside(source, target, info.file_size)
+        try:
+            with self._lock:  # the file appears in the listing with its choices at once
+                self._refuse_taken(source, target)
+                if copied is None:
+                    self._link(source, target)
+                else:
+                    self._put_in_place(copied, source, target)
+                    copied = None
+                if model_type and info.container == "ggml":
+                    self._state["model_types"][str(target)] = info.architecture
+                    self._save_state()
+                return self._entry(str(target), target, SOURCE_IMPORTED)
+        finally:
+            if copied is not None:
+                copied.unlink(missing_ok=True)
+
+    def _refuse_taken(self, source: Path, target: Path) -> None:
         if source.parent.resolve() == self.models_dir.resolve():
             raise ModelRefusedError(f'"{source.name}" is already in the library.')
         if target.exists() or target.is_symlink():
@@ -249,18 +298,9 @@ class ModelLibrary:
                 f'A model named "{source.name}" is already in the library; delete it first, '
                 "or rename the new file."
             )
-        self.prober.check(source, model_type if info.container == "ggml" else None)
-        self.models_dir.mkdir(parents=True, exist_ok=True)
-        if link:
-            self._link(source, target)
-        else:
-            self._copy(source, target, info.file_size)
-        if model_type and info.container == "ggml":
-            self._state["model_types"][str(target)] = info.architecture
-            self._save_state()
-        return self._entry(str(target), target, SOURCE_IMPORTED)
 
-    def _copy(self, source: Path, target: Path, size: int) -> None:
+    def _copy_aside(self, source: Path, target: Path, size: int) -> Path:
+        """Copy `source` to a hidden file next to `target` (not listed while it grows)."""
         free = shutil.disk_usage(self.models_dir).free
         if free < size + DISK_MARGIN:
             raise ModelImportError(
@@ -271,13 +311,23 @@ class ModelLibrary:
         os.close(fd)
         try:
             shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise ModelImportError(
-                f'"{source.name}" could not be copied into the library ({exc.strerror or exc}); '
-                "nothing was added."
-            ) from exc
+            raise self._not_copied(source, exc) from exc
+        return Path(tmp)
+
+    def _put_in_place(self, copied: Path, source: Path, target: Path) -> None:
+        try:
+            os.replace(copied, target)
+        except OSError as exc:
+            raise self._not_copied(source, exc) from exc
+
+    @staticmethod
+    def _not_copied(source: Path, exc: OSError) -> ModelImportError:
+        return ModelImportError(
+            f'"{source.name}" could not be copied into the library ({exc.strerror or exc}); '
+            "nothing was added."
+        )
 
     def _link(self, source: Path, target: Path) -> None:
         try:
@@ -291,6 +341,7 @@ class ModelLibrary:
                     f"({first.strerror or first}); import it as a copy instead."
                 ) from first
 
+    @_locked
     def delete(self, ref: str) -> ModelEntry:
         """Remove an imported model (a link: only the link). Never the embedded model."""
         entry = self.find(ref)
@@ -314,6 +365,7 @@ class ModelLibrary:
         self._save_state()
         return entry
 
+    @_locked
     def set_default(self, ref: str) -> ModelEntry:
         entry = self.find(ref)
         if not entry.usable:
@@ -328,6 +380,7 @@ class ModelLibrary:
         context = entry.info.context_length if entry.info else None
         return model_defaults(entry.details.sampling, context)
 
+    @_locked
     def settings_for(self, entry: ModelEntry) -> GenerationSettings:
         stored = self._state["settings"].get(entry.key, {})
         context = entry.info.context_length if entry.info else None
@@ -336,6 +389,7 @@ class ModelLibrary:
             log.warning("settings of %s: %s", entry.name, problem)
         return settings
 
+    @_locked
     def save_settings(self, entry: ModelEntry, settings: GenerationSettings) -> GenerationSettings:
         """Validate and keep `settings` for this model (only what differs from its defaults)."""
         defaults = self.default_settings(entry)
@@ -345,11 +399,13 @@ class ModelLibrary:
         self._save_state()
         return checked
 
+    @_locked
     def reset_settings(self, entry: ModelEntry) -> GenerationSettings:
         self._state["settings"].pop(entry.key, None)
         self._save_state()
         return self.default_settings(entry)
 
+    @_locked
     def estimate(self, entry: ModelEntry, n_ctx: int | None = None) -> MemoryEstimate:
         """Weights plus KV cache at `n_ctx` (default: the model's settings) against free memory."""
         ctx = n_ctx or self.settings_for(entry).context_length
@@ -357,6 +413,7 @@ class ModelLibrary:
         return estimate_memory(size, entry.details.shape, ctx, self._free_memory())
 
     # -- crashes -----------------------------------------------------------------------------
+    @_locked
     def record_load_crash(self, key: str) -> int:
         """Count one more crash of the engine while loading the model `key`; the new count."""
         crashes = int(self._state["load_crashes"].get(key, 0)) + 1
@@ -364,6 +421,7 @@ class ModelLibrary:
         self._save_state()
         return crashes
 
+    @_locked
     def record_loaded(self, key: str) -> None:
         """The model `key` loaded: forget its load crashes."""
         if self._state["load_crashes"].pop(key, None) is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
+from desktop.core.errors import ConversationGoneError
 from desktop.core.types import Role
 from desktop.storage.db import Database
 
@@ -332,7 +333,7 @@ class ConversationStore:
             (storable(content), status, message_id),
         )
         if cursor.rowcount != 1:
-            raise KeyError(f"no message {message_id}")
+            raise ConversationGoneError("That message is no longer there; it was deleted.")
 
     def finish_message(
         self,
@@ -463,7 +464,7 @@ class ConversationStore:
     def _require_conversation(self, conversation_id: int) -> Conversation:
         conversation = self.get_conversation(conversation_id)
         if conversation is None:
-            raise KeyError(f"no conversation {conversation_id}")
+            raise ConversationGoneError("That conversation is no longer there; it was deleted.")
         return conversation
 
     def _require_message(
@@ -471,7 +472,7 @@ class ConversationStore:
     ) -> StoredMessage:
         message = self.get_message(message_id)
         if message is None or conversation_id not in (None, message.conversation_id):
-            raise KeyError(f"no message {message_id} in conversation {conversation_id}")
+            raise ConversationGoneError("That message is no longer there; it was deleted.")
         return message
 
     def _update_conversation(
@@ -481,7 +482,7 @@ class ConversationStore:
             f"UPDATE conversations SET {assignment} WHERE id = ?", (*params, conversation_id)
         )
         if cursor.rowcount != 1:
-            raise KeyError(f"no conversation {conversation_id}")
+            raise ConversationGoneError("That conversation is no longer there; it was deleted.")
 
     def _insert_message(
         self,

@@ -28,16 +28,22 @@ Signals for the view:
     error_occurred(str)                      a user-facing message
     status_changed(str)
     busy_changed(bool)                       a send is queued or a reply is streaming
-    model_ready_changed(bool)
-    model_loading_changed(bool)
-    load_progress_changed(float)             0..1
-    model_changed(ModelDescription | None)
+    reply_phase_changed(ReplyPhase)          the reply's phase (desktop.chat.reply)
+    model_ready_changed(bool)                a model became ready, or stopped being ready
     conversation_changed(object)             the open conversation id (None: a new chat)
     conversations_changed()                  stored conversations changed (titles, order)
     profile_changed(ChatProfile | None)      the open chat's assistant, model and settings
     budget_changed(ContextBudget | None)     the next request's share of the context window
     left_out_changed(int)                    this many messages at the top are not sent
     model_load_crashed(str)                  the engine crashed loading this model (its key)
+
+Which model is loaded is one `ModelState` in `model_slot` (unloaded, loading, ready, failed):
+the status bar and the pages observe `model_slot.changed` rather than asking the controller.
+The reply's phase is one `ReplyPhase`.
+
+Errors: a `HearthError` (the store, a message that is gone, a refused action) becomes its
+own sentence; anything else is a bug: logged with its traceback and shown as "Something
+went wrong", and the conversation stays as it was saved.
 """
 
 from __future__ import annotations
@@ -50,10 +56,12 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from desktop.chat.model_state import ModelState
 from desktop.chat.profiles import ChatProfile, ProfileSource
+from desktop.chat.reply import ReplyPhase
 from desktop.chat.request import ChatRequest, build_request
 from desktop.chat.session import ConversationSession, MessageItem
-from desktop.core.errors import DatabaseError
+from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan
 from desktop.core.types import (
     ChatMessage,
@@ -64,6 +72,7 @@ from desktop.core.types import (
 )
 from desktop.storage.conversations import ConversationStore, MessageStatus
 from desktop.ui.chat.budget import ContextTracker
+from desktop.ui.chat.model_slot import ModelSlot
 from desktop.ui.chat.worker import InferenceThread
 
 _T = TypeVar("_T")
@@ -91,10 +100,8 @@ class ChatController(QObject):
     error_occurred = Signal(str)
     status_changed = Signal(str)
     busy_changed = Signal(bool)
+    reply_phase_changed = Signal(object)
     model_ready_changed = Signal(bool)
-    model_loading_changed = Signal(bool)
-    load_progress_changed = Signal(float)
-    model_changed = Signal(object)
     conversation_changed = Signal(object)
     conversations_changed = Signal()
     profile_changed = Signal(object)
@@ -117,8 +124,11 @@ class ChatController(QObject):
         self._session = ConversationSession(store)
         self._profiles = profiles
         self._profile: ChatProfile | None = None
-        self._model_key: str | None = None  # the model loaded or loading, and how
-        self._load_options: LoadOptions | None = None
+        #: The model loaded, loading or failed: observed by the status bar and the pages.
+        self.model_slot = ModelSlot(self)
+        self.model_slot.changed.connect(self._on_model_state)
+        self._was_ready = False
+        self._phase = ReplyPhase.IDLE
         self._active_request: ChatRequest | None = None
         self._start_model: str | None = None
         self._notice: str | None = None  # a profile problem to show once its model is ready
@@ -134,11 +144,7 @@ class ChatController(QObject):
         self._system_prompt = system_prompt
         self._params = params or GenerationParams()
         self._next_id = 0
-        self._load_id: int | None = None
-        self._active_id: int | None = None
-        self._model: ModelDescription | None = None
-        self._pending_send = False
-        self._stop_requested = False
+        self._active_id: int | None = None  # the generate request streaming or stopping
         self._prefix = ""
         self._pieces: list[str] = []
         self._text_dirty = False
@@ -200,8 +206,12 @@ class ChatController(QObject):
         self._system_prompt = text
 
     @property
+    def model_state(self) -> ModelState:
+        return self.model_slot.state
+
+    @property
     def model(self) -> ModelDescription | None:
-        return self._model
+        return self.model_slot.state.description
 
     @property
     def profile(self) -> ChatProfile | None:
@@ -215,23 +225,27 @@ class ChatController(QObject):
     @property
     def model_key(self) -> str | None:
         """The library key (or path) of the model loaded or loading."""
-        return self._model_key
+        return self.model_slot.state.active_key
 
     @property
     def model_ready(self) -> bool:
-        return self._model is not None
+        return self.model_slot.state.ready
 
     @property
     def model_loading(self) -> bool:
-        return self._load_id is not None
+        return self.model_slot.state.loading
+
+    @property
+    def reply_phase(self) -> ReplyPhase:
+        return self._phase
 
     @property
     def generating(self) -> bool:
-        return self._active_id is not None
+        return self._phase.generating
 
     @property
     def busy(self) -> bool:
-        return self.generating or self._pending_send
+        return self._phase.busy
 
     # --- model -------------------------------------------------------------------------
 
@@ -241,24 +255,18 @@ class ChatController(QObject):
         """Ask the worker to load `path`; any running generation is stopped first."""
         if self.generating:
             self.stop()
-        self._model_key = key or str(path)
-        self._load_options = options or LoadOptions()
-        self._load_id = self._new_id()
-        self._set_model(None)
-        self.model_loading_changed.emit(True)
-        self.load_progress_changed.emit(0.0)
+        options = options or LoadOptions()
+        request_id = self._new_id()
+        state = self.model_slot.state.load(request_id, key or str(path), Path(path), options)
+        self.model_slot.set(state)
         self.status_changed.emit(f"Loading {Path(path).stem}…")
-        self.load_requested.emit(self._load_id, str(path), options or LoadOptions())
+        self.load_requested.emit(request_id, str(path), options)
 
     def unload_model(self) -> None:
         """Free the model's memory; the next chat, or choosing a model, loads one again."""
         if self.generating:
             self.stop()
-        self._model_key = self._load_options = None
-        if self._load_id is not None:
-            self._load_id = None
-            self.model_loading_changed.emit(False)
-        self._set_model(None)
+        self.model_slot.set(self.model_slot.state.unloaded())
         self.unload_requested.emit()
 
     # --- assistant, model and settings of the open chat -------------------------------
@@ -291,11 +299,10 @@ class ChatController(QObject):
         self._params = profile.settings.to_params()
         self.profile_changed.emit(profile)
         if profile.model_path is None:
-            if self._model_key is None and not self.model_loading:
+            if self.model_key is None:
                 self.error_occurred.emit(profile.problem or "There is no model to load.")
             return
-        wanted = (profile.model_key, profile.load_options)
-        if wanted != (self._model_key, self._load_options):
+        if not self.model_slot.state.wants(profile.model_key, profile.load_options):
             self.load_model(profile.model_path, profile.load_options, key=profile.model_key)
             self._notice = profile.problem  # shown once the model is ready
         elif profile.problem:
@@ -348,12 +355,11 @@ class ChatController(QObject):
 
     def stop(self) -> None:
         """Stop the streaming reply (its text so far is kept), or drop a queued send."""
-        if self._pending_send:
-            self._pending_send = False
-            self.busy_changed.emit(False)
+        if self._phase is ReplyPhase.WAITING:
+            self._set_phase(ReplyPhase.IDLE)
             self.status_changed.emit("Queued message not sent.")
-        if self._active_id is not None:
-            self._stop_requested = True
+        if self._phase is ReplyPhase.STREAMING:
+            self._set_phase(ReplyPhase.STOPPING)
             self._inference.cancel()
             self.status_changed.emit("Stopping…")
 
@@ -456,7 +462,7 @@ class ChatController(QObject):
 
     def save_partial_reply(self) -> None:
         """Save the streaming reply's text now, as `incomplete` (the app is quitting)."""
-        if self._active_id is not None:
+        if self._phase.generating:
             text = self._prefix + "".join(self._pieces)
             self._stored(lambda session: session.finish_reply("incomplete", text))
 
@@ -464,37 +470,29 @@ class ChatController(QObject):
 
     @Slot(float)
     def _on_load_progress(self, fraction: float) -> None:
-        if self._load_id is not None:
-            self.load_progress_changed.emit(fraction)
+        self.model_slot.set(self.model_slot.state.progressed(None, fraction))
 
     @Slot(int, object)
     def _on_model_loaded(self, request_id: int, description: ModelDescription) -> None:
-        if request_id != self._load_id:
+        if not self.model_slot.set(self.model_slot.state.loaded(request_id, description)):
             return
-        self._load_id = None
-        self.model_loading_changed.emit(False)
-        self._set_model(description)
         self.status_changed.emit("Ready")
         notice = " ".join(n for n in (self._notice, description.template_note) if n)
         if notice:
             self.error_occurred.emit(notice)
         self._notice = None
         self._context.schedule()
-        if self._pending_send:
-            self._pending_send = False
+        if self._phase is ReplyPhase.WAITING:
+            self._set_phase(ReplyPhase.IDLE)
             self._start_reply()
 
     @Slot(int, str)
     def _on_model_load_failed(self, request_id: int, message: str) -> None:
-        if request_id != self._load_id:
+        if not self.model_slot.set(self.model_slot.state.failed(request_id, message)):
             return
-        self._load_id = None
-        self._model_key = self._load_options = None
-        self.model_loading_changed.emit(False)
         self.status_changed.emit("Loading failed")
-        if self._pending_send:
-            self._pending_send = False
-            self.busy_changed.emit(False)
+        if self._phase is ReplyPhase.WAITING:
+            self._set_phase(ReplyPhase.IDLE)
             message += "\nYour message is kept; it will be answered once a model is loaded."
         self.error_occurred.emit(message)
 
@@ -502,7 +500,7 @@ class ChatController(QObject):
     def _on_token(self, request_id: int, piece: str) -> None:
         if request_id != self._active_id:
             return
-        if self._stop_requested:
+        if self._phase is ReplyPhase.STOPPING:
             # Stop was pressed before the worker started this request (its reset of the
             # cancel token may have erased it): cancel again.
             self._inference.cancel()
@@ -541,16 +539,22 @@ class ChatController(QObject):
     def _on_model_crashed(self, _path: str, phase: str) -> None:
         """The engine's process crashed; while loading, the model is unusable until chosen
         again (or the next message, which loads it again)."""
-        if phase != "loading" or self._model_key is None:
+        state = self.model_slot.state
+        if phase != "loading" or state.active_key is None:
             return
-        self.model_load_crashed.emit(self._model_key)
-        if self.model_ready:  # it crashed restarting after an earlier crash
-            self._set_model(None)
+        self.model_load_crashed.emit(state.active_key)
+        if state.ready:  # it crashed restarting after an earlier crash
+            self.model_slot.set(state.failed(None, "The model crashed while loading."))
 
     @Slot()
     def _on_model_unloaded(self) -> None:
-        if self._load_id is None and self._model is None:
+        if self.model_slot.state.active_key is None:
             self.status_changed.emit("")
+
+    def _on_model_state(self, state: ModelState) -> None:
+        if state.ready != self._was_ready:
+            self._was_ready = state.ready
+            self.model_ready_changed.emit(state.ready)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -558,12 +562,14 @@ class ChatController(QObject):
         self._next_id += 1
         return self._next_id
 
-    def _set_model(self, description: ModelDescription | None) -> None:
-        was_ready = self.model_ready
-        self._model = description
-        self.model_changed.emit(description)
-        if was_ready != self.model_ready:
-            self.model_ready_changed.emit(self.model_ready)
+    def _set_phase(self, phase: ReplyPhase) -> None:
+        if phase is self._phase:
+            return
+        was_busy = self._phase.busy
+        self._phase = phase
+        self.reply_phase_changed.emit(phase)
+        if phase.busy != was_busy:
+            self.busy_changed.emit(phase.busy)
 
     def _refused_while_busy(self, reason: str) -> bool:
         if self.busy:
@@ -576,15 +582,25 @@ class ChatController(QObject):
         return build_request(self._session.items, assistant, self._system_prompt, draft)
 
     def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
-        """Run one session call; a database error becomes a message, not a crash."""
+        """Run one session call; errors become messages, never crashes.
+
+        Hearth's own errors say what happened; anything else is a bug, logged with its
+        traceback. Either way the store keeps what was saved before the call.
+        """
         try:
             return action(self._session)
         except DatabaseError as error:
             log.warning("saving the conversation failed: %s", error)
             self.error_occurred.emit(f"Could not save the conversation: {error}")
-        except (KeyError, IndexError, ValueError) as error:
+        except HearthError as error:
             log.warning("conversation action refused: %s", error)
-            self.status_changed.emit("That message is no longer there; the chat was reloaded.")
+            self.status_changed.emit(str(error))
+        except Exception as error:
+            log.exception("unexpected error in a conversation action")
+            self.error_occurred.emit(
+                f"Something went wrong ({type(error).__name__}: {error}); the conversation "
+                "is saved as it was. Details are in the log."
+            )
         return None
 
     def _change_branch(
@@ -606,8 +622,7 @@ class ChatController(QObject):
         if self.model_ready:
             self._start_reply()
         elif self.model_loading:
-            self._pending_send = True
-            self.busy_changed.emit(True)
+            self._set_phase(ReplyPhase.WAITING)
             self.status_changed.emit("Your message will be sent when the model has loaded…")
         else:
             self.error_occurred.emit(
@@ -624,14 +639,13 @@ class ChatController(QObject):
     def _start_generation(self, request: ChatRequest, item: MessageItem) -> None:
         self._active_id = self._new_id()
         self._active_request = request
-        self._stop_requested = False
         self._prefix = item.content
         self._pieces = []
         self._text_dirty = False
         if not item.content:
             self.message_appended.emit(item)
+        self._set_phase(ReplyPhase.STREAMING)
         self.generation_started.emit()
-        self.busy_changed.emit(True)
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
         self.generate_requested.emit(
             self._active_id, request.messages, self._params, request.pinned
@@ -653,10 +667,9 @@ class ChatController(QObject):
         stats_dict = None if stats is None else dataclasses.asdict(stats)
         self._active_id = None
         self._active_request = None
-        self._stop_requested = False
         self._prefix, self._pieces = "", []
         item = self._stored(lambda session: session.finish_reply(status, text, stats_dict))
-        self.busy_changed.emit(False)
+        self._set_phase(ReplyPhase.IDLE)
         if item is not None:
             self.message_finished.emit(item)
         self.conversations_changed.emit()

@@ -1,4 +1,8 @@
-"""`BackgroundTask`: run one slow, plain-Python call off the GUI thread.
+"""`BackgroundTask`: the window's one way to run a slow, plain-Python call off the GUI thread.
+
+(Generation is the exception: the inference worker's own `QThread` owns the engine.)
+Use the signals, or `run_and_wait` where a flow needs the answer before it can go on
+(unlocking the store at start-up) while the event loop keeps turning.
 
 The call runs on its own Python thread (a daemon thread, so a trial load still running
 when the app quits does not hold the exit up). Its outcome comes back through a queued
@@ -13,8 +17,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TypeVar, cast
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, Signal, Slot
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +78,22 @@ class BackgroundTask(QObject):
         else:
             self.failed.emit(value)
         self.finished.emit()
+
+
+def run_and_wait(function: Callable[[], _T]) -> _T:
+    """Run `function` as a `BackgroundTask`, keeping the Qt event loop turning until it
+    returns; its result, or its exception raised here."""
+    task = BackgroundTask(function)
+    outcome: list[tuple[bool, object]] = []
+    loop = QEventLoop()
+    task.succeeded.connect(lambda value: outcome.append((True, value)))
+    task.failed.connect(lambda error: outcome.append((False, error)))
+    task.finished.connect(loop.quit)
+    task.start()
+    if task.is_running():
+        loop.exec()
+    task.deleteLater()
+    ok, value = outcome[0]
+    if not ok:
+        raise cast(BaseException, value)
+    return cast(_T, value)

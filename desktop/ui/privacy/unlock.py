@@ -8,8 +8,8 @@ key. A new key's recovery key comes back with the result, for the window to offe
 is up (a modal box at start-up would hold the window back). Giving up never changes
 anything: the app then runs without saving.
 
-Every vault call runs on a short-lived thread while the GUI thread keeps its event loop
-turning (`run_off_gui_thread`): keychain prompts and scrypt never freeze the window.
+Every vault call runs as a background task while the GUI thread keeps its event loop
+turning (`run_and_wait`): keychain prompts and scrypt never freeze the window.
 `QtPrompter` is the real dialogs (`desktop.ui.privacy.unlock_dialogs`); tests script their own.
 
 Thread: GUI thread (the vault calls themselves run on a helper thread).
@@ -17,12 +17,9 @@ Thread: GUI thread (the vault calls themselves run on a helper thread).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
-
-from PySide6.QtCore import QEventLoop, QTimer
 
 from desktop.core.errors import VaultError
 from desktop.storage.vault import (
@@ -34,6 +31,7 @@ from desktop.storage.vault import (
     VaultOutcome,
     recovery_key_for,
 )
+from desktop.ui.common.tasks import run_and_wait
 
 _T = TypeVar("_T")
 
@@ -48,33 +46,6 @@ NOT_OPENED = (
     "Your conversations were not opened, so this session will not be saved. Nothing was "
     "changed; restart Hearth to try again."
 )
-
-
-def run_off_gui_thread(function: Callable[[], _T]) -> _T:
-    """Run `function` on a helper thread, keeping the Qt event loop alive until it returns."""
-    outcome: list[_T] = []
-    failure: list[BaseException] = []
-    loop = QEventLoop()
-
-    def work() -> None:
-        try:
-            outcome.append(function())
-        except BaseException as error:  # handed back to the caller's thread below
-            failure.append(error)
-
-    thread = threading.Thread(target=work, name="hearth-vault", daemon=True)
-    thread.start()
-    poll = QTimer()
-    poll.setInterval(15)
-    poll.timeout.connect(lambda: loop.quit() if not thread.is_alive() else None)
-    poll.start()
-    if thread.is_alive():
-        loop.exec()
-    poll.stop()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return outcome[0]
 
 
 class Prompter(Protocol):
@@ -113,7 +84,7 @@ class UnlockFlow:
         self,
         vault: Vault,
         prompter: Prompter,
-        run: Callable[[Callable[[], object]], object] = run_off_gui_thread,
+        run: Callable[[Callable[[], object]], object] = run_and_wait,
     ) -> None:
         self._vault = vault
         self._prompter = prompter

@@ -35,10 +35,8 @@ def build_main_window(controller: ChatController) -> MainWindow:
     controller.error_occurred.connect(window.show_error)
     controller.status_changed.connect(window.set_status)
     controller.busy_changed.connect(window.set_busy)
-    controller.model_changed.connect(window.set_model)
+    controller.model_slot.changed.connect(window.show_model_state)
     controller.model_ready_changed.connect(window.on_model_ready_changed)
-    controller.model_loading_changed.connect(window.set_loading)
-    controller.load_progress_changed.connect(window.set_load_progress)
     controller.budget_changed.connect(window.set_budget)
     controller.left_out_changed.connect(window.set_left_out)
     window.draft_changed.connect(controller.set_draft)
@@ -72,8 +70,7 @@ def build_main_window(controller: ChatController) -> MainWindow:
     window.version_requested.connect(controller.switch_version)
 
     window.set_busy(controller.busy)
-    window.set_model(controller.model)
-    window.set_loading(controller.model_loading)
+    window.show_model_state(controller.model_state)
     window.show_messages(controller.items)
     if controller.store is not None:
         _add_sidebar(window, controller)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.model_state import ModelPhase, ModelState
 from desktop.chat.request import ContextBudget
 from desktop.chat.session import MessageItem
 from desktop.chat.stats import format_stats
@@ -337,13 +338,16 @@ class MainWindow(QMainWindow):
         self.chat_view.set_actions_enabled(not busy)
 
     @Slot(object)
-    def set_model(self, model: ModelDescription | None) -> None:
-        self._model = model
+    def show_model_state(self, state: ModelState) -> None:
+        """The status bar's model: a progress bar while loading, else its name (or why not)."""
+        self.progress_bar.setVisible(state.loading)
+        if state.loading:
+            self.progress_bar.setValue(round(min(max(state.progress, 0.0), 1.0) * 1000))
+            self.model_label.hide()  # the status line says what is loading
+            return
         self.model_label.show()
-        if model is None:
-            self.model_label.setText("No model loaded")
-            self.model_label.setToolTip("")
-        else:
+        model = state.description
+        if model is not None:
             self.model_label.setText(
                 f'<span style="color:#16a34a;">●</span> {html.escape(model.name)}'
             )
@@ -351,24 +355,17 @@ class MainWindow(QMainWindow):
                 f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
                 f" · loaded in {model.load_time_s:.1f} s"
             )
+        elif state.phase is ModelPhase.FAILED and state.path is not None:
+            self.model_label.setText(f"{html.escape(state.path.stem)} did not load")
+            self.model_label.setToolTip(state.error or "")
+        else:
+            self.model_label.setText("No model loaded")
+            self.model_label.setToolTip("")
 
     @Slot(bool)
     def on_model_ready_changed(self, ready: bool) -> None:
         if ready:
             self.hide_error()
-
-    @Slot(bool)
-    def set_loading(self, loading: bool) -> None:
-        self.progress_bar.setVisible(loading)
-        if loading:
-            self.progress_bar.setValue(0)
-            self.model_label.hide()  # the status line says what is loading
-        else:
-            self.set_model(self._model)
-
-    @Slot(float)
-    def set_load_progress(self, fraction: float) -> None:
-        self.progress_bar.setValue(round(min(max(fraction, 0.0), 1.0) * 1000))
 
     def set_choices(
         self,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
+from desktop.chat.model_state import ModelState
 from desktop.chat.profiles import ChatProfile, ChatProfiles
 from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
@@ -46,11 +47,10 @@ class Pages:
         self._bench_results = bench_results
         self.models: ModelsPage | None = None
         self.assistants: AssistantsPage | None = None
-        controller.model_changed.connect(lambda _model: self._show_loaded())
-        controller.model_loading_changed.connect(lambda _loading: self._show_loaded())
+        self._slot = controller.model_slot
+        self._slot.changed.connect(self._on_model_state)
         controller.profile_changed.connect(self._show_assistant)
         controller.model_load_crashed.connect(self._record_load_crash)
-        controller.model_changed.connect(self._record_loaded)
 
     def _record_load_crash(self, key: str) -> None:
         try:
@@ -62,13 +62,13 @@ class Pages:
         if self.models is not None:
             self.models.refresh()
 
-    def _record_loaded(self, model: object) -> None:
-        key = self._controller.model_key
-        if model is not None and key is not None:
+    def _on_model_state(self, state: ModelState) -> None:
+        self._show_loaded()
+        if state.ready and state.key is not None:
             try:
-                self._profiles.library.record_loaded(key)
+                self._profiles.library.record_loaded(state.key)
             except HearthError as error:
-                log.warning("could not record that %s loaded: %s", key, error)
+                log.warning("could not record that %s loaded: %s", state.key, error)
 
     def open_models(self) -> ModelsPage:
         page = self.models
@@ -82,7 +82,7 @@ class Pages:
             page.library_changed.connect(self._controller.apply_profile)
             self.models = page
         self._show_loaded()
-        key = self._controller.model_key
+        key = self._slot.state.active_key
         if key is not None:
             page.select(key)
         page.show()
@@ -117,11 +117,8 @@ class Pages:
     def _show_loaded(self) -> None:
         if self.models is None:
             return
-        controller = self._controller
-        loaded = (
-            controller.model_key if (controller.model_ready or controller.model_loading) else None
-        )
-        self.models.set_loaded(loaded, controller.model_loading)
+        state = self._slot.state
+        self.models.set_loaded(state.active_key, state.loading)
 
     def _show_assistant(self, profile: ChatProfile | None) -> None:
         if self.assistants is not None:

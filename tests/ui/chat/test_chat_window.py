@@ -170,7 +170,8 @@ def test_load_error_is_shown_and_a_later_load_and_send_work(chat_app: ChatApp) -
         chat_app.controller.load_model(MODEL_PATH)
     assert window.error_banner.isVisible()
     assert window.error_label.text() == "This file is not a model Hearth can read."
-    assert window.model_label.text() == "No model loaded"
+    assert window.model_label.text() == "tiny-chat-q4 did not load"
+    assert window.model_label.toolTip() == "This file is not a model Hearth can read."
     assert not window.progress_bar.isVisible()
 
     chat_app.load()
