@@ -10,6 +10,7 @@ HEADLESS |= {"models", "bench", "key"}
 PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
 NO_WINDOW = 2  # the exit code when the window cannot start here (no display, missing libraries)
 ENGINE_HOST = "__engine-host"  # the frozen app's child process that runs the engines
+HTML_TO_PDF = "__html-to-pdf"  # the child process that lays out a PDF export with Qt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.inference.host.server import child_main as host_main
 
         return host_main(args[1:])
+    if args[:1] == [HTML_TO_PDF]:
+        from desktop.ui.common.pdf import child_main as pdf_main
+
+        return pdf_main(args[1:])
     if any(arg in HEADLESS for arg in args):
         from desktop.cli.main import main as cli_main
 

@@ -211,6 +211,12 @@ def test_store(hearth: Path, env: dict[str, str]) -> None:
     print(result.stdout.strip())
     check(result.returncode == 0, f"search exited {result.returncode}: {result.stderr}")
     check("capital" in result.stdout.lower(), "search did not find the saved question")
+    step("hearth export --format pdf (Qt lays it out in a child of the frozen app)")
+    pdf = Path(env["HOME"]) / "export.pdf"
+    result = run([hearth, "export", "--format", "pdf", pdf], env)
+    check(result.returncode == 0, f"export exited {result.returncode}: {result.stderr}")
+    check(pdf.read_bytes().startswith(b"%PDF"), "the PDF export is not a PDF")
+    print(f"PDF export: {pdf.stat().st_size} bytes")
 
 
 def ask_forward(path: str) -> bool:

@@ -158,12 +158,16 @@ class ChatProfiles:
     def _layered(
         self, settings: GenerationSettings, assistant: Assistant | None, context: int | None
     ) -> GenerationSettings:
-        """The assistant's settings over `settings`, then this session's over both."""
+        """The assistant's settings over `settings`, then this session's over both.
+
+        A context given on the command line is taken even past the model's training (the
+        command line warns about it, and refuses one that does not fit in memory).
+        """
         if assistant is not None:
             settings = self._apply(
                 settings, assistant.settings, context, f"assistant {assistant.id}"
             )
-        return self._apply(settings, self._session, context, "the command line")
+        return self._apply(settings, self._session, None, "the command line")
 
     @staticmethod
     def _apply(

@@ -17,6 +17,8 @@ from desktop.cli.args import HearthParser
 
 #: The subcommands `desktop.cli.models` runs.
 MODEL_COMMANDS = ("models", "bench")
+#: `desktop.chat.export.FORMATS`, named here so that parsing imports no store or renderer.
+EXPORT_FORMATS = ("md", "html", "json", "pdf")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="find words in every saved conversation")
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=cli_args.limit_type, default=20)
-    export = sub.add_parser("export", help="write conversations to a Markdown, HTML or JSON file")
-    export.add_argument("--format", choices=("md", "html", "json"), default="md")
+    export = sub.add_parser(
+        "export", help="write conversations to a Markdown, HTML, JSON or PDF file"
+    )
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="md")
     export.add_argument(
         "--conversation",
         type=cli_args.conversation_id_type,

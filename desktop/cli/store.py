@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from desktop.cli.vault import database_key, make_vault
 from desktop.core.errors import (
@@ -31,9 +31,12 @@ from desktop.paths import AppPaths
 from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.db import Database, open_database
-from desktop.storage.export import import_json, write_export
+from desktop.storage.export import import_json
 from desktop.storage.lock import WriteLock
 from desktop.storage.migrations import SCHEMA_VERSION, open_and_migrate, user_version
+
+if TYPE_CHECKING:
+    from desktop.chat.export import ExportFormat
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +232,12 @@ def print_search(store: ConversationStore, query: str, out: TextIO, limit: int) 
     return 0 if hits else 1
 
 
-def export_to(
-    store: ConversationStore, fmt: Literal["md", "html", "json"], out: Path, ids: list[int] | None
-) -> int:
+def export_to(store: ConversationStore, fmt: ExportFormat, out: Path, ids: list[int] | None) -> int:
     """Write the export; a damaged database gives what it can, and says what it could not."""
-    report = write_export(store, out, fmt, ids)
+    from desktop.chat.export import export_conversations  # its renderers: only to export
+    from desktop.cli.pdf import pdf_in_child
+
+    report = export_conversations(store, out, fmt, ids, pdf_writer=pdf_in_child)
     if not report.unreadable and not report.rebuilt:
         return 0
     lost = ""

@@ -1,8 +1,12 @@
 """Export conversations to Markdown, HTML or JSON, and import Hearth's JSON back.
 
-Markdown and HTML show each conversation's current branch, for reading. The HTML page is
-self-contained (inline style, no script, a Content-Security-Policy that loads nothing) and
-every piece of text in it is escaped. Markdown carries the text as written.
+Markdown and HTML show each conversation's current branch, for reading. Markdown carries
+the text as written, after a small front matter (title, dates, model, assistant). The HTML
+page is self-contained (inline style, no script, a Content-Security-Policy that loads
+nothing), prints well (a page per conversation, no backgrounds) and follows the reader's
+dark or light scheme. Replies are rendered by a `ReplyRenderer` when one is given (the
+window's Markdown renderer, from `desktop.chat.export`), else shown as escaped text; every
+other piece of text is escaped.
 
 JSON is the lossless format, "hearth-conversations" version 1 (UTF-8)::
 
@@ -44,8 +48,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, Protocol
 
 from desktop.core.errors import ConversationImportError, DatabaseDamagedError, HearthError
 from desktop.core.files import write_private_file
@@ -63,16 +68,47 @@ FORMAT_NAME = "hearth-conversations"
 FORMAT_VERSION = 1
 ExportFormat = Literal["md", "html", "json"]
 _SPEAKERS = {"system": "System", "user": "You", "assistant": "Assistant"}
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
-    "color:#222;background:#fff}article{margin-bottom:3em}.meta{color:#777;font-size:.85em}"
-    ".message{border-radius:8px;padding:.6em 1em;margin:.8em 0}.user{background:#eef3ff}"
-    ".assistant{background:#f5f5f5}.system{background:#fff8e6}.content{white-space:pre-wrap}"
-    "h2{font-size:.9em;margin:0 0 .3em}"
-)
+_STYLE = """
+:root{color-scheme:light dark;--fg:#1f2328;--muted:#57606a;--bg:#fff;--you:#eef3ff;
+--reply:#f6f7f9;--system:#fff8e6;--line:#d0d7de;--code:#f3f4f6}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9da7b3;--bg:#0d1117;
+--you:#1c2a44;--reply:#161b22;--system:#2d2616;--line:#3d444d;--code:#1b1f26}}
+body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;
+color:var(--fg);background:var(--bg);line-height:1.5}
+article{margin-bottom:3em}.meta{color:var(--muted);font-size:.85em}
+.message{border-radius:8px;padding:.6em 1em;margin:.8em 0;overflow-wrap:anywhere}
+.user{background:var(--you)}.assistant{background:var(--reply)}
+.system{background:var(--system)}.plain{white-space:pre-wrap}
+h2{font-size:.9em;margin:0 0 .3em;color:var(--muted)}
+.content h3,.content h4,.content h5,.content h6{margin:.8em 0 .3em}
+.content table{border-collapse:collapse;margin:.6em 0;display:block;overflow-x:auto}
+.content th,.content td{border:1px solid var(--line);padding:.3em .6em;text-align:left}
+.content th{border-bottom-width:2px}
+.content code{font-family:ui-monospace,'DejaVu Sans Mono',Consolas,monospace;font-size:.92em;
+background:var(--code);border-radius:4px;padding:0 .2em}
+.content pre{background:var(--code);border:1px solid var(--line);border-radius:6px;
+padding:.7em 1em;white-space:pre-wrap;overflow-wrap:anywhere}
+.content pre code{background:none;padding:0}
+.content pre[data-language]::before{content:attr(data-language);display:block;
+color:var(--muted);font-size:.8em;margin-bottom:.3em}
+@media print{:root{--bg:#fff;--fg:#000;--muted:#444}
+body{max-width:none;margin:0;background:#fff;color:#000}
+article{break-after:page;margin:0}article:last-child{break-after:auto}
+.message{background:none!important;border:1px solid #bbb;break-inside:avoid-page}
+.content pre{background:none;border:1px solid #bbb;break-inside:avoid}}
+"""
 
 
-def _selected(store: ConversationStore, ids: Sequence[int] | None) -> list[Conversation]:
+class ReplyRenderer(Protocol):
+    """Turns a reply's Markdown into safe HTML, with the CSS its output needs."""
+
+    def render(self, text: str) -> str: ...
+
+    def stylesheet(self) -> str: ...
+
+
+def select_conversations(store: ConversationStore, ids: Sequence[int] | None) -> list[Conversation]:
+    """The conversations `ids` (default: all outside the trash); a missing one is a sentence."""
     if ids is None:
         return store.list_conversations(0, max(store.count_conversations(), 1))
     found = [store.get_conversation(cid) for cid in ids]
@@ -107,9 +143,25 @@ def _every(store: ConversationStore, conv: Conversation) -> list[StoredMessage]:
     return store.messages(conv.id)
 
 
+def _model_name(model_path: str | None) -> str | None:
+    if not model_path:
+        return None
+    return "the built-in model" if model_path == "embedded" else Path(model_path).stem
+
+
+def _title(conv: Conversation) -> str:
+    return " ".join(conv.title.split()) or "Untitled conversation"
+
+
 def _markdown_part(store: ConversationStore, conv: Conversation) -> str:
-    lines = [f"# {' '.join(conv.title.split()) or 'Untitled conversation'}", ""]
-    lines += [f"*Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}*", ""]
+    lines = [f"# {_title(conv)}", ""]
+    about = [f"Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}"]
+    model = _model_name(conv.model_path)
+    if model:
+        about.append(f"model {model}")
+    if conv.assistant_id:
+        about.append(f"assistant {conv.assistant_id}")
+    lines += [f"*{', '.join(about)}*", ""]
     if conv.system_prompt:
         lines += ["## System prompt", "", conv.system_prompt, ""]
     for message in _shown(store, conv):
@@ -117,31 +169,68 @@ def _markdown_part(store: ConversationStore, conv: Conversation) -> str:
     return "\n".join(lines)
 
 
-def _markdown_page(parts: list[Any]) -> str:
-    return "\n---\n\n".join(parts)
+def _front_matter(conversations: Sequence[Conversation]) -> str:
+    """A YAML front matter: the conversation's title, dates, model and assistant."""
+    if len(conversations) != 1:
+        return f"---\ntitle: Hearth conversations\nconversations: {len(conversations)}\n---\n\n"
+    conv = conversations[0]
+    fields = {
+        "title": _title(conv),
+        "created": conv.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "updated": conv.updated_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "model": _model_name(conv.model_path),
+        "assistant": conv.assistant_id,
+    }
+    lines = [f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items()]
+    return "---\n" + "\n".join(lines) + "\n---\n\n"
 
 
-def _html_part(store: ConversationStore, conv: Conversation) -> str:
-    title = html.escape(conv.title or "Untitled conversation")
-    body = [f"<article><h1>{title}</h1>"]
-    body.append(f'<p class="meta">Created {_day(conv.created_at)}, updated ')
-    body.append(f"{_day(conv.updated_at)}</p>")
+def _markdown_page(parts: list[Any], conversations: Sequence[Conversation] = ()) -> str:
+    return _front_matter(conversations) + "\n---\n\n".join(parts)
+
+
+def _escaped(text: str) -> str:
+    return f'<div class="content plain">{html.escape(text)}</div>'
+
+
+def _html_part(
+    store: ConversationStore, conv: Conversation, renderer: ReplyRenderer | None = None
+) -> str:
+    body = [f"<article><h1>{html.escape(_title(conv))}</h1>"]
+    about = [f"Created {_day(conv.created_at)}, updated {_day(conv.updated_at)}"]
+    model = _model_name(conv.model_path)
+    if model:
+        about.append(f"model {html.escape(model)}")
+    if conv.assistant_id:
+        about.append(f"assistant {html.escape(conv.assistant_id)}")
+    body.append(f'<p class="meta">{", ".join(about)}</p>')
     if conv.system_prompt:
         body.append('<section class="message system"><h2>System prompt</h2>')
-        body.append(f'<div class="content">{html.escape(conv.system_prompt)}</div></section>')
+        body.append(f"{_escaped(conv.system_prompt)}</section>")
     for message in _shown(store, conv):
         speaker = html.escape(_SPEAKERS[message.role] + _note(message))
         body.append(f'<section class="message {message.role}"><h2>{speaker}</h2>')
-        body.append(f'<div class="content">{html.escape(message.content)}</div></section>')
+        if message.role == "assistant" and renderer is not None:
+            body.append(f'<div class="content">{renderer.render(message.content)}</div>')
+        else:
+            body.append(_escaped(message.content))
+        body.append("</section>")
     return "\n".join([*body, "</article>"])
 
 
-def _html_page(parts: list[Any]) -> str:
+def _html_page(
+    parts: list[Any],
+    conversations: Sequence[Conversation] = (),
+    renderer: ReplyRenderer | None = None,
+) -> str:
+    title = _title(conversations[0]) if len(conversations) == 1 else "Hearth conversations"
+    extra = "" if renderer is None else renderer.stylesheet()
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-        f"<title>Hearth conversations</title><style>{_STYLE}</style></head>\n<body>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}{extra}</style></head>\n<body>\n"
         + "\n".join(parts)
         + "\n</body></html>\n"
     )
@@ -172,7 +261,7 @@ def _json_part(store: ConversationStore, conv: Conversation) -> dict[str, Any]:
     }
 
 
-def _json_page(parts: list[Any]) -> str:
+def _json_page(parts: list[Any], _conversations: Sequence[Conversation] = ()) -> str:
     document = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -182,17 +271,27 @@ def _json_page(parts: list[Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1)
 
 
-_RENDERERS: dict[str, tuple[Callable[[ConversationStore, Conversation], Any], Callable[..., str]]]
-_RENDERERS = {
-    "md": (_markdown_part, _markdown_page),
-    "html": (_html_part, _html_page),
-    "json": (_json_part, _json_page),
-}
+_Part = Callable[[ConversationStore, Conversation], Any]
+_Page = Callable[[list[Any], Sequence[Conversation]], str]
 
 
-def _render(store: ConversationStore, fmt: str, ids: Sequence[int] | None) -> str:
-    part, page = _RENDERERS[fmt]
-    return page([part(store, conv) for conv in _selected(store, ids)])
+def _formatters(fmt: str, renderer: ReplyRenderer | None = None) -> tuple[_Part, _Page]:
+    if fmt == "html":
+        return partial(_html_part, renderer=renderer), partial(_html_page, renderer=renderer)
+    if fmt == "md":
+        return _markdown_part, _markdown_page
+    return _json_part, _json_page
+
+
+def _render(
+    store: ConversationStore,
+    fmt: str,
+    ids: Sequence[int] | None,
+    renderer: ReplyRenderer | None = None,
+) -> str:
+    part, page = _formatters(fmt, renderer)
+    selected = select_conversations(store, ids)
+    return page([part(store, conv) for conv in selected], selected)
 
 
 def export_markdown(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
@@ -200,9 +299,14 @@ def export_markdown(store: ConversationStore, conversation_ids: Sequence[int] | 
     return _render(store, "md", conversation_ids)
 
 
-def export_html(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
-    """The current branch of each conversation as one self-contained, escaped HTML page."""
-    return _render(store, "html", conversation_ids)
+def export_html(
+    store: ConversationStore,
+    conversation_ids: Sequence[int] | None = None,
+    renderer: ReplyRenderer | None = None,
+) -> str:
+    """The current branch of each conversation as one self-contained HTML page (replies
+    rendered by `renderer`, else escaped like everything else)."""
+    return _render(store, "html", conversation_ids, renderer)
 
 
 def export_json(store: ConversationStore, conversation_ids: Sequence[int] | None = None) -> str:
@@ -276,20 +380,23 @@ class _MessageScan:
 
 
 def _salvage(
-    store: ConversationStore, fmt: str, ids: Sequence[int] | None
+    store: ConversationStore,
+    fmt: str,
+    ids: Sequence[int] | None,
+    renderer: ReplyRenderer | None = None,
 ) -> tuple[str, ExportReport]:
     """Everything readable of a damaged database, one conversation at a time."""
-    part, page = _RENDERERS[fmt]
+    part, page = _formatters(fmt, renderer)
     store.db.reconnect()  # SQLCipher refuses every read on a connection after a damaged page
     if ids is not None:
         candidates: Sequence[int] = ids
     else:
         try:
-            candidates = [conv.id for conv in _selected(store, None)]
+            candidates = [conv.id for conv in select_conversations(store, None)]
         except DatabaseDamagedError:  # the list itself is damaged: try every number
             store.db.reconnect()
             candidates = range(1, _highest(store, _CONVERSATION_IDS) + 1)
-    parts, unreadable, rebuilt = [], [], []
+    parts, unreadable, rebuilt, shown = [], [], [], []
     scan = _MessageScan(store)
     for cid in candidates:
         conv = None
@@ -298,18 +405,21 @@ def _salvage(
             if conv is None or (ids is None and conv.in_trash):
                 continue
             parts.append(part(store, conv))
+            shown.append(conv)
             continue
         except DatabaseDamagedError:
             store.db.reconnect()
         messages = scan.of(cid)
         if messages:
-            parts.append(part(store, _salvaged(cid, conv, messages)))
+            salvaged = _salvaged(cid, conv, messages)
+            parts.append(part(store, salvaged))
+            shown.append(salvaged)
             rebuilt.append(cid)
         else:
             unreadable.append(cid)
     if ids is not None and not parts and not unreadable:
-        _selected(store, ids)  # says which numbers do not exist
-    return page(parts), ExportReport(len(parts), tuple(unreadable), tuple(rebuilt))
+        select_conversations(store, ids)  # says which numbers do not exist
+    return page(parts, shown), ExportReport(len(parts), tuple(unreadable), tuple(rebuilt))
 
 
 _CONVERSATION_IDS = (
@@ -333,6 +443,7 @@ def write_export(
     path: Path,
     fmt: ExportFormat,
     conversation_ids: Sequence[int] | None = None,
+    renderer: ReplyRenderer | None = None,
 ) -> ExportReport:
     """Write an export to `path`: a new private file, or a regular file replaced atomically.
 
@@ -340,14 +451,25 @@ def write_export(
     `OutputFileError` when `path` cannot be written (a link, folder, device, missing folder,
     full disk); nothing is then left behind.
     """
-    try:
-        selected = _selected(store, conversation_ids)
-        part, page = _RENDERERS[fmt]
-        text, report = page([part(store, c) for c in selected]), ExportReport(len(selected))
-    except DatabaseDamagedError:
-        text, report = _salvage(store, fmt, conversation_ids)
+    text, report = render_export(store, fmt, conversation_ids, renderer)
     write_private_file(path, text.encode("utf-8"))
     return report
+
+
+def render_export(
+    store: ConversationStore,
+    fmt: ExportFormat,
+    conversation_ids: Sequence[int] | None = None,
+    renderer: ReplyRenderer | None = None,
+) -> tuple[str, ExportReport]:
+    """The export's text, and what it holds (a damaged database gives what can be read)."""
+    try:
+        selected = select_conversations(store, conversation_ids)
+        part, page = _formatters(fmt, renderer)
+        parts = [part(store, c) for c in selected]
+        return page(parts, selected), ExportReport(len(selected))
+    except DatabaseDamagedError:
+        return _salvage(store, fmt, conversation_ids, renderer)
 
 
 # -- import --------------------------------------------------------------------------------

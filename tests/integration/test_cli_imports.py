@@ -62,3 +62,10 @@ def test_asking_again_imports_no_header_parser_template_engine_or_store(tmp_path
     again = loaded_by(tmp_path, *args)
     assert "desktop.inference.host.client" in again  # it did ask the engine host
     assert not again & (ENGINES | STORE | {"PySide6", "jinja2"})
+
+
+def test_the_parser_offers_every_export_format() -> None:
+    from desktop.chat.export import FORMATS
+    from desktop.cli.parser import EXPORT_FORMATS
+
+    assert EXPORT_FORMATS == FORMATS

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
-from desktop.ui.chat.markdown import MarkdownRenderer, StreamingMarkdown
 
 _THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
 _STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'

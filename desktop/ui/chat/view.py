@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.markdown import MarkdownRenderer
 from desktop.chat.session import MessageItem
 from desktop.ui.chat.bubble import MessageBubble, MessageRow
-from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.row_column import RowColumn
 from desktop.ui.chat.rows import estimate_height
 

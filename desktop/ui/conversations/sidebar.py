@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.storage.conversations import Conversation, ConversationStore
+from desktop.ui.conversations.export_dialog import export_conversation
 from desktop.ui.conversations.trash import TrashDialog
 
 PAGE_SIZE = 50
@@ -312,6 +313,7 @@ class Sidebar(QFrame):
         menu = QMenu(self)
         rename = menu.addAction("Rename…")
         pin = menu.addAction("Unpin" if pinned else "Pin")
+        export = menu.addAction("Export…")
         menu.addSeparator()
         delete = menu.addAction("Delete")
         chosen = menu.exec(self.list_view.viewport().mapToGlobal(position))
@@ -322,5 +324,7 @@ class Sidebar(QFrame):
                 self.rename_conversation(conversation_id, title)
         elif chosen is pin:
             self.set_pinned(conversation_id, not pinned)
+        elif chosen is export:
+            export_conversation(self, self._store, conversation_id)
         elif chosen is delete:
             self.delete_conversation(conversation_id)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.markdown import MarkdownRenderer
 from desktop.chat.model_state import ModelPhase, ModelState
 from desktop.chat.request import ContextBudget
 from desktop.chat.session import MessageItem
@@ -43,7 +44,6 @@ from desktop.chat.stats import format_stats
 from desktop.core.types import GenerationStats, ModelDescription
 from desktop.ui.chat.composer import Composer
 from desktop.ui.chat.controls import ChoicePicker, ContextMeter
-from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.view import READING_WIDTH, ChatView
 from desktop.ui.shell.style import STYLE_SHEET
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown, finished_length
 from desktop.chat.session import MessageItem
-from desktop.ui.chat.markdown import MarkdownRenderer, StreamingMarkdown, finished_length
 from desktop.ui.chat.view import ChatView
 
 REPLY = (

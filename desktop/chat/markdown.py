@@ -257,3 +257,41 @@ def _render_table_open(*_: Any) -> str:
         'style="border-collapse: collapse; border-color: #d0d7de; '
         'margin-top: 6px; margin-bottom: 6px;">\n'
     )
+
+
+class WebMarkdownRenderer(MarkdownRenderer):
+    """The window's Markdown renderer, for a web page (the HTML export) instead of Qt.
+
+    Same parser, same escaping of raw HTML from the model, same images-as-alt-text; but code
+    blocks are `<pre><code>` with pygments classes (so one page can carry a light and a dark
+    highlighting style), and tables, inline code and code blocks are styled by the page's
+    stylesheet (`stylesheet()`) rather than by Qt's attributes.
+    """
+
+    def __init__(self, light_style: str = "friendly", dark_style: str = "github-dark") -> None:
+        super().__init__(light_style)
+        self._formatter = HtmlFormatter(nowrap=True, cssclass="hl")
+        self._light, self._dark = light_style, dark_style
+        self._md.add_render_rule("code_inline", _web_code_inline)
+        self._md.add_render_rule("table_open", lambda *_: "<table>\n")
+
+    def _code_block(self, token: Token) -> str:
+        info = token.info.strip()
+        language = info.split(maxsplit=1)[0] if info else ""
+        body = self.highlight_code(token.content, language)
+        label = (
+            f' data-language="{html.escape(language)}" aria-label="{html.escape(language)} code"'
+            if language
+            else ""
+        )
+        return f'<pre class="code hl"{label}><code>{body}</code></pre>\n'
+
+    def stylesheet(self) -> str:
+        """CSS for highlighted code: the light style, and the dark one for dark schemes."""
+        light = HtmlFormatter(style=self._light).get_style_defs(".hl")
+        dark = HtmlFormatter(style=self._dark).get_style_defs(".hl")
+        return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+
+
+def _web_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+    return f"<code>{html.escape(tokens[idx].content)}</code>"
