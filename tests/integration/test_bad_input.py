@@ -192,7 +192,7 @@ CASES = [
         "--conversation must be a whole number",
         2,
     ),
-    Case("export-bad-format", ("export", "--format", "pdf", "{out}/x.pdf"), "invalid choice", 2),
+    Case("export-bad-format", ("export", "--format", "docx", "{out}/x.docx"), "invalid choice", 2),
     # numbers: the allowed range in the message
     *[
         Case(f"ask{flag}={value}", ("ask", flag, value, "hi"), says, 2)
