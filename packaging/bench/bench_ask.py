@@ -9,7 +9,8 @@ Each round runs, in a rotating order, as new processes:
   `HEARTH_PASSPHRASE`, no keychain, as the test suite runs it);
 - `hearth --version` and `hearth --help`.
 One warm-up round first (it creates the store and Hearth's cache), then `--runs` rounds;
-prints the medians and the ratio of each to the plain script, as a Markdown table, with
+prints the medians of wall and CPU time (user + system, child processes included) and the
+ratio of each to the plain script, as a Markdown table, with
 the load average before and after (other programs on the machine skew every figure: the
 ratios, measured side by side, skew least). `--before DIR` adds the same `hearth` commands
 run from another source tree (say, an older version unpacked with `git archive`), in the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -86,16 +88,20 @@ def commands(
     return rows
 
 
-def run_once(command: list[str], env: dict[str, str]) -> float:
+def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The wall time and the CPU time (user + system, the engine host's included) of a run."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:3])}... failed ({done.returncode}): {done.stderr}")
     answers = QUESTION in command
     if answers and "Paris" not in done.stdout:
         raise SystemExit(f"unexpected answer from {command[:3]}: {done.stdout!r}")
-    return wall
+    return wall, cpu
 
 
 def main() -> None:
@@ -116,6 +122,7 @@ def main() -> None:
     todo = commands(args, model, env)
     names = list(todo)
     walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     load_before = os.getloadavg()[0]
     try:
         for name in names:  # warm-up: the store, Hearth's cache, the page cache
@@ -123,24 +130,30 @@ def main() -> None:
         for round_no in range(args.runs):
             shift = round_no % len(names)
             for name in names[shift:] + names[:shift]:
-                walls[name].append(run_once(*todo[name]))
+                wall, cpu = run_once(*todo[name])
+                walls[name].append(wall)
+                cpus[name].append(cpu)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(f"{data_dir}-before", ignore_errors=True)
     load_after = os.getloadavg()[0]
     plain = statistics.median(walls[names[0]])
+    plain_cpu = statistics.median(cpus[names[0]])
     print(
         f"built-in model {model.name}, {args.threads} threads, {args.tokens} tokens, "
         f"temperature 0, context {CONTEXT}; {args.runs} interleaved runs after a warm-up, "
         f"medians; load average {load_before:.2f} before, {load_after:.2f} after"
     )
     print()
-    print("| command | wall (median) | min – max | ratio |")
-    print("| --- | --- | --- | --- |")
+    print("| command | wall (median) | min – max | ratio | CPU (median) | CPU ratio |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name in names:
-        median = statistics.median(walls[name])
+        median, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
         low, high = min(walls[name]), max(walls[name])
-        print(f"| {name} | {median:.2f} s | {low:.2f} – {high:.2f} s | {median / plain:.2f}× |")
+        print(
+            f"| {name} | {median:.2f} s | {low:.2f} – {high:.2f} s | {median / plain:.2f}× "
+            f"| {cpu:.2f} s | {cpu / plain_cpu:.2f}× |"
+        )
 
 
 if __name__ == "__main__":
