@@ -89,10 +89,15 @@ def commands(
 
 
 def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """The wall time and the CPU time (user + system, the engine host's included) of a run."""
+    """The wall time and the CPU time (user + system, the engine host's included) of a run.
+
+    It runs in its data folder: `python -c` would import the source tree of the working
+    folder before the one on PYTHONPATH."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command, env=env, cwd=env["HEARTH_DATA_DIR"], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
@@ -113,6 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     model = find_embedded_model()
     data_dir = Path(tempfile.mkdtemp(prefix="hearth-bench-ask-"))
+    Path(f"{data_dir}-before").mkdir()  # also each run's working folder: `-c` puts it first
     env = {
         **os.environ,
         "HEARTH_DATA_DIR": str(data_dir),
