@@ -27,9 +27,10 @@ from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
 from desktop.inference.bench_results import BenchResults
-from desktop.inference.embedded import FILE_NAME, verify_file
+from desktop.inference.embedded import FILE_NAME, verified_records, verify_file
 from desktop.inference.engine import Engine
 from desktop.inference.host.client import HostedEngine
+from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
@@ -70,17 +71,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def make_engine_factory(
-    registry: EngineRegistry | None = None,
+    registry: EngineRegistry | None = None, verified: Path | None = None
 ) -> tuple[Callable[[Path], Engine], Callable[[Path, Engine, float], ModelDescription]]:
-    """The engine factory and describer the inference worker needs, over one registry."""
+    """The engine factory and describer the inference worker needs, over one registry.
+
+    `verified`: where the built-in model's checked checksum is kept between runs.
+    """
     chosen = registry or EngineRegistry()
+    records = None if verified is None else verified_records(verified)
 
     def create_engine(path: Path) -> Engine:
         # The built-in model's checksum is checked here, on the worker thread.
         if path.name == FILE_NAME:
-            verify_file(path)
+            verify_file(path, records)
         chosen.inspect(path)  # refuses a file no engine can run before a process starts
-        return HostedEngine(chosen.chat_format, chosen.model_type_hint)
+        kept = chosen.inspections.path
+        return HostedEngine(chosen.chat_format, chosen.model_type_hint, inspections=kept)
 
     def describe_model(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
         return describe(chosen.inspect(path), engine, load_time_s)
@@ -287,6 +293,7 @@ def wipe_targets(paths: AppPaths, include_models: bool = False) -> WipeTargets:
         paths.log_dir,
         paths.models_dir,
         include_models,
+        cache_dir=paths.cache_dir,
     )
 
 
@@ -336,8 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(claim, int):
         return claim
 
-    registry = EngineRegistry(chat_format=args.chat_format, model_type_hint=args.model_type)
-    factory, describer = make_engine_factory(registry)
+    registry = EngineRegistry(
+        chat_format=args.chat_format,
+        model_type_hint=args.model_type,
+        inspections=InspectionCache(paths.model_inspections_path),
+    )
+    factory, describer = make_engine_factory(registry, paths.verified_models_path)
     inference = InferenceThread(factory, describe=describer)
     inference.start()
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)

@@ -24,17 +24,20 @@ class AppPaths:
     data_dir: Path
     config_dir: Path
     log_dir: Path
+    #: What Hearth can always work out again (model inspections); safe to delete.
+    cache_dir: Path
 
     @classmethod
     def resolve(cls, data_dir: str | os.PathLike[str] | None = None) -> AppPaths:
         chosen = data_dir or os.environ.get(DATA_DIR_ENV)
         if chosen:
             root = Path(chosen).expanduser().resolve()
-            return cls(root, root / "config", root / "logs")
+            return cls(root, root / "config", root / "logs", root / "cache")
         return cls(
             Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+            Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
         )
 
     @property
@@ -58,6 +61,16 @@ class AppPaths:
     @property
     def bench_results_path(self) -> Path:
         return self.config_dir / "bench.json"
+
+    @property
+    def model_inspections_path(self) -> Path:
+        """What each model file's header says, kept between runs (`inspection_cache`)."""
+        return self.cache_dir / "model-inspections.json"
+
+    @property
+    def verified_models_path(self) -> Path:
+        """Built-in model files whose sha256 was already checked (`embedded.verify_file`)."""
+        return self.cache_dir / "verified-models.json"
 
     @property
     def settings_path(self) -> Path:

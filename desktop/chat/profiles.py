@@ -28,6 +28,7 @@ from desktop.core.errors import HearthError
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import LoadOptions
 from desktop.inference.embedded import find_embedded_model
+from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.paths import AppPaths
 from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore, builtin_assistants_dir
@@ -210,7 +211,12 @@ def make_profiles(
     except HearthError as error:
         log.warning("no built-in model: %s", error)
         embedded = None
-    library = ModelLibrary(paths.models_dir, paths.model_state_path, embedded)
+    library = ModelLibrary(
+        paths.models_dir,
+        paths.model_state_path,
+        embedded,
+        inspections=InspectionCache(paths.model_inspections_path),
+    )
     assistants = AssistantStore(builtin_assistants_dir(), paths.assistants_dir)
     override = None if override_model is None else override_model.expanduser().absolute()
     return ChatProfiles(

@@ -5,7 +5,14 @@ the window's: the library's default model (`hearth models default`) unless `--mo
 a file, that model's saved settings (Models page), the assistant's on top, and the flags
 given here over everything.
 
-Runs on the main thread: there is no GUI thread to protect.
+Runs on the main thread: there is no GUI thread to protect. For speed, the engine host's
+process starts first (the model library, the inspector and the store are imported after
+it, while its Python starts), the model is sent to it as soon as it is chosen, and the
+store is unlocked (scrypt, for a passphrase) while it loads; the store's write lock is
+still taken before the model is looked at, and a refusal by the store comes before any
+answer is printed and before anything is saved. Model inspections and the built-in model's
+checksum are kept between runs in Hearth's cache folder (`inspection_cache`,
+`embedded.verify_file`), each bound to the file as it was.
 """
 
 from __future__ import annotations
@@ -13,29 +20,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from desktop.chat.profiles import ChatProfile, make_profiles
 from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
-from desktop.cli.context import check_context
-from desktop.cli.servers import PREFIX, remote_engine, remote_reference
-from desktop.cli.store import ReplyRecorder, open_store
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.prompting import ContextPlan, with_system_prompt
-from desktop.core.servers import RemoteServer
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
-from desktop.inference.embedded import FILE_NAME, verify_file
-from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.engine import CancelToken
 from desktop.inference.host.client import HostedEngine
-from desktop.inference.registry import EngineRegistry
 from desktop.inference.runner import run_generation
 from desktop.paths import AppPaths
-from desktop.storage.assistants import AssistantStore
+
+if TYPE_CHECKING:
+    from desktop.chat.profiles import ChatProfile
+    from desktop.core.servers import RemoteServer
+    from desktop.inference.engine import Engine
+    from desktop.storage.assistants import AssistantStore
+    from desktop.storage.conversations import ConversationStore
 
 ASK_ADVICE = "Close it to save this exchange, or add --no-save to only answer."
 
@@ -60,6 +65,8 @@ def session_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
     """The model, assistant and settings this question runs with (as the window resolves them)."""
+    from desktop.chat.profiles import make_profiles
+
     model = option(args, "model")
     override = Path(str(model)) if model else None
     flags = session_settings(args)
@@ -77,43 +84,55 @@ def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
     return profile
 
 
-def start_remote(
-    args: argparse.Namespace, paths: AppPaths, server: RemoteServer, model: str
-) -> tuple[ChatProfile, Engine, float]:
-    """A model on the user's server: its profile, and the engine checked against the server."""
-    flags = session_settings(args)
-    profiles = make_profiles(paths, session_settings=flags)
-    assistant_id = None
-    if getattr(args, "assistant", None):
-        assistant_id = find_assistant(profiles.assistants, args.assistant).id
-    context = server.context_length or 4096
-    key = f"{PREFIX}{server.name}:{model}"
-    profile = profiles.resolve_remote(assistant_id, key, model, context)
-    engine = remote_engine(server, model, paths)
-    start = time.perf_counter()
+def engine_host(args: argparse.Namespace, paths: AppPaths | None) -> HostedEngine:
+    """The engine host the flags ask for; with `paths`, it uses the kept model inspections."""
+    chat_format = str(option(args, "chat_format") or "chatml")
+    model_type = str(option(args, "model_type") or "") or None
+    inspections = None if paths is None else paths.model_inspections_path
+    return HostedEngine(chat_format, model_type, inspections=inspections)
+
+
+def begin_loading(
+    args: argparse.Namespace,
+    engine: HostedEngine,
+    path: Path,
+    options: LoadOptions,
+    paths: AppPaths | None,
+) -> None:
+    """Check `path` (refusing a file no engine can run), then have `engine` start loading it.
+
+    With `paths`, what is learnt about the file is kept in its cache folder (and used).
+    """
+    from desktop.inference import embedded
+    from desktop.inference.inspection_cache import InspectionCache
+    from desktop.inference.registry import EngineRegistry
+
+    if path.name == embedded.FILE_NAME:
+        verified = None if paths is None else embedded.verified_records(paths.verified_models_path)
+        embedded.verify_file(path, verified)
+    registry = EngineRegistry(
+        engine.chat_format, engine.model_type_hint, InspectionCache(engine.inspections)
+    )
+    info = registry.inspect(path)  # refuses a file no engine can run before it is sent
+    if option(args, "ctx"):  # a context asked for: warn past training, refuse past free memory
+        from desktop.cli.context import check_context
+
+        check_context(info, options.n_ctx, warn=warn)
+    engine.begin_load(path, options)
+
+
+def load_engine(
+    args: argparse.Namespace, path: Path, options: LoadOptions
+) -> tuple[HostedEngine, float]:
+    """The engine host with `path` loaded, everything checked afresh (nothing kept)."""
+    engine = engine_host(args, None)
     try:
-        engine.load(Path(key), profile.load_options)
+        begin_loading(args, engine, path, options, None)
+        engine.finish_load()
     except BaseException:
         engine.close()
         raise
-    return profile, engine, time.perf_counter() - start
-
-
-def load_engine(args: argparse.Namespace, path: Path, options: LoadOptions) -> tuple[Engine, float]:
-    """The engine host with `path` loaded; refuses a file no engine can run first."""
-    registry = EngineRegistry(
-        chat_format=str(option(args, "chat_format") or "chatml"),
-        model_type_hint=str(option(args, "model_type") or "") or None,
-    )
-    if path.name == FILE_NAME:
-        verify_file(path)
-    info = registry.inspect(path)  # refuses a file no engine can run before a process starts
-    if option(args, "ctx"):  # a context asked for: warn past training, refuse past free memory
-        check_context(info, options.n_ctx, warn=warn)
-    engine = HostedEngine(registry.chat_format, registry.model_type_hint)
-    start = time.perf_counter()
-    engine.load(path, options)
-    return engine, time.perf_counter() - start
+    return engine, engine.load_time_s
 
 
 def warn(text: str) -> None:
@@ -144,64 +163,89 @@ def read_prompt(args: argparse.Namespace) -> str:
 
 def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     prompt = read_prompt(args)
+    remote = _remote_model(args, paths)
     with ExitStack() as stack:
-        # The store (and its write lock) first: a refusal comes before the model loads.
-        store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
-        wanted = option(args, "model")
-        remote = remote_reference(None if wanted is None else str(wanted), paths)
-        if remote is None:
-            profile = resolve_profile(args, paths)
-            assert profile.model_path is not None
-            if profile.problem:
-                warn(profile.problem)
-            engine, load_time = load_engine(args, profile.model_path, profile.load_options)
-        else:
-            profile, engine, load_time = start_remote(args, paths, *remote)
+        if remote is not None:
+            return _ask_remote(args, out, paths, prompt, stack, *remote)
+        engine = engine_host(args, paths)
         stack.callback(engine.close)
-        if engine.template_note:
-            print(f"hearth: {engine.template_note}", file=sys.stderr)
-        request = build_messages(profile.assistant, [ChatMessage("user", prompt)])
-        messages = request.messages
-        if args.system is not None:
-            messages = with_system_prompt(args.system, messages)
-        params: GenerationParams = profile.settings.to_params()
-        cancel = CancelToken()
-        recorder = None
-        if store is not None:
-            model_key = profile.model_key or str(profile.model_path)  # "server:NAME:MODEL" too
-            recorder = ReplyRecorder(store, prompt, model_key, profile.assistant_id)
+        engine.prepare()  # its Python starts while this process imports and chooses the model
+        lock = None
+        if not args.no_save:  # the window or another command using the store: refused first
+            from desktop.cli.store import open_store, write_lock
 
-        def emit(text: str) -> None:
-            try:
-                out.write(text)
-                out.flush()
-            except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-                cancel.cancel()
-            if recorder is not None:
-                recorder.on_token(text)
+            lock = stack.enter_context(write_lock(paths, advice=ASK_ADVICE))
+        profile = resolve_profile(args, paths)
+        assert profile.model_path is not None
+        if profile.problem:
+            warn(profile.problem)
+        begin_loading(args, engine, profile.model_path, profile.load_options, paths)
+        # The store's key (scrypt, for a passphrase) while the model loads: a refusal still
+        # comes before any answer, and nothing is saved before the store is open.
+        store = None
+        if lock is not None:
+            store = stack.enter_context(open_store(paths, advice=ASK_ADVICE, held=lock))
+        engine.finish_load()
+        load_time = engine.load_time_s
+        return _answer(args, out, prompt, engine, profile, store, load_time)
 
+
+def _answer(
+    args: argparse.Namespace,
+    out: TextIO,
+    prompt: str,
+    engine: Engine,
+    profile: ChatProfile,
+    store: ConversationStore | None,
+    load_time: float | None,
+) -> int:
+    """Stream the answer to `out` (and into the store, when there is one); the exit code."""
+    from desktop.cli.store import ReplyRecorder
+
+    if engine.template_note:
+        print(f"hearth: {engine.template_note}", file=sys.stderr)
+    request = build_messages(profile.assistant, [ChatMessage("user", prompt)])
+    messages = request.messages
+    if args.system is not None:
+        messages = with_system_prompt(args.system, messages)
+    params: GenerationParams = profile.settings.to_params()
+    cancel = CancelToken()
+    recorder = None
+    if store is not None:
+        model_key = profile.model_key or str(profile.model_path)
+        recorder = ReplyRecorder(store, prompt, model_key, profile.assistant_id)
+
+    def emit(text: str) -> None:
         try:
-            stats = run_generation(
-                engine, messages, params, cancel, emit, request.pinned, _say_what_gave_way
-            )
-        except KeyboardInterrupt:
+            out.write(text)
+            out.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             cancel.cancel()
-            out.write("\n")
-            if recorder is not None:
-                recorder.finish(None, cancelled=True)
-            return 130
-        except EngineCrashedError as error:
-            if recorder is not None:
-                recorder.finish(None)
-                raise
-            raise HearthError(error.short) from error  # nothing was saved: do not say so
-        except HearthError:
-            if recorder is not None:
-                recorder.finish(None)
-            raise
         if recorder is not None:
-            recorder.finish(stats, cancelled=stats.cancelled)
-        engine_name = engine.info.name
+            recorder.on_token(text)
+
+    try:
+        stats = run_generation(
+            engine, messages, params, cancel, emit, request.pinned, _say_what_gave_way
+        )
+    except KeyboardInterrupt:
+        cancel.cancel()
+        out.write("\n")
+        if recorder is not None:
+            recorder.finish(None, cancelled=True)
+        return 130
+    except EngineCrashedError as error:
+        if recorder is not None:
+            recorder.finish(None)
+            raise
+        raise HearthError(error.short) from error  # nothing was saved: do not say so
+    except HearthError:
+        if recorder is not None:
+            recorder.finish(None)
+        raise
+    if recorder is not None:
+        recorder.finish(stats, cancelled=stats.cancelled)
+    engine_name = engine.info.name
     if stats.cancelled:
         silence_stdout()
         return 141
@@ -217,6 +261,38 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         )
         print(line, file=sys.stderr)
     return 0
+
+
+def _remote_model(args: argparse.Namespace, paths: AppPaths) -> tuple[RemoteServer, str] | None:
+    """(server, model) for `--model SERVER:MODEL` of a configured server, else None."""
+    wanted = option(args, "model")
+    if wanted is None or ":" not in str(wanted) or Path(str(wanted)).exists():
+        return None
+    from desktop.cli.servers import remote_reference
+
+    return remote_reference(str(wanted), paths)
+
+
+def _ask_remote(
+    args: argparse.Namespace,
+    out: TextIO,
+    paths: AppPaths,
+    prompt: str,
+    stack: ExitStack,
+    server: RemoteServer,
+    model: str,
+) -> int:
+    """The answer of a model on the user's server (no engine host)."""
+    from desktop.cli.servers import start_remote
+
+    store = None
+    if not args.no_save:  # the window or another command using the store: refused first
+        from desktop.cli.store import open_store
+
+        store = stack.enter_context(open_store(paths, advice=ASK_ADVICE))
+    profile, engine, load_time = start_remote(args, paths, server, model)
+    stack.callback(engine.close)
+    return _answer(args, out, prompt, engine, profile, store, load_time)
 
 
 def _say_what_gave_way(plan: ContextPlan) -> None:

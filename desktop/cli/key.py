@@ -12,7 +12,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 from desktop.cli.store import COMMAND_WAIT_S
 from desktop.cli.vault import RECOVERY_KEY_ADVICE, database_key, make_vault
@@ -21,18 +21,6 @@ from desktop.paths import AppPaths
 from desktop.storage.keyfile import key_from_recovery
 from desktop.storage.lock import WriteLock
 from desktop.storage.vault import ENV_PASSPHRASE, recovery_key_for
-
-
-def add_parser(sub: Any) -> None:
-    key = sub.add_parser("key", help="show the recovery key, or open your data with it")
-    actions = key.add_subparsers(dest="key_command", required=True)
-    actions.add_parser("show", help="print the recovery key of your conversations")
-    actions.add_parser(
-        "recover",
-        help=f"open your conversations with the recovery key (read from the terminal or "
-        f"standard input) and keep the key again: under {ENV_PASSPHRASE} or a passphrase you "
-        "type, else in the keychain",
-    )
 
 
 def run(

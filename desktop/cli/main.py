@@ -1,7 +1,9 @@
-"""Hearth's command line: `hearth ask`, `hearth --self-test`, `hearth --version`.
+"""Hearth's command line: parse, then run one command (`hearth ask`, `search`, `models`, ...).
 
 It runs the same inspection, engines and generation code as the window, on the main
-thread (there is no GUI thread to protect), and needs no display.
+thread (there is no GUI thread to protect), and needs no display. Each command's modules
+are imported only when that command runs: `hearth --version` and `--help` import nothing
+but the parser, and `hearth search` never imports an engine.
 """
 
 from __future__ import annotations
@@ -9,133 +11,21 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from desktop import __version__
-from desktop.chat.export import FORMATS
-from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
-from desktop.cli import key as cli_key
-from desktop.cli import models as cli_models
-from desktop.cli import servers as cli_servers
-from desktop.cli.args import HearthParser
-from desktop.cli.ask import cmd_ask, load_engine, option
-from desktop.cli.store import export_to, import_from, open_store, print_search
+from desktop.cli.parser import MODEL_COMMANDS, build_parser
 from desktop.core.errors import HearthError
 from desktop.core.files import is_disk_full, os_problem
-from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, with_system_prompt
-from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
-from desktop.inference.embedded import find_embedded_model
-from desktop.inference.engine import CancelToken
-from desktop.inference.runner import run_generation
-from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
-from desktop.storage.selfcheck import check_store
+
+__all__ = ["build_parser", "main"]
 
 log = logging.getLogger("hearth.cli")
 
-SELF_TEST_QUESTION = "What is the capital of France?"
 IMPORT_ADVICE = "Nothing was imported; close it and import again."
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = HearthParser(
-        prog="hearth", description="Hearth: a private, offline assistant on your own computer."
-    )
-    parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
-    parser.add_argument(
-        "--data-dir", help="keep all data here (default: the user data dir; also HEARTH_DATA_DIR)"
-    )
-    parser.add_argument(
-        "--self-test",
-        action="store_true",
-        help="load the model, answer one question headless, exit 0 if all worked",
-    )
-    parser.add_argument(
-        "--model",
-        type=Path,
-        help="a GGUF/GGML model file (default: `hearth models default`, else the built-in one)",
-    )
-    _model_options(parser)
-    sub = parser.add_subparsers(dest="command")
-    ask = sub.add_parser("ask", help="answer one prompt on stdout ('-' reads stdin)")
-    ask.add_argument("prompt", nargs="+")
-    ask.add_argument("--model", type=Path, dest="ask_model", help=argparse.SUPPRESS)
-    ask.add_argument(
-        "--max-tokens",
-        type=cli_args.max_tokens_type,
-        default=None,
-        help="default: the model's or assistant's setting (512)",
-    )
-    ask.add_argument(
-        "--temperature",
-        type=cli_args.temperature_type,
-        default=None,
-        help="0 to 2; default: the model's or assistant's setting (0.7)",
-    )
-    ask.add_argument("--seed", type=cli_args.seed_type, default=None)
-    ask.add_argument("--system", default=None, help="the system prompt")
-    ask.add_argument(
-        "--assistant",
-        help="an assistant's id or name: its prompt, examples and settings (flags win)",
-    )
-    ask.add_argument("--stats", action="store_true", help="print timing figures to stderr")
-    ask.add_argument("--no-save", action="store_true", help="do not keep this exchange")
-    _model_options(ask, dest_prefix="ask_")
-    search = sub.add_parser("search", help="find words in every saved conversation")
-    search.add_argument("query", nargs="+")
-    search.add_argument("--limit", type=cli_args.limit_type, default=20)
-    export = sub.add_parser(
-        "export", help="write conversations to a Markdown, HTML, JSON or PDF file"
-    )
-    export.add_argument("--format", choices=FORMATS, default="md")
-    export.add_argument(
-        "--conversation",
-        type=cli_args.conversation_id_type,
-        action="append",
-        dest="conversations",
-        help="a conversation id (repeat for several; default: all)",
-    )
-    export.add_argument("out", type=Path)
-    imp = sub.add_parser("import", help="add the conversations of a Hearth JSON export")
-    imp.add_argument("file", type=Path)
-    cli_models.add_parsers(sub)
-    cli_servers.add_parsers(sub, cli_args.ctx_type)
-    cli_key.add_parser(sub)
-    return parser
-
-
-def _model_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> None:
-    default = None if dest_prefix else argparse.SUPPRESS
-    parser.add_argument(
-        "--threads",
-        type=cli_args.threads_type,
-        dest=f"{dest_prefix}threads",
-        default=default,
-        help="CPU threads (default: all cores)",
-    )
-    parser.add_argument(
-        "--ctx",
-        type=cli_args.ctx_type,
-        dest=f"{dest_prefix}ctx",
-        default=default,
-        help="context window in tokens (default: the model's setting, 4096 unless changed)",
-    )
-    parser.add_argument(
-        "--chat-format",
-        dest=f"{dest_prefix}chat_format",
-        default=default,
-        help="prompt format for files without a chat template (default chatml)",
-    )
-    parser.add_argument(
-        "--model-type",
-        dest=f"{dest_prefix}model_type",
-        default=default,
-        help="architecture of a legacy GGML file, e.g. gpt2",
-    )
 
 
 def folder_problem(folder: Path, error: OSError) -> str:
@@ -162,45 +52,12 @@ def refuse_own_file(paths: AppPaths, out: Path) -> None:
         )
 
 
-def self_test_options(args: argparse.Namespace) -> LoadOptions:
-    threads, ctx = option(args, "threads"), option(args, "ctx")
-    return LoadOptions(n_ctx=int(ctx or 4096), n_threads=int(threads) if threads else None)
-
-
-def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
-    start = time.perf_counter()
-    store = check_store()
-    model = option(args, "model")
-    path = Path(str(model)).expanduser() if model else find_embedded_model()
-    engine, load_time = load_engine(args, path, self_test_options(args))
-    try:
-        pieces: list[str] = []
-        stats = run_generation(
-            engine,
-            with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", SELF_TEST_QUESTION)]),
-            GenerationParams(max_tokens=48, temperature=0.0, seed=1),
-            CancelToken(),
-            pieces.append,
-        )
-    finally:
-        engine.close()
-    answer = "".join(pieces).strip()
-    ok = bool(answer) and stats.generated_tokens > 0
-    status = "ok" if ok else "FAILED"
-    print(
-        f"self-test {status}: model {path.name} on {engine.info.name}, "
-        f"{format_stats(stats, load_time_s=load_time, separator=', ')}, store {store}, "
-        f"total {time.perf_counter() - start:.2f} s; "
-        f"answer: {answer[:80]!r}",
-        file=out,
-    )
-    return 0 if ok else 1
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point for the headless commands. Returns the process exit code."""
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
+    from desktop.logging_setup import setup_logging
+
     paths = AppPaths.resolve(args.data_dir)
     try:
         log_file = setup_logging(paths.ensure().log_dir)
@@ -208,27 +65,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"hearth: {folder_problem(paths.data_dir, error)}", file=sys.stderr)
         return 1
     try:
-        if args.self_test:
-            return cmd_self_test(args, stream)
-        if args.command == "ask":
-            return cmd_ask(args, stream, paths)
-        if args.command == "search":
-            query = cli_args.text_argument(" ".join(args.query), "search text")
-            with open_store(paths, writing=False) as store:
-                return print_search(store, query, stream, args.limit)
-        if args.command == "export":
-            refuse_own_file(paths, args.out)
-            with open_store(paths, writing=False) as store:
-                return export_to(store, args.format, args.out, args.conversations)
-        if args.command in cli_models.COMMANDS:
-            return cli_models.run(args, stream, paths)
-        if args.command == "import":
-            with open_store(paths, advice=IMPORT_ADVICE) as store:
-                return import_from(store, args.file, stream)
-        if args.command in cli_servers.COMMANDS:
-            return cli_servers.run(args, stream, paths)
-        if args.command == "key":
-            return cli_key.run(args, stream, paths)
+        code = _run(args, stream, paths)
+        if code is not None:
+            return code
     except HearthError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 1
@@ -248,3 +87,41 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     build_parser().print_help(stream)
     return 2
+
+
+def _run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int | None:
+    """Run the command `args` names, importing only what it needs; None: there is none."""
+    if args.self_test:
+        from desktop.cli.selftest import cmd_self_test
+
+        return cmd_self_test(args, out)
+    if args.command == "ask":
+        from desktop.cli.ask import cmd_ask
+
+        return cmd_ask(args, out, paths)
+    if args.command in MODEL_COMMANDS:
+        from desktop.cli import models as cli_models
+
+        return cli_models.run(args, out, paths)
+    if args.command == "servers":
+        from desktop.cli import servers as cli_servers
+
+        return cli_servers.run(args, out, paths)
+    if args.command == "key":
+        from desktop.cli import key as cli_key
+
+        return cli_key.run(args, out, paths)
+    if args.command not in ("search", "export", "import"):
+        return None
+    from desktop.cli.store import export_to, import_from, open_store, print_search
+
+    if args.command == "search":
+        query = cli_args.text_argument(" ".join(args.query), "search text")
+        with open_store(paths, writing=False) as store:
+            return print_search(store, query, out, args.limit)
+    if args.command == "export":
+        refuse_own_file(paths, args.out)
+        with open_store(paths, writing=False) as store:
+            return export_to(store, args.format, args.out, args.conversations)
+    with open_store(paths, advice=IMPORT_ADVICE) as store:
+        return import_from(store, args.file, out)

@@ -12,55 +12,16 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from desktop.cli.args import ctx_type, max_tokens_type, number, threads_type, whole
 from desktop.core.errors import EmbeddedModelError
 from desktop.core.memory import format_bytes
 from desktop.inference.bench import BenchResult, BenchRun, benchmark
 from desktop.inference.embedded import find_embedded_model
+from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.inference.probe import DEFAULT_TIMEOUT_S, ModelProber
 from desktop.inference.registry import EngineRegistry
 from desktop.inference.templates import FORMAT_LABELS
 from desktop.paths import AppPaths
-
-COMMANDS = ("models", "bench")
-
-
-def add_parsers(sub: Any) -> None:
-    """Add the `models` and `bench` subcommands to the main parser's subparsers."""
-    models = sub.add_parser("models", help="list, import, delete and choose models")
-    actions = models.add_subparsers(dest="models_command", required=True)
-    listing = actions.add_parser("list", help="every model Hearth can use, and what it needs")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.add_argument(
-        "--ctx", type=ctx_type, dest="list_ctx", help="context for the memory estimate"
-    )
-    imp = actions.add_parser("import", help="check a model file and add it to the library")
-    imp.add_argument("path", type=Path)
-    imp.add_argument("--link", action="store_true", help="link to the file instead of copying it")
-    imp.add_argument("--model-type", dest="import_model_type", help="architecture of a GGML file")
-    imp.add_argument(
-        "--timeout",
-        type=number(1, 3600),
-        default=DEFAULT_TIMEOUT_S,
-        help="seconds the trial load may take",
-    )
-    delete = actions.add_parser("delete", help="remove an imported model")
-    delete.add_argument("name")
-    default = actions.add_parser("default", help="the model new conversations use")
-    default.add_argument("name")
-
-    bench = sub.add_parser("bench", help="how fast a model runs on this machine")
-    bench.add_argument(
-        "--model", type=Path, dest="bench_model", help="model file (default: the default model)"
-    )
-    bench.add_argument("--runs", type=whole(1, 100), default=3)
-    bench.add_argument(
-        "--tokens", type=max_tokens_type, default=128, help="tokens to generate per run"
-    )
-    bench.add_argument("--threads", type=threads_type, dest="bench_threads", help="CPU threads")
-    bench.add_argument("--ctx", type=ctx_type, dest="bench_ctx", default=2048)
-    bench.add_argument("--json", action="store_true", help="print JSON")
 
 
 def open_library(paths: AppPaths, prober: ModelProber | None = None) -> ModelLibrary:
@@ -68,7 +29,10 @@ def open_library(paths: AppPaths, prober: ModelProber | None = None) -> ModelLib
         embedded: Path | None = find_embedded_model(verify=False)
     except EmbeddedModelError:
         embedded = None
-    return ModelLibrary(paths.models_dir, paths.model_state_path, embedded, prober)
+    inspections = InspectionCache(paths.model_inspections_path)
+    return ModelLibrary(
+        paths.models_dir, paths.model_state_path, embedded, prober, inspections=inspections
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
@@ -76,7 +40,7 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     if args.command == "bench":
         return cmd_bench(args, out, paths)
     library = open_library(
-        paths, ModelProber(timeout_s=getattr(args, "timeout", DEFAULT_TIMEOUT_S))
+        paths, ModelProber(timeout_s=getattr(args, "timeout", None) or DEFAULT_TIMEOUT_S)
     )
     action = args.models_command
     if action == "list":

@@ -11,49 +11,25 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from desktop.core.errors import HearthError, KeychainError
 from desktop.core.servers import RemoteServer, ServerError, check_server
+from desktop.core.settings import DEFAULT_CONTEXT
 from desktop.paths import AppPaths
 from desktop.storage.keychain import Keychain
 from desktop.storage.preferences import Preferences
 from desktop.storage.servers import ServerList
 
 if TYPE_CHECKING:
+    from desktop.chat.profiles import ChatProfile
     from desktop.inference.remote import RemoteEngine
 
 log = logging.getLogger(__name__)
-COMMANDS = ("servers",)
 PREFIX = "server:"
-
-
-def add_parsers(sub: Any, ctx_type: Any) -> None:
-    servers = sub.add_parser(
-        "servers", help="servers you run (OpenAI-compatible) whose models Hearth may use"
-    )
-    actions = servers.add_subparsers(dest="servers_action", required=True)
-    add = actions.add_parser("add", help="add or change a server")
-    add.add_argument("name")
-    add.add_argument("url", help="its API address, e.g. http://127.0.0.1:8080/v1")
-    add.add_argument(
-        "--api-key-env",
-        metavar="VAR",
-        help="read its API key from VAR now; keep it in the keychain",
-    )
-    add.add_argument(
-        "--use-env", metavar="VAR", help="read its API key from VAR at each use (nothing is kept)"
-    )
-    add.add_argument(
-        "--allow-http",
-        action="store_true",
-        help="I understand: reach a server on another computer over unencrypted http",
-    )
-    add.add_argument("--ctx", type=ctx_type, help="its context window, if it does not say")
-    actions.add_parser("list", help="the servers and whether the network is on")
-    remove = actions.add_parser("remove", help="forget a server and its key")
-    remove.add_argument("name")
 
 
 def server_list(paths: AppPaths) -> ServerList:
@@ -121,3 +97,28 @@ def remote_engine(server: RemoteServer, model: str, paths: AppPaths) -> RemoteEn
         log.warning("no API key for %s: %s", server.name, error)
         key = None
     return RemoteEngine(server, model, key, Preferences.load(paths.config_dir).network)
+
+
+def start_remote(
+    args: argparse.Namespace, paths: AppPaths, server: RemoteServer, model: str
+) -> tuple[ChatProfile, RemoteEngine, float]:
+    """A model on the user's server: its profile, and the engine checked against the server."""
+    from desktop.chat.profiles import make_profiles
+    from desktop.cli.ask import find_assistant, session_settings
+
+    profiles = make_profiles(paths, session_settings=session_settings(args))
+    assistant_id = None
+    if getattr(args, "assistant", None):
+        assistant_id = find_assistant(profiles.assistants, args.assistant).id
+    key = f"{PREFIX}{server.name}:{model}"
+    profile = profiles.resolve_remote(
+        assistant_id, key, model, server.context_length or DEFAULT_CONTEXT
+    )
+    engine = remote_engine(server, model, paths)
+    start = time.perf_counter()
+    try:
+        engine.load(Path(key), profile.load_options)
+    except BaseException:
+        engine.close()
+        raise
+    return profile, engine, time.perf_counter() - start

@@ -17,10 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from desktop.chat.export import ExportFormat, export_conversations
-from desktop.cli.pdf import pdf_in_child
 from desktop.cli.vault import database_key, make_vault
 from desktop.core.errors import (
     DatabaseDamagedError,
@@ -37,9 +35,27 @@ from desktop.storage.export import import_json
 from desktop.storage.lock import WriteLock
 from desktop.storage.migrations import SCHEMA_VERSION, open_and_migrate, user_version
 
+if TYPE_CHECKING:
+    from desktop.chat.export import ExportFormat
+
 log = logging.getLogger(__name__)
 
 COMMAND_WAIT_S = 10.0  # how long a writing command waits for another command to finish
+
+
+@contextmanager
+def write_lock(
+    paths: AppPaths, advice: str = "Close it and try again.", wait_s: float = COMMAND_WAIT_S
+) -> Iterator[WriteLock]:
+    """The data dir's write lock, held until exit; `StoreInUseError` (ending with `advice`)
+    when the window holds it, or another command still does after `wait_s`."""
+    paths.ensure()
+    lock = WriteLock(paths.data_dir, "command line")
+    try:
+        _take(lock, advice, wait_s)
+        yield lock
+    finally:
+        lock.release()
 
 
 @contextmanager
@@ -49,6 +65,7 @@ def open_store(
     writing: bool = True,
     advice: str = "Close it and try again.",
     wait_s: float = COMMAND_WAIT_S,
+    held: WriteLock | None = None,
 ) -> Iterator[ConversationStore]:
     """The store in `paths.data_dir`, closed (and its lock released) on exit.
 
@@ -56,13 +73,14 @@ def open_store(
     the window), or raise `StoreInUseError`, whose message ends with `advice`. Otherwise
     take the lock if it is free. With the lock, the store is migrated and replies left
     streaming by a crash are marked incomplete; without it, it is opened read-only as is.
+    `held`: the write lock, already taken by the caller (`write_lock`), who releases it.
     """
     paths.ensure()
-    lock = WriteLock(paths.data_dir, "command line")
+    lock = held or WriteLock(paths.data_dir, "command line")
     try:
-        if writing:
+        if writing and held is None:
             _take(lock, advice, wait_s)
-        else:
+        elif not writing:
             try:
                 lock.try_acquire()
             except DatabaseError as error:  # e.g. a read-only folder: reading still works
@@ -90,7 +108,8 @@ def open_store(
         finally:
             db.close()
     finally:
-        lock.release()
+        if held is None:
+            lock.release()
 
 
 def _take(lock: WriteLock, advice: str, wait_s: float) -> None:
@@ -215,6 +234,9 @@ def print_search(store: ConversationStore, query: str, out: TextIO, limit: int) 
 
 def export_to(store: ConversationStore, fmt: ExportFormat, out: Path, ids: list[int] | None) -> int:
     """Write the export; a damaged database gives what it can, and says what it could not."""
+    from desktop.chat.export import export_conversations  # its renderers: only to export
+    from desktop.cli.pdf import pdf_in_child
+
     report = export_conversations(store, out, fmt, ids, pdf_writer=pdf_in_child)
     if not report.unreadable and not report.rebuilt:
         return 0

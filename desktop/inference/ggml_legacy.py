@@ -20,8 +20,6 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
-
 from desktop.core.errors import ModelRefusedError
 
 MAGICS = {0x67676D6C: "ggml", 0x67676D66: "ggmf", 0x67676A74: "ggjt"}
@@ -263,6 +261,8 @@ def _walk_tensors(f: BinaryIO, file_size: int, header: LegacyHeader) -> bool:
 def _tensor_bytes(type_id: int, n_elements: int, header: LegacyHeader) -> int | None:
     if type_id not in (0, 1) and not header.sizes_known():
         return None
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType  # numpy: only for a legacy file
+
     try:
         block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(type_id)]
     except (ValueError, KeyError):

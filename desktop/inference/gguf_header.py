@@ -3,9 +3,11 @@
 `gguf.GGUFReader` builds a numpy view for every element of every metadata array: on the
 embedded SmolLM2 file (49,152 tokens, 48,900 merges) that takes seconds, it refuses GGUF v1,
 and on a truncated file it fails with a numpy reshape error. This reader walks the same
-layout with `struct` over a memory map, decodes only the token list, never touches tensor
-data, and reports exactly where a file ends too early. Type ids and sizes come from the
-`gguf` package.
+layout with `struct` over a memory map, decodes only the token list (and steps over the
+other string arrays, such as the merges, by their lengths alone), never touches tensor data,
+and reports exactly where a file ends too early. Type ids and sizes come from the `gguf`
+package, imported only when a header is read (it imports numpy: a command whose models'
+inspections are cached, see `inspection_cache`, never pays for it).
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
@@ -39,6 +39,7 @@ _SCALARS = {
     12: "d",
 }
 _STRING, _ARRAY = 8, 9
+_U64, _U32 = struct.Struct("<Q"), struct.Struct("<I")
 
 
 class HeaderTruncated(Exception):
@@ -73,6 +74,8 @@ class TensorInfo:
 
     @property
     def type_name(self) -> str:
+        from gguf import GGMLQuantizationType
+
         try:
             return GGMLQuantizationType(self.type_id).name
         except ValueError:
@@ -129,6 +132,23 @@ class _Cursor:
             return ""
         return bytes(self.buf[start : self.pos]).decode("utf-8", errors="replace")
 
+    def strings(self, length: int, decode: bool) -> list[str]:
+        """`length` strings in a row: decoded, or only stepped over (an empty list)."""
+        buf, pos, size = self.buf, self.pos, self.size
+        unpack, width = (_U64.unpack_from, 8) if self.wide else (_U32.unpack_from, 4)
+        items: list[str] = []
+        for _ in range(length):  # the hot loop of a header: kept free of method calls
+            if pos + width > size:
+                raise HeaderTruncated
+            end = pos + width + unpack(buf, pos)[0]
+            if end > size:
+                raise HeaderTruncated
+            if decode:
+                items.append(buf[pos + width : end].decode("utf-8", errors="replace"))
+            pos = end
+        self.pos = pos
+        return items
+
     def value(self, type_id: int, key: str) -> Any:
         if type_id in _SCALARS:
             return self.take(_SCALARS[type_id])
@@ -146,7 +166,7 @@ class _Cursor:
             return SkippedArray(length)
         if item_type == _STRING:
             decode = key in DECODED_ARRAYS or length <= 64
-            items = [self.string(decode) for _ in range(length)]
+            items = self.strings(length, decode)
             return items if decode else SkippedArray(length)
         raise HeaderInvalid(f"an unsupported array type {item_type} for {key!r}")
 
@@ -188,6 +208,8 @@ def read_gguf_header(path: Path) -> GGUFHeader:
 
 
 def _with_size(info: TensorInfo) -> TensorInfo:
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
     try:
         block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(info.type_id)]
     except (ValueError, KeyError):

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gguf import LlamaFileType
-
 from desktop.core.errors import ModelRefusedError
 from desktop.inference import ggml_legacy
 from desktop.inference.gguf_header import (
@@ -57,6 +55,8 @@ class ModelFileInfo:
     engine: str  # "llama.cpp" or "ctransformers"
     ctransformers_model_type: str | None  # model_type for ctransformers, if it may take it
     ctransformers_refusal: str | None  # why ctransformers must not get this file
+    #: GGUF: the leading bytes of the file everything above was read from (0: not known).
+    header_bytes: int = 0
 
 
 def inspect_model(path: Path, model_type_hint: str | None = None) -> ModelFileInfo:
@@ -212,6 +212,7 @@ def _inspect_gguf(path: Path, size: int) -> ModelFileInfo:
         engine=ENGINE_CTRANSFORMERS if header.version == 1 else ENGINE_LLAMA_CPP,
         ctransformers_model_type=arch if refusal is None else None,
         ctransformers_refusal=refusal,
+        header_bytes=header.data_offset,
     )
 
 
@@ -249,6 +250,8 @@ def _token(tokens: list[str], index: Any) -> str:
 def _quantization_name(file_type: Any) -> str | None:
     if not isinstance(file_type, int):
         return None
+    from gguf import LlamaFileType  # imports numpy: only when a header is really read
+
     try:
         name = LlamaFileType(file_type).name
     except ValueError:

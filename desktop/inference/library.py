@@ -38,11 +38,10 @@ from desktop.core.memory import MemoryEstimate, estimate_memory, format_bytes
 from desktop.core.settings import GenerationSettings, model_defaults, settings_from_dict
 from desktop.inference import ggml_legacy
 from desktop.inference.inspect import ModelFileInfo, inspect_model
+from desktop.inference.inspection_cache import Inspection, InspectionCache
 from desktop.inference.model_shape import ModelDetails, read_details
 from desktop.inference.probe import ModelProber
 from desktop.inference.sysmem import available_memory
-from desktop.inference.template_sandbox import RenderLimits
-from desktop.inference.templates import ChatTemplate
 
 log = logging.getLogger(__name__)
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -50,8 +49,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 EMBEDDED_KEY = "embedded"
 STATE_VERSION = 1
 SOURCE_EMBEDDED, SOURCE_IMPORTED, SOURCE_FOLDER = "embedded", "imported", "folder"
-#: Trying a file's chat template for the list: as a render, but a shorter time limit.
-_LISTING_LIMITS = RenderLimits(time_s=0.25)
+#: Trying a file's chat template for the list: as a render, but a shorter time limit (s).
+_LISTING_TIME_S = 0.25
 #: Space kept free on the disk after copying a model in.
 DISK_MARGIN = 64 * 1024 * 1024
 #: A model whose engine crashed this many times while loading it is flagged.
@@ -114,12 +113,15 @@ class ModelLibrary:
         embedded_path: Path | None,
         prober: ModelProber | None = None,
         free_memory: Callable[[], int | None] = available_memory,
+        inspections: InspectionCache | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.state_path = Path(state_path)
         self.embedded_path = embedded_path
         self.prober = prober or ModelProber()
         self._free_memory = free_memory
+        #: Inspections kept between runs (see `inspection_cache`); None: this process only.
+        self.inspections = inspections or InspectionCache(None)
         self._cache: dict[tuple[str, int, int, str | None], tuple[Any, ...]] = {}
         self._lock = threading.RLock()
         self._state = self._load_state()
@@ -191,17 +193,7 @@ class ModelLibrary:
         except OSError:
             cache_key = (str(path), -1, -1, hint)
         if cache_key not in self._cache:
-            try:
-                info = inspect_model(path, model_type_hint=hint)
-            except ModelRefusedError as exc:
-                self._cache[cache_key] = (None, str(exc), ModelDetails(None), None)
-            else:
-                # Bounded like every render of a file's template, and shorter: this may run
-                # on the GUI thread (real templates take milliseconds).
-                template = ChatTemplate.from_model(
-                    info.chat_template, info.bos_token, info.eos_token, limits=_LISTING_LIMITS
-                )
-                self._cache[cache_key] = (info, None, read_details(info), template)
+            self._cache[cache_key] = self._inspect(path, hint)
         info, problem, details, template = self._cache[cache_key]
         crashes = int(self._state["load_crashes"].get(key, 0))
         return ModelEntry(
@@ -212,10 +204,37 @@ class ModelLibrary:
             problem,
             details,
             path.is_symlink(),
-            chat_format=template.name if template else None,
-            template_note=template.note if template else None,
+            chat_format=template[0] if template else None,
+            template_note=template[1] if template else None,
             load_crashes=crashes,
         )
+
+    def _inspect(self, path: Path, hint: str | None) -> tuple[Any, ...]:
+        """(info, problem, details, (template name, note)) of a file: kept, or worked out."""
+        kept = self.inspections.get(path)  # GGUF files only, which take no hint
+        if kept is not None and kept.template is not None:
+            return (kept.info, None, kept.details, kept.template)
+        try:
+            info = inspect_model(path, model_type_hint=hint) if kept is None else kept.info
+        except ModelRefusedError as exc:
+            return (None, str(exc), ModelDetails(None), None)
+        from desktop.inference.template_sandbox import RenderLimits
+        from desktop.inference.templates import ChatTemplate  # jinja2: only when needed
+
+        # Bounded like every render of a file's template, and shorter: this may run on the
+        # GUI thread (real templates take milliseconds).
+        template = ChatTemplate.from_model(
+            info.chat_template,
+            info.bos_token,
+            info.eos_token,
+            limits=RenderLimits(time_s=_LISTING_TIME_S),
+        )
+        details = read_details(info) if kept is None else kept.details
+        outcome = (template.name, template.note)
+        # A replaced template may have met a time limit on a busy machine: not kept.
+        if template.name == "model" or info.chat_template is None:
+            self.inspections.put(Inspection(info, details, outcome))
+        return (info, None, details, outcome)
 
     # -- folders ---------------------------------------------------------------------------
     @_locked

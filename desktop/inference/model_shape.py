@@ -21,7 +21,7 @@ from desktop.inference.inspect import ModelFileInfo
 @dataclass(frozen=True)
 class ModelDetails:
     shape: ModelShape | None
-    sampling: dict[str, Any] = field(default_factory=dict)  # general.sampling.* values
+    sampling: dict[str, Any] = field(default_factory=dict)  # numeric general.sampling.* values
 
 
 def read_details(info: ModelFileInfo) -> ModelDetails:
@@ -40,10 +40,14 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _gguf(info: ModelFileInfo) -> ModelDetails:
     md = read_gguf_header(info.path).metadata
     arch = info.architecture
-    sampling = {k: md[k] for k in MODEL_SAMPLING_KEYS if k in md}
+    sampling = {k: md[k] for k in MODEL_SAMPLING_KEYS if _number(md.get(k))}
     n_layer = _int(md.get(f"{arch}.block_count"))
     n_head = _int(md.get(f"{arch}.attention.head_count"))
     n_head_kv = _int(md.get(f"{arch}.attention.head_count_kv")) or n_head

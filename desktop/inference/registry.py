@@ -11,18 +11,26 @@ from pathlib import Path
 
 from desktop.core.types import ModelDescription
 from desktop.inference.engine import Engine
-from desktop.inference.inspect import ModelFileInfo, inspect_model
+from desktop.inference.inspect import ModelFileInfo
+from desktop.inference.inspection_cache import InspectionCache
 
 
 class EngineRegistry:
     """Makes engines for files. One object per app; pass it where engines are needed."""
 
-    def __init__(self, chat_format: str = "chatml", model_type_hint: str | None = None) -> None:
+    def __init__(
+        self,
+        chat_format: str = "chatml",
+        model_type_hint: str | None = None,
+        inspections: InspectionCache | None = None,
+    ) -> None:
         self.chat_format = chat_format
         self.model_type_hint = model_type_hint
+        #: Inspections kept between runs (see `inspection_cache`); None: this process only.
+        self.inspections = inspections or InspectionCache(None)
 
     def inspect(self, path: Path) -> ModelFileInfo:
-        return inspect_model(path, model_type_hint=self.model_type_hint)
+        return self.inspections.inspect(path, model_type_hint=self.model_type_hint)
 
     def create_engine(self, path: Path) -> Engine:
         """An unloaded engine for `path`; raises `ModelRefusedError` for unusable files."""

@@ -36,6 +36,7 @@ class WipeTargets:
     log_dir: Path
     models_dir: Path | None = None
     include_models: bool = False
+    cache_dir: Path | None = None  # what Hearth keeps to start faster (model inspections)
 
 
 @dataclass
@@ -111,7 +112,8 @@ def wipe_all_data(targets: WipeTargets, keychain: Keychain | None) -> WipeReport
         if targets.include_models or targets.models_dir is None
         else [db, targets.models_dir / "x"]
     )
-    for directory in (targets.backup_dir, targets.config_dir, targets.log_dir):
+    folders = (targets.backup_dir, targets.config_dir, targets.log_dir, targets.cache_dir)
+    for directory in (folder for folder in folders if folder is not None):
         if _empty(directory, report, keep) and not any(directory.iterdir()):
             _remove(directory, report)
     if targets.include_models and targets.models_dir is not None:

@@ -91,11 +91,13 @@ def conversations_file(path: Path, count: int = 12) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Every file under `folder` but the logs, with its sha256."""
+    """Every file under `folder` but the logs and the cache (what Hearth learnt about model
+    files, which a refused command may well have inspected), with its sha256."""
     files = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if "logs" in relative.parts or not path.is_file() or path.is_symlink():
+        derived = "logs" in relative.parts or relative.parts[0] == "cache"
+        if derived or not path.is_file() or path.is_symlink():
             continue
         files[str(relative)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
@@ -190,7 +192,7 @@ CASES = [
         "--conversation must be a whole number",
         2,
     ),
-    Case("export-bad-format", ("export", "--format", "pdf", "{out}/x.pdf"), "invalid choice", 2),
+    Case("export-bad-format", ("export", "--format", "docx", "{out}/x.docx"), "invalid choice", 2),
     # numbers: the allowed range in the message
     *[
         Case(f"ask{flag}={value}", ("ask", flag, value, "hi"), says, 2)

@@ -16,8 +16,10 @@ from desktop.paths import AppPaths
 pytestmark = pytest.mark.slow
 
 
-def hearth(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir)}
+def hearth(
+    data_dir: Path, *args: str, timeout: float = 120, **env_vars: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir), **env_vars}
     return subprocess.run(
         [sys.executable, "-m", "desktop", *args],
         env=env,
@@ -120,7 +122,7 @@ def test_bad_model_file_is_a_clear_message(tmp_path: Path, content: bytes) -> No
     model.write_bytes(content)
     result = hearth(tmp_path, "ask", "--model", str(model), "hi")
     assert result.returncode == 1
-    # The store was made first (its new recovery key is shown once), then the model refused.
+    # The file is refused before the store is touched or an engine gets it.
     assert result.stderr.strip().splitlines()[-1].startswith("hearth: ")
     assert "model.gguf" in result.stderr
     assert "Traceback" not in result.stderr
@@ -174,3 +176,31 @@ def test_ask_with_a_model_that_aborts_its_engine_ends_with_a_sentence(
         assert "café" in found.stdout  # the question was kept
     else:
         assert last == "hearth: The model crashed while reading your message (SIGABRT)."
+
+
+def processes_using(data_dir: Path) -> list[int]:
+    """Processes whose environment names `data_dir` (an engine host left behind would)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"HEARTH_DATA_DIR={data_dir}".encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_store_refusal_while_the_model_loads_prints_and_saves_nothing(tmp_path: Path) -> None:
+    first = hearth(tmp_path, "ask", "--max-tokens", "4", "Remember Quillimar")
+    assert first.returncode == 0, first.stderr
+    refused = hearth(
+        tmp_path, "ask", "--max-tokens", "4", "Forget Zorbatrix", HEARTH_PASSPHRASE="wrong words!"
+    )
+    assert refused.returncode == 1
+    assert refused.stdout == ""  # no answer: the model had started loading, nothing more
+    assert refused.stderr.strip().splitlines()[-1].startswith("hearth: ")
+    assert "passphrase" in refused.stderr and "Nothing was changed" in refused.stderr
+    assert processes_using(tmp_path) == []  # its engine host was ended too
+    assert hearth(tmp_path, "search", "Zorbatrix").returncode == 1  # nothing was saved
+    assert "Quillimar" in hearth(tmp_path, "search", "Quillimar").stdout

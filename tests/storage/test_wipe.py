@@ -22,6 +22,7 @@ def populate(root: Path, backend: MemoryKeyring) -> WipeTargets:
         config_dir=root / "config",
         log_dir=root / "logs",
         models_dir=data / "models",
+        cache_dir=root / "cache",
     )
     outcome = Vault(targets.database_path, Keychain(backend), env={}).open()
     assert isinstance(outcome, Unlocked)
@@ -31,7 +32,11 @@ def populate(root: Path, backend: MemoryKeyring) -> WipeTargets:
     db.backup_to(targets.backup_dir / "hearth-v1-20250101-000000.db")
     db.close()
     targets.database_path.with_name("hearth.db-wal").write_bytes(b"left over")
-    for directory, name in ((targets.config_dir, "settings.json"), (targets.log_dir, "hearth.log")):
+    for directory, name in (
+        (targets.config_dir, "settings.json"),
+        (targets.log_dir, "hearth.log"),
+        (root / "cache", "model-inspections.json"),
+    ):
         directory.mkdir()
         (directory / name).write_text("{}")
     (targets.log_dir / "hearth.log.1").write_text("old")
@@ -51,6 +56,7 @@ def test_wipe_removes_everything_but_imported_models(tmp_path: Path) -> None:
     assert sorted(p.name for p in data.iterdir()) == ["models"]
     assert (data / "models" / "mine.gguf").exists()
     assert not (tmp_path / "config").exists() and not (tmp_path / "logs").exists()
+    assert not (tmp_path / "cache").exists()
     assert backend.entries == {}
     db = targets.database_path
     assert set(report.keychain_entries) == {account_for(db), pending_account_for(db)}

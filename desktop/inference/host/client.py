@@ -14,6 +14,10 @@ only in the child (`host.server`). What the child's end means:
   has not confirmed within `grace_s` ignores cancellation: it is killed (a watchdog thread
   does it even while nobody calls) and the next request restarts it.
 - `close()` ends the child, so an unloaded model's memory goes back to the system.
+- Overlapping: `prepare()` starts a child before the model is known (Python and its imports
+  start meanwhile); `begin_load()` sends the model and returns at once, `finish_load()`
+  waits for it, so a caller can do its own slow work (unlocking the store) in between.
+  `load()` is both.
 
 Owned by one thread, like every engine; `CancelToken.cancel()` is the only call from others.
 """
@@ -166,6 +170,7 @@ class HostedEngine:
         env: Mapping[str, str] | None = None,
         grace_s: float = GRACE_S,
         stop_wait_s: float = STOP_WAIT_S,
+        inspections: Path | None = None,
     ) -> None:
         self.info = EngineInfo("engine host", "", ())
         self.usage = Usage()
@@ -175,11 +180,17 @@ class HostedEngine:
         self._env = env
         self.grace_s = grace_s
         self.stop_wait_s = stop_wait_s
+        #: The records file of model inspections the child may use (`inspection_cache`).
+        self.inspections = inspections
         self._child: _Child | None = None
+        self._spare: _Child | None = None  # started by `prepare`, no model asked for yet
+        self._pending: tuple[_Child, int, Path, LoadOptions] | None = None  # begun, not loaded
         self._model: tuple[Path, LoadOptions] | None = None  # what a restart loads
         self._unusable: str | None = None  # why, after a crash while loading
         self._draining: int | None = None  # a cancelled request the child has not confirmed
         self._n_ctx = 0
+        #: How long the child's engine took to load the model last time (seconds).
+        self.load_time_s = 0.0
         self._template_note: str | None = None
         self._next_id = 0
         self.restarts = 0
@@ -188,9 +199,26 @@ class HostedEngine:
     def load(
         self, path: Path, options: LoadOptions, progress: ProgressCallback | None = None
     ) -> None:
-        self.close()
+        self.begin_load(path, options)
+        self.finish_load(progress)
+
+    def prepare(self) -> None:
+        """Start a child now, with no model yet: the next load uses it instead of waiting."""
+        if self._spare is None:
+            self._spare = _Child(self.command, self._env)
+
+    def begin_load(self, path: Path, options: LoadOptions) -> None:
+        """Ask a child to load `path` and return at once; `finish_load` waits for it."""
+        self._end_child()
         self._unusable = None
-        self._start(Path(path), options, progress)
+        self._begin(Path(path), options)
+
+    def finish_load(self, progress: ProgressCallback | None = None) -> None:
+        """Wait for the load `begin_load` asked for; raises its error or crash."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            raise ModelNotLoadedError(self._unusable or "No model is loaded yet.")
+        self._finish(*pending, progress)
 
     @property
     def n_ctx(self) -> int:
@@ -250,16 +278,33 @@ class HostedEngine:
 
     def close(self) -> None:
         """End the child: the model's memory goes back to the system. Safe to call twice."""
+        self._end_child()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.close()
+
+    def _end_child(self) -> None:
         child, self._child = self._child, None
         self._model = None
         self._draining = None
+        self._pending = None
         if child is not None:
             child.close()
             log.info("engine host %d ended", child.pid)
 
     # -- the child -------------------------------------------------------------------------
     def _start(self, path: Path, options: LoadOptions, progress: ProgressCallback | None) -> None:
-        child = _Child(self.command, self._env)
+        self._begin(path, options)
+        pending, self._pending = self._pending, None
+        assert pending is not None
+        self._finish(*pending, progress)
+
+    def _begin(self, path: Path, options: LoadOptions) -> None:
+        child, self._spare = self._spare, None
+        if child is None or not child.alive():
+            if child is not None:
+                child.close()
+            child = _Child(self.command, self._env)
         self._child = child
         log.info("engine host %d loading %s", child.pid, path.name)
         request_id = self._send(
@@ -269,7 +314,18 @@ class HostedEngine:
             options=protocol.encode_options(options),
             chat_format=self.chat_format,
             model_type=self.model_type_hint,
+            inspections=None if self.inspections is None else str(self.inspections),
         )
+        self._pending = (child, request_id, path, options)
+
+    def _finish(
+        self,
+        child: _Child,
+        request_id: int,
+        path: Path,
+        options: LoadOptions,
+        progress: ProgressCallback | None,
+    ) -> None:
         try:
             while True:
                 event = self._next(child, request_id, "loading", model=path)
@@ -288,6 +344,7 @@ class HostedEngine:
         self._n_ctx = int(event["n_ctx"])
         note = event.get("template_note")
         self._template_note = str(note) if note else None
+        self.load_time_s = float(event.get("load_s", 0.0))
         self._model = (path, options)
 
     @property
