@@ -6,10 +6,11 @@ import sys
 from collections.abc import Sequence
 
 HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
-HEADLESS |= {"models", "bench", "key"}
+HEADLESS |= {"models", "bench", "key", "docs"}
 PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
 NO_WINDOW = 2  # the exit code when the window cannot start here (no display, missing libraries)
 ENGINE_HOST = "__engine-host"  # the frozen app's child process that runs the engines
+PARSER = "__parse-documents"  # the frozen app's child process that parses documents
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.inference.host.server import child_main as host_main
 
         return host_main(args[1:])
+    if args[:1] == [PARSER]:
+        from desktop.documents.child import child_main as parser_main
+
+        return parser_main(args[1:])
     if any(arg in HEADLESS for arg in args):
         from desktop.cli.main import main as cli_main
 
