@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     cli_models.add_parsers(sub)
     cli_key.add_parser(sub)
+    from desktop.cli import docs as cli_docs  # light: its work is imported when it runs
+
+    cli_docs.add_parser(sub)
     return parser
 
 
@@ -216,6 +219,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 return import_from(store, args.file, stream)
         if args.command == "key":
             return cli_key.run(args, stream, paths)
+        if args.command == "docs":
+            from desktop.cli.docs import run as docs_run
+
+            return docs_run(args, stream, paths)
     except HearthError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
         return 1
