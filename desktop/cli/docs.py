@@ -55,6 +55,12 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     from desktop.cli.store import open_store
     from desktop.storage.documents import DocumentStore
 
+    if args.docs_command == "add":  # before anything is opened or created
+        for path in args.paths:
+            cli_args.text_argument(str(path), "path")
+        missing = [str(p) for p in args.paths if not p.expanduser().exists()]
+        if missing:
+            raise HearthError(f"{', '.join(missing)}: no such file or folder; nothing was added.")
     writing = args.docs_command in ("add", "remove", "reindex")
     with open_store(paths, writing=writing, advice=WRITE_ADVICE) as conversations:
         store = DocumentStore(conversations.db)
@@ -65,8 +71,6 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         if args.docs_command == "remove":
             return _remove(store, args.collection, args.paths, out)
         if args.docs_command == "add":
-            for path in args.paths:
-                cli_args.text_argument(str(path), "path")
             return _index(store, out, add=(args.collection, args.paths))
         return _index(store, out, only=args.collection)
 
@@ -88,10 +92,6 @@ def _index(
     from desktop.documents.indexer import Indexer
     from desktop.documents.parser import DocumentParser
 
-    if add is not None:
-        missing = [str(p) for p in add[1] if not p.expanduser().exists()]
-        if missing:
-            raise HearthError(f"{', '.join(missing)}: no such file or folder; nothing was added.")
     meter = _ProgressLine(sys.stderr)
     with DocumentParser() as parser:
         indexer = Indexer(store, parser, progress=meter.show)
