@@ -239,25 +239,41 @@ class DocumentStore:
     def search(
         self, query: str, collections: Sequence[int] | None = None, limit: int = 10
     ) -> list[PassageHit]:
-        """The passages best matching any word of `query` (BM25), best first."""
+        """The passages best matching any word of `query` (BM25), best first.
+
+        Two steps: the best `limit` passage ids by score (the sort holds only ids and
+        scores), then the text, file and snippet of those few.
+        """
         match = any_word_query(query)
         if not match or limit < 1:
             return []
         where = ""
-        params: list[Any] = [_MARK_OPEN, _MARK_CLOSE, match]
+        args: list[Any] = [match]
         if collections is not None:
-            where = f" AND f.collection_id IN ({','.join('?' * len(collections))})"
-            params += list(collections)
+            where = (
+                " AND (SELECT f.collection_id FROM doc_passages p JOIN doc_files f"
+                " ON f.id = p.file_id WHERE p.id = doc_passages_fts.rowid)"
+                f" IN ({','.join('?' * len(collections))})"
+            )
+            args += list(collections)
+        best = self.db.query_all(
+            "SELECT rowid, bm25(doc_passages_fts, 1.0, 0.4) AS score FROM doc_passages_fts"
+            f" WHERE doc_passages_fts MATCH ?{where} ORDER BY score LIMIT ?",
+            (*args, limit),
+        )
+        if not best:
+            return []
+        scores = dict(best)
         rows = self.db.query_all(
             "SELECT p.id, c.name, f.path, p.page, p.heading, p.text,"
-            " snippet(doc_passages_fts, 0, ?, ?, '…', 24), bm25(doc_passages_fts, 1.0, 0.4)"
-            " AS score"
+            " snippet(doc_passages_fts, 0, ?, ?, '…', 24)"
             " FROM doc_passages_fts JOIN doc_passages p ON p.id = doc_passages_fts.rowid"
             " JOIN doc_files f ON f.id = p.file_id JOIN doc_collections c ON c.id = f.collection_id"
-            f" WHERE doc_passages_fts MATCH ?{where} ORDER BY score LIMIT ?",
-            (*params, limit),
+            f" WHERE doc_passages_fts MATCH ? AND doc_passages_fts.rowid IN"
+            f" ({','.join('?' * len(scores))})",
+            (_MARK_OPEN, _MARK_CLOSE, match, *scores),
         )
-        return [
+        hits = [
             PassageHit(
                 passage_id=row[0],
                 collection=row[1],
@@ -266,10 +282,11 @@ class DocumentStore:
                 heading=row[4],
                 text=row[5],
                 snippet=row[6].replace(_MARK_OPEN, "[").replace(_MARK_CLOSE, "]"),
-                score=float(row[7]),
+                score=float(scores[row[0]]),
             )
             for row in rows
         ]
+        return sorted(hits, key=lambda hit: (hit.score, hit.passage_id))
 
 
 def _under_any(path: str, sources: Sequence[str]) -> bool:
