@@ -18,9 +18,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
+from desktop.chat.grounding import ground
 from desktop.chat.profiles import ChatProfile, make_profiles
 from desktop.chat.stats import format_stats
 from desktop.cli import args as cli_args
+from desktop.cli import docs as cli_docs
 from desktop.cli.context import check_context
 from desktop.cli.store import ReplyRecorder, open_store
 from desktop.core.assistants import Assistant, build_messages
@@ -125,17 +127,25 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         store = None if args.no_save else stack.enter_context(open_store(paths, advice=ASK_ADVICE))
         profile = resolve_profile(args, paths)
         assert profile.model_path is not None
+        hits = cli_docs.find_passages(args.docs, prompt, paths, store) if args.docs else []
         if profile.problem:
             warn(profile.problem)
         engine, load_time = load_engine(args, profile.model_path, profile.load_options)
         stack.callback(engine.close)
         if engine.template_note:
             print(f"hearth: {engine.template_note}", file=sys.stderr)
-        request = build_messages(profile.assistant, [ChatMessage("user", prompt)])
-        messages = request.messages
-        if args.system is not None:
-            messages = with_system_prompt(args.system, messages)
         params: GenerationParams = profile.settings.to_params()
+
+        def render(text: str) -> list[ChatMessage]:
+            built = build_messages(profile.assistant, [ChatMessage("user", text)])
+            if args.system is not None:
+                return with_system_prompt(args.system, built.messages)
+            return built.messages
+
+        budget = engine.n_ctx - params.max_tokens
+        grounding = ground(prompt, hits, render, engine.count_prompt_tokens, budget)
+        request = build_messages(profile.assistant, [ChatMessage("user", grounding.text)])
+        messages = render(grounding.text)
         cancel = CancelToken()
         recorder = None
         if store is not None:
@@ -177,6 +187,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         silence_stdout()
         return 141
     out.write("\n")
+    cli_docs.print_sources(grounding.sources, out)
     out.flush()
     if args.stats:
         line = format_stats(

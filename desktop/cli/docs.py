@@ -5,6 +5,7 @@
     hearth docs remove NAME [PATH...]             a whole collection, or some of its sources
     hearth docs reindex [--collection NAME]       changed files redone, deleted ones purged
     hearth docs search QUERY... [--collection NAME] [--limit N]
+    hearth ask --docs NAME "..."                  (the helpers at the end of this module)
 
 Progress goes to stderr, results to stdout. Indexing can be stopped with Ctrl+C at any
 time: the files done stay done, and `reindex` (or `add` again) continues. The heavy parts
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,9 +25,11 @@ from desktop.cli import args as cli_args
 from desktop.core.errors import HearthError
 
 if TYPE_CHECKING:
+    from desktop.chat.grounding import Source
     from desktop.documents.indexer import IndexProgress, IndexReport
     from desktop.paths import AppPaths
-    from desktop.storage.documents import DocumentStore
+    from desktop.storage.conversations import ConversationStore
+    from desktop.storage.documents import DocumentStore, PassageHit
 
 DEFAULT_COLLECTION = "documents"
 WRITE_ADVICE = "Close it and run the command again; nothing was changed."
@@ -221,3 +225,40 @@ def _search(store: DocumentStore, args: argparse.Namespace, out: TextIO) -> int:
     if not hits:
         print(f"No passages match {query!r}.", file=out)
     return 0 if hits else 1
+
+
+# -- hearth ask --docs ----------------------------------------------------------------------
+PASSAGES_CONSIDERED = 8
+
+
+def find_passages(
+    names: list[str], question: str, paths: AppPaths, store: ConversationStore | None
+) -> list[PassageHit]:
+    """The passages of collections `names` best matching `question` (before a model loads).
+
+    `store`: the store `ask` already holds (it saves the exchange), else one is opened
+    read-only for the search.
+    """
+    from desktop.cli.store import open_store
+    from desktop.storage.documents import DocumentStore
+
+    with ExitStack() as stack:
+        if store is None:
+            store = stack.enter_context(open_store(paths, writing=False))
+        documents = DocumentStore(store.db)
+        ids = [_require(documents, name) for name in names]
+        hits = documents.search(question, ids, limit=PASSAGES_CONSIDERED)
+    if not hits:
+        print(
+            f"hearth: no passage in {', '.join(names)} matches the question; answering "
+            "without them.",
+            file=sys.stderr,
+        )
+    return hits
+
+
+def print_sources(sources: list[Source], out: TextIO) -> None:
+    if sources:
+        print("\nSources:", file=out)
+        for source in sources:
+            print(f"{source.label()}\n    {source.path}", file=out)

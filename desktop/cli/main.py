@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--stats", action="store_true", help="print timing figures to stderr")
     ask.add_argument("--no-save", action="store_true", help="do not keep this exchange")
+    ask.add_argument(
+        "--docs", action="append", help="answer from this document collection (repeat)"
+    )
     _model_options(ask, dest_prefix="ask_")
     search = sub.add_parser("search", help="find words in every saved conversation")
     search.add_argument("query", nargs="+")

@@ -97,3 +97,26 @@ def test_mistakes_get_one_sentence_and_change_nothing(tmp_path: Path) -> None:
     )
     nothing = hearth(data, "docs", "search", "zebra")
     assert (nothing.returncode, nothing.stdout) == (1, "No passages match 'zebra'.\n")
+
+
+def test_ask_with_docs_answers_from_the_passages_and_lists_the_sources(tmp_path: Path) -> None:
+    data, docs = tmp_path / "data", tmp_path / "house"
+    docs.mkdir()
+    (docs / "manual.md").write_text(
+        "# House manual\n\n## Boiler\n\nThe boiler is in the garage, behind the blue door. "
+        "To reset it, hold the red button for ten seconds.\n\n## Garden\n\nWater the roses.\n"
+    )
+    assert hearth(data, "docs", "add", str(docs), "--collection", "house").returncode == 0
+    asked = hearth(
+        data, "ask", "--docs", "house", "--temperature", "0", "--max-tokens", "48",
+        "--threads", "2", "How do I reset the boiler?",
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    answer, sources = asked.stdout.split("\nSources:\n")
+    assert "red button" in answer.lower()  # the model read the passage
+    assert sources == f"[1] manual.md — House manual › Boiler\n    {docs / 'manual.md'}\n"
+    unknown = hearth(data, "ask", "--docs", "work", "--no-save", "hi")
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines()[-1] == (
+        'hearth: There is no collection "work" (collections: house).'
+    )
