@@ -20,6 +20,7 @@ from desktop.storage.db import Database
 from desktop.storage.documents import DocumentStore
 from desktop.storage.migrations import open_and_migrate
 from tests import sample_docs
+from tests.integration.test_cli import hearth
 
 pytestmark = pytest.mark.slow
 
@@ -130,24 +131,10 @@ def test_a_killed_run_is_continued_by_the_next(tmp_path: Path) -> None:
         check=False,
     )
     assert killed.returncode == -9, killed.stderr
-    resumed = subprocess.run(
-        [sys.executable, "-m", "desktop", "docs", "reindex"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    resumed = hearth(data_dir, "docs", "reindex")
     assert resumed.returncode == 0, resumed.stderr
     assert 'Collection "notes": 7 file(s) indexed (7 passages), 5 unchanged' in resumed.stdout
-    listed = subprocess.run(
-        [sys.executable, "-m", "desktop", "docs", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    listed = hearth(data_dir, "docs", "list")
     assert "notes: 12 file(s) (12 indexed), 12 passages" in listed.stdout
 
 

@@ -3,28 +3,14 @@ real encrypted database."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests import sample_docs
+from tests.integration.test_cli import hearth
 
 pytestmark = pytest.mark.slow
-
-
-def hearth(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HEARTH_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "desktop", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_add_list_search_reindex_and_remove(tmp_path: Path) -> None:
