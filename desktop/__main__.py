@@ -6,11 +6,12 @@ import sys
 from collections.abc import Sequence
 
 HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
-HEADLESS |= {"models", "bench", "key", "servers"}
+HEADLESS |= {"models", "bench", "key", "servers", "docs"}
 PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
 NO_WINDOW = 2  # the exit code when the window cannot start here (no display, missing libraries)
 ENGINE_HOST = "__engine-host"  # the frozen app's child process that runs the engines
 HTML_TO_PDF = "__html-to-pdf"  # the child process that lays out a PDF export with Qt
+PARSER = "__parse-documents"  # the frozen app's child process that parses documents
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.ui.common.pdf import child_main as pdf_main
 
         return pdf_main(args[1:])
+    if args[:1] == [PARSER]:
+        from desktop.documents.child import child_main as parser_main
+
+        return parser_main(args[1:])
     if any(arg in HEADLESS for arg in args):
         from desktop.cli.main import main as cli_main
 

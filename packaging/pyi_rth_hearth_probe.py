@@ -3,7 +3,8 @@
 A PyInstaller runtime hook of the Hearth bundle: it runs before Hearth's entry point and does
 nothing unless HEARTH_FROZEN_PROBE=1. Then it prints one JSON object (the keyring backend
 and the backends' entry points, SQLCipher with FTS5, pygments lexers loaded by name, the
-jinja2 sandbox, markdown-it, both engines' native libraries, the Qt plugins) and exits, 0
+jinja2 sandbox, markdown-it, both engines' native libraries, the Qt plugins, the document
+parsers) and exits, 0
 when every part loaded. The same file runs in a virtual environment
 (`HEARTH_FROZEN_PROBE=1 python packaging/pyi_rth_hearth_probe.py`) to give the reference.
 """
@@ -105,6 +106,36 @@ def _qt() -> dict[str, Any]:
     return {"version": qVersion(), "plugins": found, "local_server": QLocalServer.__name__}
 
 
+#: One page saying "frozen walrus", without a cross-reference table (PDFium rebuilds it).
+TINY_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R"
+    b"/MediaBox[0 0 300 200]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R>>endobj\n"
+    b"4 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n5 0 obj<</Length 44>>"
+    b"stream\nBT /F1 12 Tf 20 100 Td (frozen walrus) Tj ET\nendstream endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _documents() -> dict[str, Any]:
+    """The document parsers: PDFium, Beautiful Soup with lxml, python-docx."""
+    import docx
+    import pypdfium2
+    from bs4 import BeautifulSoup
+
+    pdf = pypdfium2.PdfDocument(TINY_PDF)
+    try:
+        pdf_text = pdf[0].get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    soup = BeautifulSoup("<h1>frozen</h1><p>walrus</p>", "lxml")
+    return {
+        "pdfium": pdf_text,
+        "html": soup.get_text(" "),
+        "docx": docx.Document().part.content_type,
+    }
+
+
 def _resources() -> dict[str, Any]:
     """The built-in assistants and the pickers' arrow, where the running app looks for them."""
     from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
@@ -129,6 +160,7 @@ def probe() -> int:
         "text": _text_tools,
         "engines": _engines,
         "qt": _qt,
+        "documents": _documents,
         "resources": _resources,
     }
     report: dict[str, Any] = {"frozen": bool(getattr(sys, "frozen", False))}

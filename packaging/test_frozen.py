@@ -14,7 +14,9 @@ without a dialog). Steps, each must pass:
    equal those of the development environment (.venv) in the same environment.
 3. `hearth --self-test`: the built-in model loads and answers.
 4. `hearth ask` saves an exchange and `hearth search` finds it: the user's own store opens,
-   migrates and is searchable (the self-test checks only a throw-away store).
+   migrates and is searchable (the self-test checks only a throw-away store). `hearth docs
+   add` indexes a PDF, a Markdown and an HTML file through the bundle's parser child, and
+   `hearth docs search` finds the PDF's page.
 5. Linux: the desktop entry passes `desktop-file-validate`; `hearth` without a display, and
    with its X11 plugin needing a library the system lacks, says so and exits 2.
 6. The window, N times on fresh data dirs: the app logs that it listens for later launches,
@@ -188,6 +190,25 @@ def test_probe(hearth: Path, env: dict[str, str], reference: Path | None) -> Non
             f"keyring {key}: frozen {keyring.get(key)} != venv {expected_keyring.get(key)}",
         )
     print(f"keyring matches the development environment ({reference})")
+
+
+def test_documents(hearth: Path, env: dict[str, str], base: Path) -> None:
+    step("hearth docs add (the parser child inside the bundle), then hearth docs search")
+    from pyi_rth_hearth_probe import TINY_PDF
+
+    folder = base / "my-documents"
+    folder.mkdir()
+    (folder / "walrus.pdf").write_bytes(TINY_PDF)
+    (folder / "notes.md").write_text("# Arctic\nThe walrus hauls out on ice floes.\n")
+    (folder / "page.html").write_text("<h1>Tusks</h1><p>A walrus tusk grows all its life.</p>")
+    result = run([hearth, "docs", "add", folder], env)
+    print(result.stdout.strip())
+    check(result.returncode == 0, f"docs add exited {result.returncode}: {result.stderr}")
+    check("3 file(s) indexed" in result.stdout, "docs add did not index the three files")
+    result = run([hearth, "docs", "search", "walrus"], env)
+    print(result.stdout.strip())
+    check(result.returncode == 0, f"docs search exited {result.returncode}: {result.stderr}")
+    check("walrus.pdf, page 1" in result.stdout, "docs search did not find the PDF's page")
 
 
 def test_self_test(hearth: Path, env: dict[str, str]) -> None:
@@ -386,6 +407,7 @@ def main() -> int:
             test_probe(hearth, env, reference if reference.is_file() else None)
             test_self_test(hearth, env)
             test_store(hearth, env)
+            test_documents(hearth, env, base)
             test_window(hearth, env, base, args.runs)
             report_system_needs(app)
         except (Failure, subprocess.TimeoutExpired) as error:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from desktop.inference.engine import Engine
     from desktop.storage.assistants import AssistantStore
     from desktop.storage.conversations import ConversationStore
+    from desktop.storage.documents import PassageHit
 
 ASK_ADVICE = "Close it to save this exchange, or add --no-save to only answer."
 
@@ -185,9 +187,10 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         store = None
         if lock is not None:
             store = stack.enter_context(open_store(paths, advice=ASK_ADVICE, held=lock))
+        hits = _passages(args, prompt, paths, store)
         engine.finish_load()
         load_time = engine.load_time_s
-        return _answer(args, out, prompt, engine, profile, store, load_time)
+        return _answer(args, out, prompt, engine, profile, store, load_time, hits)
 
 
 def _answer(
@@ -198,17 +201,28 @@ def _answer(
     profile: ChatProfile,
     store: ConversationStore | None,
     load_time: float | None,
+    hits: Sequence[PassageHit] = (),
 ) -> int:
-    """Stream the answer to `out` (and into the store, when there is one); the exit code."""
+    """Stream the answer to `out` (and into the store, when there is one), then the sources
+    of the passages it was given (`--docs`); the exit code."""
+    from desktop.chat.grounding import ground
+    from desktop.cli import docs as cli_docs
     from desktop.cli.store import ReplyRecorder
 
     if engine.template_note:
         print(f"hearth: {engine.template_note}", file=sys.stderr)
-    request = build_messages(profile.assistant, [ChatMessage("user", prompt)])
-    messages = request.messages
-    if args.system is not None:
-        messages = with_system_prompt(args.system, messages)
     params: GenerationParams = profile.settings.to_params()
+
+    def render(text: str) -> list[ChatMessage]:
+        built = build_messages(profile.assistant, [ChatMessage("user", text)])
+        if args.system is not None:
+            return with_system_prompt(args.system, built.messages)
+        return built.messages
+
+    budget = engine.n_ctx - params.max_tokens
+    grounding = ground(prompt, list(hits), render, engine.count_prompt_tokens, budget)
+    request = build_messages(profile.assistant, [ChatMessage("user", grounding.text)])
+    messages = render(grounding.text)
     cancel = CancelToken()
     recorder = None
     if store is not None:
@@ -250,6 +264,7 @@ def _answer(
         silence_stdout()
         return 141
     out.write("\n")
+    cli_docs.print_sources(grounding.sources, out)
     out.flush()
     if args.stats:
         line = format_stats(
@@ -290,9 +305,21 @@ def _ask_remote(
         from desktop.cli.store import open_store
 
         store = stack.enter_context(open_store(paths, advice=ASK_ADVICE))
+    hits = _passages(args, prompt, paths, store)
     profile, engine, load_time = start_remote(args, paths, server, model)
     stack.callback(engine.close)
-    return _answer(args, out, prompt, engine, profile, store, load_time)
+    return _answer(args, out, prompt, engine, profile, store, load_time, hits)
+
+
+def _passages(
+    args: argparse.Namespace, prompt: str, paths: AppPaths, store: ConversationStore | None
+) -> list[PassageHit]:
+    """The passages of the `--docs` collections that best match the question."""
+    if not getattr(args, "docs", None):
+        return []
+    from desktop.cli import docs as cli_docs
+
+    return cli_docs.find_passages(args.docs, prompt, paths, store)
 
 
 def _say_what_gave_way(plan: ContextPlan) -> None:

@@ -103,6 +103,10 @@ def _run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int | None:
         from desktop.cli import models as cli_models
 
         return cli_models.run(args, out, paths)
+    if args.command == "docs":
+        from desktop.cli.docs import run as docs_run
+
+        return docs_run(args, out, paths)
     if args.command == "servers":
         from desktop.cli import servers as cli_servers
 

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--stats", action="store_true", help="print timing figures to stderr")
     ask.add_argument("--no-save", action="store_true", help="do not keep this exchange")
+    ask.add_argument(
+        "--docs", action="append", help="answer from this document collection (repeat)"
+    )
     _model_options(ask, dest_prefix="ask_")
     search = sub.add_parser("search", help="find words in every saved conversation")
     search.add_argument("query", nargs="+")
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     _models_parsers(sub)
     _servers_parser(sub)
+    from desktop.cli import docs as cli_docs  # light: its work is imported when it runs
+
+    cli_docs.add_parser(sub)
     _key_parser(sub)
     return parser
 

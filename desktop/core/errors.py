@@ -153,3 +153,11 @@ class EngineCrashedError(HearthError):
         self.phase = phase
         #: The sentence without what the app did about it ("The model crashed while ...").
         self.short = short or message
+
+
+class DocumentError(HearthError):
+    """A document cannot be read (encrypted, no text, too large, ...): `str()` is its status.
+
+    The message is one line without the file's name, shown beside it ("no text layer; OCR
+    is not supported yet").
+    """

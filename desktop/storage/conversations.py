@@ -76,10 +76,15 @@ def _searchable(ch: str) -> bool:
     return ch.isalnum() or unicodedata.category(ch) == "So"  # letters, digits, emoji
 
 
-def fts_query(text: str) -> str:
-    """Each word of `text` as an escaped prefix phrase (`"word"*`); no FTS5 operator survives."""
+def fts_phrases(text: str) -> list[str]:
+    """Each word of `text` as an escaped FTS5 phrase (`"word"`); no FTS5 operator survives."""
     words = (word for word in storable(text).split() if any(_searchable(ch) for ch in word))
-    return " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+    return ['"' + word.replace('"', '""') + '"' for word in words]
+
+
+def fts_query(text: str) -> str:
+    """Each word of `text` as an escaped prefix phrase (`"word"*`), all of them required."""
+    return " ".join(phrase + "*" for phrase in fts_phrases(text))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,11 @@ class Database:
         """Run one statement with bound parameters; returns the cursor."""
         with self._translated():
             return self._conn.execute(sql, params)
+
+    def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement once per row of parameters."""
+        with self._translated():
+            self._conn.executemany(sql, rows)
 
     def query_one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         with self._translated():

@@ -30,6 +30,12 @@ the conversation last used.
 Schema v4: the search index also keeps emoji and other symbols as words (FTS5 token
 categories `L* N* Co So`), so "🍞" finds the messages with it; NUL characters in messages
 become "␀" (SQLite's text functions, snippets among them, stop at a NUL).
+
+Schema v5: documents (`desktop.storage.documents`). `doc_collections` (named, case-blind);
+`doc_sources`, the files and folders added to a collection; `doc_files`, each file found
+with its size, mtime, sha256 and status (`pending`, `indexed`, `failed` with a one-line
+`reason`); `doc_passages` (text, heading path, page) with `doc_passages_fts`, an FTS5
+index kept by triggers. Deleting a collection deletes its sources, files and passages.
 """
 
 from __future__ import annotations
@@ -122,6 +128,64 @@ _SCHEMA_V3 = ("ALTER TABLE conversations ADD COLUMN assistant_id TEXT",)
 _SCHEMA_V4 = _new_search_index("\"unicode61 remove_diacritics 2 categories 'L* N* Co So'\"")
 
 
+_SCHEMA_V5 = (
+    """CREATE TABLE doc_collections (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE doc_sources (
+        id INTEGER PRIMARY KEY,
+        collection_id INTEGER NOT NULL REFERENCES doc_collections(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        UNIQUE (collection_id, path)
+    )""",
+    """CREATE TABLE doc_files (
+        id INTEGER PRIMARY KEY,
+        collection_id INTEGER NOT NULL REFERENCES doc_collections(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        format TEXT NOT NULL,
+        size INTEGER,
+        mtime_ns INTEGER,
+        sha256 TEXT,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'indexed', 'failed')),
+        reason TEXT,
+        pages INTEGER,
+        indexed_at TEXT,
+        UNIQUE (collection_id, path)
+    )""",
+    "CREATE INDEX doc_files_status ON doc_files(collection_id, status)",
+    """CREATE TABLE doc_passages (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES doc_files(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        heading TEXT NOT NULL DEFAULT '',
+        page INTEGER,
+        text TEXT NOT NULL
+    )""",
+    "CREATE INDEX doc_passages_file ON doc_passages(file_id, ordinal)",
+    """CREATE VIRTUAL TABLE doc_passages_fts USING fts5(
+        text, heading, content='doc_passages', content_rowid='id',
+        tokenize="unicode61 remove_diacritics 2 categories 'L* N* Co So'"
+    )""",
+    """CREATE TRIGGER doc_passages_fts_insert AFTER INSERT ON doc_passages BEGIN
+            INSERT INTO doc_passages_fts(rowid, text, heading)
+                VALUES (new.id, new.text, new.heading);
+        END""",
+    """CREATE TRIGGER doc_passages_fts_delete AFTER DELETE ON doc_passages BEGIN
+            INSERT INTO doc_passages_fts(doc_passages_fts, rowid, text, heading)
+                VALUES ('delete', old.id, old.text, old.heading);
+        END""",
+)
+
+
+def _documents(db: Database) -> None:
+    for statement in _SCHEMA_V5:
+        db.execute(statement)
+
+
 def _initial_schema(db: Database) -> None:
     for statement in _SCHEMA_V1:
         db.execute(statement)
@@ -154,6 +218,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _prefix_indexes,
     _conversation_assistant,
     _emoji_search,
+    _documents,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -385,12 +385,16 @@ def test_lost_key_file_then_the_recovery_key_on_the_command_line(
 
 @pytest.fixture(scope="module")
 def damaged(prepared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The prepared store with 64 random bytes written over several of its pages."""
+    """The prepared store with 64 random bytes written over several of its pages.
+
+    The pages are in the last part of the file, where the imported conversations were
+    written after the schema: damage to the schema's own pages makes every table unreadable.
+    """
     data = copy_of(prepared, tmp_path_factory.mktemp("damaged") / "data")
     database = data / "hearth.db"
     size = database.stat().st_size
     with database.open("r+b") as handle:
-        for fraction in (0.3, 0.5, 0.7):
+        for fraction in (0.8, 0.88, 0.96):
             handle.seek(int(size * fraction))
             handle.write(os.urandom(64))
     return data

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("session_driver.py")
 MARKER = "quokka-lantern-59217"
+DOC_MARKER = "pangolin-umbrella-48213"  # a word inside an indexed document
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,27 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr[-3000:]
     outcome: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     outcome["data_dir"] = data_dir
+    outcome["docs_search"] = _index_a_document(base, data_dir, env)
     return outcome
+
+
+def _index_a_document(base: Path, data_dir: Path, env: dict[str, str]) -> str:
+    """`hearth docs add` on a note holding DOC_MARKER (outside Hearth's folders), then search."""
+    folder = base / "my-notes"
+    folder.mkdir()
+    (folder / "diary.md").write_text(f"# Travels\nI saw a {DOC_MARKER} at the market.\n")
+    for args in (["docs", "add", str(folder)], ["docs", "search", DOC_MARKER.split("-")[0]]):
+        done = subprocess.run(
+            [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def test_a_whole_session_makes_no_network_attempt(session: dict[str, Any]) -> None:
@@ -55,6 +76,7 @@ def test_a_whole_session_makes_no_network_attempt(session: dict[str, Any]) -> No
     assert "quokka" in session["cli_search"].lower()
     assert all(Path(path).stat().st_size > 0 for path in session["exported"])
     assert session["events"] == []
+    assert "diary.md" in session["docs_search"] and "[pangolin]" in session["docs_search"]
 
 
 def test_the_marker_is_readable_nowhere_under_hearths_directories(
@@ -63,7 +85,11 @@ def test_the_marker_is_readable_nowhere_under_hearths_directories(
     data_dir: Path = session["data_dir"]
     database = data_dir / "hearth.db"
     assert database.read_bytes()[:16] != b"SQLite format 3\x00"
-    needles = [MARKER.encode(), MARKER.split("-")[0].encode(), MARKER.encode("utf-16-le")]
+    needles = [
+        marker.encode(encoding)
+        for marker in (MARKER, MARKER.split("-")[0], DOC_MARKER, DOC_MARKER.split("-")[0])
+        for encoding in ("utf-8", "utf-16-le")
+    ]
     files = [path for path in data_dir.rglob("*") if path.is_file()]
     assert len(files) >= 3  # database, key file, log at least
     for path in files:

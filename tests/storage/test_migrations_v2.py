@@ -56,7 +56,7 @@ def make_v1(path: Path) -> None:
 def test_fresh_database_has_prefix_indexes(tmp_path: Path) -> None:
     db = open_and_migrate(tmp_path / "hearth.db", KEY)
     try:
-        assert SCHEMA_VERSION == 4 and db.scalar("PRAGMA user_version") == 4
+        assert db.scalar("PRAGMA user_version") == SCHEMA_VERSION
         assert "prefix='1 2 3'" in fts_sql(db)
         assert not (tmp_path / "backups").exists()  # nothing to back up
     finally:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.db import open_database
-from desktop.storage.migrations import MIGRATIONS, migrate, open_and_migrate
+from desktop.storage.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, open_and_migrate
 
 KEY = bytes(range(32))
 
@@ -30,7 +30,7 @@ def test_v2_database_gains_assistant_column_and_keeps_everything(tmp_path: Path)
 
     db = open_and_migrate(path, KEY, backup_dir=tmp_path / "backups")
     try:
-        assert db.scalar("PRAGMA user_version") == 4
+        assert db.scalar("PRAGMA user_version") == SCHEMA_VERSION
         assert [p.name[:9] for p in (tmp_path / "backups").iterdir()] == ["hearth-v2"]
         store = ConversationStore(db)
         chat = store.get_conversation(1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.storage.conversations import SEARCH_SQL, ConversationStore, fts_query
-from desktop.storage.migrations import open_and_migrate
+from desktop.storage.migrations import SCHEMA_VERSION, open_and_migrate
 
 KEY = bytes(range(32))
 
@@ -238,7 +238,7 @@ def test_upgrade_to_v4_indexes_emoji_and_replaces_stored_nul(tmp_path: Path) -> 
     db = open_and_migrate(path, KEY, backup_dir=tmp_path / "backups")
     try:
         upgraded = ConversationStore(db)
-        assert db.scalar("PRAGMA user_version") == 4
+        assert db.scalar("PRAGMA user_version") == SCHEMA_VERSION
         assert [h.snippet_html for h in upgraded.search("🍞")] == ["toast <b>🍞</b> then␀ jam"]
         assert len(upgraded.search("jam")) == 1
         assert_index_consistent(upgraded)
