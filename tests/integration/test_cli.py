@@ -192,11 +192,10 @@ def processes_using(data_dir: Path) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_store_refusal_while_the_model_loads_prints_and_saves_nothing(tmp_path: Path) -> None:
-    first = hearth(tmp_path, "ask", "--max-tokens", "4", "Remember Quillimar")
+    quick = ("ask", "--max-tokens", "2", "--threads", "1")
+    first = hearth(tmp_path, *quick, "Remember Quillimar")
     assert first.returncode == 0, first.stderr
-    refused = hearth(
-        tmp_path, "ask", "--max-tokens", "4", "Forget Zorbatrix", HEARTH_PASSPHRASE="wrong words!"
-    )
+    refused = hearth(tmp_path, *quick, "Forget Zorbatrix", HEARTH_PASSPHRASE="wrong words!")
     assert refused.returncode == 1
     assert refused.stdout == ""  # no answer: the model had started loading, nothing more
     assert refused.stderr.strip().splitlines()[-1].startswith("hearth: ")

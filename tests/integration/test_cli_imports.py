@@ -57,7 +57,7 @@ def test_search_imports_no_engine(tmp_path: Path) -> None:
 
 
 def test_asking_again_imports_no_header_parser_template_engine_or_store(tmp_path: Path) -> None:
-    args = ("ask", "--no-save", "--max-tokens", "1", "--threads", "2", "Hi")
+    args = ("ask", "--no-save", "--max-tokens", "1", "--threads", "1", "Hi")
     loaded_by(tmp_path, *args)  # the first run inspects the built-in model and keeps it
     again = loaded_by(tmp_path, *args)
     assert "desktop.inference.host.client" in again  # it did ask the engine host
