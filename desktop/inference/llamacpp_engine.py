@@ -135,6 +135,9 @@ class LlamaCppEngine:
         self._llm: Any = None
         self._template: ChatTemplate | None = None
         self._cached_prompt: tuple[str, list[int]] | None = None  # the last prompt, rendered
+        # The last message list rendered and tokenized (a count, then the stream of the same
+        # messages: the conversation is rendered and tokenized once per turn, not twice).
+        self._rendered: tuple[tuple[ChatMessage, ...], str, list[int]] | None = None
         self._cancel: CancelToken | None = None
         self._router: _LogRouter = _installed["router"]
         # The abort callback must stay referenced for as long as the context may call it.
@@ -214,14 +217,18 @@ class LlamaCppEngine:
     def _prompt(self, messages: Sequence[ChatMessage]) -> tuple[str, list[int]]:
         """The rendered prompt and its tokens."""
         llm = self._require()
+        key = tuple(messages)
+        if self._rendered is not None and self._rendered[0] == key:
+            return self._rendered[1], list(self._rendered[2])
         text = self.template.render(messages)
-        reused = self._reuse_cached(llm, text)
-        if reused is not None:
-            return text, reused
-        add_bos = bool(llm._model.add_bos_token()) and not (
-            self.template.bos_token and text.startswith(self.template.bos_token)
-        )
-        return text, list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+        tokens = self._reuse_cached(llm, text)
+        if tokens is None:
+            add_bos = bool(llm._model.add_bos_token()) and not (
+                self.template.bos_token and text.startswith(self.template.bos_token)
+            )
+            tokens = list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+        self._rendered = (key, text, tokens)
+        return text, list(tokens)
 
     def _reuse_cached(self, llm: Any, text: str) -> list[int] | None:
         """`text`'s tokens, starting with those already in the KV cache where they spell it.
@@ -252,6 +259,35 @@ class LlamaCppEngine:
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._tokens(messages))
+
+    def prefill(self, messages: Sequence[ChatMessage], cancel: CancelToken) -> int:
+        """Evaluate the prompt of `messages` into the KV cache now, before it is sent.
+
+        The engine host calls this with the request the context meter measured while the
+        user typed (the conversation, the draft and the reply's header), so at Send only
+        what changed since is evaluated; that part would otherwise grow with the attention
+        over a longer conversation. `cancel` stops it between batches and inside llama.cpp;
+        the next request sets it. Returns how many tokens were evaluated.
+        """
+        llm = self._require()
+        _text, tokens = self._prompt(messages)
+        common = _common_prefix(llm, tokens)
+        if common >= len(tokens) or len(tokens) >= llm.n_ctx():
+            return 0
+        llm.n_tokens = common  # eval() drops the cache from here, then evaluates the rest
+        self._cancel = cancel
+        self._router.stopping = lambda: cancel.cancelled
+        try:
+            llm.eval(tokens[common:])
+        except RuntimeError as exc:
+            llm._requires_eval = True  # the aborted batch may have left partial logits
+            if cancel.cancelled and "llama_decode" in str(exc):
+                return 0
+            raise GenerationError(f"llama.cpp failed while reading ahead: {exc}") from exc
+        finally:
+            self._cancel = None
+            self._router.stopping = lambda: False
+        return len(tokens) - common
 
     # -- generation ------------------------------------------------------------------------
     def _should_abort(self, _data: ctypes.c_void_p) -> bool:
@@ -317,6 +353,7 @@ class LlamaCppEngine:
         llm, self._llm = self._llm, None
         self._template = None
         self._cached_prompt = None
+        self._rendered = None
         if llm is not None:
             llm.close()
 

@@ -24,13 +24,14 @@ def run_generation(
     The first `pinned` non-system messages (an assistant's examples) are kept like the
     system prompt when older turns must go; `on_plan` hears what was sent before the
     first token. Known failures (`ContextOverflowError`, `GenerationError`, ...) propagate
-    unchanged. A cancelled generation returns normally with `cancelled=True`.
+    unchanged. A cancelled generation returns normally with `cancelled=True`. Times count
+    from this call, context planning included: that is how long the user waits.
     """
+    start = time.perf_counter()
     plan = measure_context(engine, messages, params.max_tokens, pinned)
     if on_plan is not None:
         on_plan(plan)
     fitted = plan.messages
-    start = time.perf_counter()
     first: float | None = None
     pieces = 0
     stream = engine.stream(fitted, params, cancel)

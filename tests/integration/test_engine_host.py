@@ -204,3 +204,30 @@ def test_closing_ends_the_process(embedded_model: Path) -> None:
     with pytest.raises(ModelNotLoadedError):
         engine.count_prompt_tokens(QUESTION)
     engine.close()  # twice is fine
+
+
+def test_a_read_ahead_in_the_host_leaves_nothing_to_evaluate_at_send(
+    hosted: HostedEngine,
+) -> None:
+    params = GenerationParams(max_tokens=12, temperature=0.0, seed=2)
+    reply = "".join(hosted.stream(QUESTION, params, CancelToken()))
+    history = [*QUESTION, ChatMessage("assistant", reply), ChatMessage("user", "And Italy?")]
+    count = hosted.count_prompt_tokens(history)
+    sent = hosted._next_id
+    assert hosted.count_prompt_tokens(history) == count and hosted._next_id == sent  # known
+    ahead = hosted.prefill(history)
+    assert ahead is not None
+    assert 0 < (hosted.wait_prefilled(ahead, 60.0) or 0) < 30
+    "".join(hosted.stream(history, params, CancelToken()))
+    assert hosted.usage.cached_tokens == hosted.usage.prompt_tokens == count
+
+
+def test_a_request_goes_before_a_read_ahead(hosted: HostedEngine) -> None:
+    """The read-ahead of a long draft gives way as soon as anything else is asked."""
+    long_draft = [*QUESTION[:1], ChatMessage("user", "Tell me about Paris. " * 150)]
+    ahead = hosted.prefill(long_draft)
+    assert ahead is not None and hosted._child is not None
+    hosted._send(hosted._child, "count", messages=[{"role": "user", "content": "Hi"}])
+    assert hosted.wait_prefilled(ahead, 60.0) == 0  # cancelled inside llama.cpp
+    reply = "".join(hosted.stream(QUESTION, GenerationParams(temperature=0.0), CancelToken()))
+    assert "Paris" in reply and hosted.restarts == 0

@@ -201,3 +201,34 @@ def test_a_reply_that_tokenizes_differently_keeps_its_cached_tokens(
     history += [ChatMessage("assistant", reply), ChatMessage("user", "Why?")]
     tokens = engine._tokens(history)
     assert tokens[: len(prompt) + len(spelt)] == prompt + spelt
+
+
+def test_a_prompt_read_ahead_is_not_evaluated_again_and_answers_the_same(
+    engine: LlamaCppEngine,
+) -> None:
+    """What the meter measured is evaluated before Send; the reply does not change."""
+    history = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", "Name a city.")])
+    params = GenerationParams(max_tokens=12, temperature=0.0, seed=5)
+    history += [ChatMessage("assistant", "".join(engine.stream(history, params, CancelToken())))]
+    history += [ChatMessage("user", "What is it known for?")]
+    plain = LlamaCppEngine()
+    plain.load(engine._llm.model_path, LoadOptions(n_ctx=2048, n_threads=2))
+    try:
+        expected = "".join(plain.stream(history, params, CancelToken()))
+    finally:
+        plain.close()
+    assert 0 < engine.prefill(history, CancelToken()) < 30  # the new question and markup
+    assert engine.prefill(history, CancelToken()) == 0  # already there
+    assert "".join(engine.stream(history, params, CancelToken())) == expected
+    assert engine.usage.cached_tokens == engine.usage.prompt_tokens
+
+
+def test_a_cancelled_read_ahead_leaves_the_engine_as_it_was(engine: LlamaCppEngine) -> None:
+    history = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", "Name a river.")])
+    params = GenerationParams(max_tokens=12, temperature=0.0, seed=5)
+    expected = "".join(engine.stream(history, params, CancelToken()))
+    history2 = [*history, ChatMessage("assistant", expected), ChatMessage("user", "Where?")]
+    cancelled = CancelToken()
+    cancelled.cancel()
+    assert engine.prefill(history2, cancelled) == 0  # aborted inside llama.cpp
+    assert "".join(engine.stream(history, params, CancelToken())) == expected

@@ -18,6 +18,9 @@ only in the child (`host.server`). What the child's end means:
   start meanwhile); `begin_load()` sends the model and returns at once, `finish_load()`
   waits for it, so a caller can do its own slow work (unlocking the store) in between.
   `load()` is both.
+- Counts are remembered per message list (`PromptCounts`): the context plan at Send usually
+  finds the count the meter asked for while the user typed, so a turn starts without a
+  round trip that renders and tokenizes the whole conversation again.
 
 Owned by one thread, like every engine; `CancelToken.cancel()` is the only call from others.
 """
@@ -41,6 +44,7 @@ from desktop.inference import child_process
 from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, Usage
 from desktop.inference.host import protocol
 from desktop.inference.host.server import FROZEN_COMMAND, MODULE
+from desktop.inference.prompt_cache import PromptCounts
 
 log = logging.getLogger("hearth.host")
 child_log = logging.getLogger("hearth.host.child")
@@ -193,6 +197,7 @@ class HostedEngine:
         self.load_time_s = 0.0
         self._template_note: str | None = None
         self._next_id = 0
+        self._counts = PromptCounts()
         self.restarts = 0
 
     # -- the Engine protocol ---------------------------------------------------------------
@@ -237,13 +242,49 @@ class HostedEngine:
         return None if self._child is None else self._child.pid
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        known = self._counts.get(messages)
+        if known is not None and self._model is not None:
+            return known
         child = self._ready()
         request_id = self._send(child, "count", messages=protocol.encode_messages(messages))
         deadline = time.monotonic() + COUNT_TIMEOUT_S
         while True:
             event = self._next(child, request_id, "counting", deadline)
             if event["ev"] == "count":
+                self._counts.put(messages, int(event["n"]))
                 return int(event["n"])
+
+    def prefill(self, messages: Sequence[ChatMessage]) -> int | None:
+        """Let the child evaluate this prompt now, in the background; returns at once.
+
+        For the request the context meter just measured: if it is sent as it is (or with
+        more text after it), only the rest is evaluated at Send. Any later request takes
+        precedence over it in the child. Does nothing (None) while no child is ready; else
+        returns the request id for `wait_prefilled`.
+        """
+        child = self._child
+        if self._model is None or child is None or not child.alive() or self._draining:
+            return None
+        return self._send(child, "prefill", messages=protocol.encode_messages(messages))
+
+    def wait_prefilled(self, request_id: int, timeout_s: float) -> int | None:
+        """How many tokens the `prefill` `request_id` evaluated; None if not done in time.
+
+        Nothing in the app waits for a read-ahead; benchmarks and tests do.
+        """
+        child = self._child
+        deadline = time.monotonic() + timeout_s
+        while child is not None and (left := deadline - time.monotonic()) > 0:
+            try:
+                event = child.events.get(timeout=left)
+            except queue.Empty:
+                break
+            if event is None:
+                child.events.put(None)  # the end stays visible to whoever reads next
+                break
+            if event.get("ev") == "prefilled" and int(event.get("id", -1)) == request_id:
+                return int(event["n"])
+        return None
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
@@ -288,6 +329,7 @@ class HostedEngine:
         self._model = None
         self._draining = None
         self._pending = None
+        self._counts.clear()
         if child is not None:
             child.close()
             log.info("engine host %d ended", child.pid)

@@ -8,6 +8,8 @@ request `id` they belong to.
     count     {messages}                                -> count {n} | error
     generate  {messages, params}                        -> token {text}*, done {usage} | error
     cancel    {target}     (no answer: the generation ends early with `done`)
+    prefill   {messages}                                -> prefilled {n} (n evaluated; the
+                                                           next request cancels it)
     close     {}                                        -> closed, then the child exits
     error     {kind, message}: `kind` names a `desktop.core.errors` class, or "internal"
 """

@@ -6,7 +6,9 @@ stdin and stdout; file descriptor 1 is then pointed at stderr so nothing an engi
 corrupt a frame. Log records go to stderr as `LEVEL name: message` lines, which the parent
 re-logs. A reader thread takes frames off stdin: `cancel` sets the running generation's
 `CancelToken` at once, everything else is queued for the main thread, which alone touches
-the engine. The end of stdin (the parent has gone) cancels and ends the loop.
+the engine. `prefill` (evaluate a prompt ahead of its request, llama.cpp only) gives way:
+any later request cancels it; it answers with how many tokens it evaluated. The end of
+stdin (the parent has gone) cancels and ends the loop.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class HostServer:
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._tokens: dict[int, CancelToken] = {}
         self._tokens_lock = threading.Lock()
+        self._prefills: list[CancelToken] = []  # read-aheads queued or running
         self._engine: Engine | None = None
 
     def send(self, message: dict[str, Any]) -> None:
@@ -68,9 +71,15 @@ class HostServer:
                     if token is not None:
                         token.cancel()
                     continue
-                if request.get("op") == "generate":
-                    with self._tokens_lock:
+                with self._tokens_lock:
+                    for token in self._prefills:  # a real request goes first
+                        token.cancel()
+                    self._prefills.clear()
+                    if request.get("op") == "generate":
                         self._tokens[int(request["id"])] = CancelToken()
+                    elif request.get("op") == "prefill":
+                        request["cancel"] = CancelToken()
+                        self._prefills.append(request["cancel"])
                 self._queue.put(request)
         except (OSError, ValueError, protocol.ProtocolError) as error:
             log.error("engine host: reading a request failed: %s", error)
@@ -91,6 +100,8 @@ class HostServer:
                 self.send({"ev": "count", "id": request_id, "n": n})
             elif op == "generate":
                 self._generate(request_id, request)
+            elif op == "prefill":
+                self.send({"ev": "prefilled", "id": request_id, "n": self._prefill(request)})
             elif op == "close":
                 self._close_engine()
                 self.send({"ev": "closed", "id": request_id})
@@ -173,6 +184,18 @@ class HostServer:
         finally:
             with self._tokens_lock:
                 self._tokens.pop(request_id, None)
+
+    def _prefill(self, request: dict[str, Any]) -> int:
+        """Read a prompt ahead; a failure is only logged (the request itself will say)."""
+        cancel: CancelToken = request["cancel"]
+        prefill = getattr(self._engine, "prefill", None)
+        if prefill is None or cancel.cancelled:
+            return 0
+        try:
+            return int(prefill(protocol.decode_messages(request["messages"]), cancel))
+        except protocol.errors.HearthError as error:
+            log.debug("engine host: reading ahead failed: %s", error)
+            return 0
 
     def _close_engine(self) -> None:
         engine, self._engine = self._engine, None

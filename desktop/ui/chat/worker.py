@@ -38,6 +38,7 @@ from desktop.core.errors import (
     HearthError,
     ModelNotLoadedError,
 )
+from desktop.core.prompting import ContextPlan
 from desktop.core.types import (
     ChatMessage,
     GenerationParams,
@@ -189,6 +190,8 @@ class InferenceWorker(QObject):
             _internal_error("measuring the context", error)
             return
         self.context_measured.emit(request_id, plan)
+        if isinstance(engine, HostedEngine) and isinstance(plan, ContextPlan):
+            engine.prefill(plan.messages)  # in the engine's process; Send finds it evaluated
 
     @Slot()
     def unload_model(self) -> None:
