@@ -316,9 +316,26 @@ def _report_wipe(window: QWidget, report: WipeReport) -> None:
         )
 
 
-def _on_activation_requested(window: QWidget) -> None:
-    log.info("window activated by a second launch")
-    bring_to_front(window)
+class _Activation:
+    """A later launch's "activate": heard from the moment the single-instance server listens
+    (it may come while the store is being unlocked), applied once the window exists."""
+
+    def __init__(self) -> None:
+        self.window: QWidget | None = None
+        self.pending = False
+
+    def requested(self) -> None:
+        log.info("window activated by a second launch")
+        if self.window is None:
+            self.pending = True
+        else:
+            bring_to_front(self.window)
+
+    def attach(self, window: QWidget) -> None:
+        self.window = window
+        if self.pending:
+            self.pending = False
+            bring_to_front(window)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -342,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     claim = _claim_single_instance(paths)
     if isinstance(claim, int):
         return claim
+    activation = _Activation()
+    if claim.server is not None:  # connected now: unlocking below turns the event loop
+        claim.server.activation_requested.connect(activation.requested)
 
     registry = EngineRegistry(
         chat_format=args.chat_format,
@@ -366,8 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
-    if claim.server is not None:
-        claim.server.activation_requested.connect(lambda: _on_activation_requested(window))
+    activation.attach(window)
     window.show()  # shown before the model has loaded, and before the last conversation:
     override = None if args.model is None else str(args.model.expanduser().absolute())
     QTimer.singleShot(0, lambda: controller.start(override))  # it fills in a moment later

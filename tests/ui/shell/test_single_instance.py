@@ -139,3 +139,24 @@ def test_bring_to_front_restores_a_minimized_window(qtbot: QtBot) -> None:
     bring_to_front(window)
     assert not window.isMinimized()
     assert window.isVisible()
+
+
+def test_an_activation_heard_before_the_window_exists_is_applied_to_it(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second launch may knock while the store is being unlocked (the event loop turns
+    then): the request is kept and the window comes forward once it exists."""
+
+    from desktop import app as hearth_app
+
+    brought: list[QWidget] = []
+    monkeypatch.setattr(hearth_app, "bring_to_front", brought.append)
+    activation = hearth_app._Activation()
+    activation.requested()
+    window = QWidget()
+    qtbot.addWidget(window)
+    assert brought == []
+    activation.attach(window)
+    assert brought == [window]
+    activation.requested()
+    assert brought == [window, window]
