@@ -162,13 +162,15 @@ class OpenedStore:
     unlocked: Unlocked | None = None
 
 
-def unlock_store(paths: AppPaths, keychain: Keychain | None = None) -> OpenedStore:
+def unlock_store(
+    paths: AppPaths, keychain: Keychain | None = None, parent: QWidget | None = None
+) -> OpenedStore:
     """Get the database key (asking the user if needed), then open the store with it."""
     from desktop.ui.privacy.unlock import UnlockFlow
     from desktop.ui.privacy.unlock_dialogs import QtPrompter
 
     vault = make_vault(paths, keychain)
-    result = UnlockFlow(vault, QtPrompter()).run()
+    result = UnlockFlow(vault, QtPrompter(parent)).run()
     if result.unlocked is None:
         log.warning("the conversation store was not unlocked")
         return OpenedStore(None, result.message)
@@ -322,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from desktop.ui.chat.controller import ChatController
     from desktop.ui.chat.worker import InferenceThread
-    from desktop.ui.shell.app_window import build_main_window
+    from desktop.ui.shell.app_window import build_main_window, keep_conversations
     from desktop.ui.shell.pages import Pages
 
     existing = QApplication.instance()
@@ -350,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         store=store,
         profiles=profiles,
     )
-    window = build_main_window(controller)
+    # Protecting later can help unless the store is held by another process.
+    window = build_main_window(controller, store_error, can_protect=claim.lock is not None)
     pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path))
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
@@ -360,12 +363,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()  # shown before the model has loaded, and before the last conversation:
     override = None if args.model is None else str(args.model.expanduser().absolute())
     QTimer.singleShot(0, lambda: controller.start(override))  # it fills in a moment later
-    if store_error is not None:
-        window.show_error(store_error)
     if opened.recovery_key is not None:
         from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
 
         offer_recovery_key(opened.recovery_key, window)
+
+    def protect() -> None:
+        """ "Protect my conversations…": the first-run choice again; then keep the chat."""
+        nonlocal opened
+        if opened.store is not None:
+            return
+        if claim.lock is None:
+            window.show_error(opened.error or "Your conversations are in use elsewhere.")
+            return
+        if controller.busy:
+            window.show_error("Stop the reply before protecting your conversations.")
+            return
+        again = unlock_store(paths, parent=window)
+        if again.store is None:
+            window.set_not_saving(again.error)
+            return
+        if not keep_conversations(window, controller, again.store):
+            again.store.db.close()
+            return
+        opened = again
+        if again.recovery_key is not None:
+            from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
+
+            offer_recovery_key(again.recovery_key, window)
+
+    window.protect_requested.connect(protect)
 
     closed: list[bool] = []
 
@@ -376,8 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         inference.stop()  # joins the inference thread
         controller.save_partial_reply()
         controller.close()
-        if store is not None:
-            store.db.close()
+        if opened.store is not None:
+            opened.store.db.close()
         claim.release()
 
     def delete_all_data(include_models: bool) -> None:

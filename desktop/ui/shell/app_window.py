@@ -13,16 +13,25 @@ No signals of its own. Thread: GUI thread only.
 from __future__ import annotations
 
 from desktop.chat.profiles import ChatProfile
+from desktop.storage.conversations import ConversationStore
 from desktop.ui.chat.controller import ChatController
 from desktop.ui.conversations.search import SearchDialog
 from desktop.ui.conversations.sidebar import Sidebar
+from desktop.ui.conversations.unsaved import UnsavedSidebar
 from desktop.ui.shell.main_window import MainWindow
 
+#: Why nothing is kept when the caller does not say.
+NO_STORE = "This window was started without a place to keep conversations."
 
-def build_main_window(controller: ChatController) -> MainWindow:
+
+def build_main_window(
+    controller: ChatController, not_saving: str | None = None, can_protect: bool = False
+) -> MainWindow:
     """Create the window and connect it both ways to `controller` (GUI thread).
 
-    With a store (`controller.store`), the window gets a sidebar.
+    With a store (`controller.store`), the window gets a sidebar. Without one, the sidebar
+    and a header badge say that chats are not kept, and why (`not_saving`), for as long as
+    it lasts; `can_protect` offers "Protect my conversations…" (`protect_requested`).
     """
     window = MainWindow()
     controller.branch_changed.connect(window.show_messages)
@@ -77,7 +86,28 @@ def build_main_window(controller: ChatController) -> MainWindow:
     else:  # nothing is saved, so there is nothing to search
         window.search_button.hide()
         window.search_action.setEnabled(False)
+        placeholder = UnsavedSidebar()
+        placeholder.set_reason(not_saving or NO_STORE, can_protect)
+        placeholder.protect_requested.connect(window.protect_requested)
+        window.set_sidebar(placeholder)
+        window.set_not_saving(not_saving or NO_STORE)
     return window
+
+
+def keep_conversations(
+    window: MainWindow, controller: ChatController, store: ConversationStore
+) -> bool:
+    """The store was opened after start-up: keep the chat shown in it and show the real sidebar.
+
+    False (nothing changed) when the controller refuses (a reply is streaming) or a write fails.
+    """
+    if not controller.keep_conversations(store):
+        return False
+    window.set_not_saving(None)
+    window.search_button.show()
+    window.search_action.setEnabled(True)
+    _add_sidebar(window, controller)
+    return True
 
 
 def _add_sidebar(window: MainWindow, controller: ChatController) -> None:

@@ -45,6 +45,7 @@ from desktop.ui.chat.composer import Composer
 from desktop.ui.chat.controls import ChoicePicker, ContextMeter
 from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.view import READING_WIDTH, ChatView
+from desktop.ui.conversations.unsaved import UnsavedSidebar
 from desktop.ui.shell.style import STYLE_SHEET
 
 __all__ = ["STYLE_SHEET", "MainWindow"]
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
     models_requested = Signal()
     draft_changed = Signal(str)
     files_dropped = Signal(list)
+    protect_requested = Signal()
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
         super().__init__()
@@ -159,7 +161,12 @@ class MainWindow(QMainWindow):
     # --- construction ------------------------------------------------------------------
 
     def set_sidebar(self, sidebar: QWidget) -> None:
-        """Show `sidebar` (the conversation list) on the left of the chat."""
+        """Show `sidebar` (the conversation list, or what stands for it) left of the chat."""
+        old = self.sidebar
+        if old is not None:
+            self._columns.removeWidget(old)
+            old.hide()
+            old.deleteLater()
         self.sidebar = sidebar
         self._columns.insertWidget(0, sidebar)
         self.setMinimumSize(520 + sidebar.minimumWidth(), 420)
@@ -189,6 +196,12 @@ class MainWindow(QMainWindow):
         row.addWidget(self.assistant_picker)
         row.addWidget(self.model_picker)
         row.addStretch(1)
+        self.not_saving_badge = QPushButton("Not saving")
+        self.not_saving_badge.setObjectName("notSavingBadge")
+        self.not_saving_badge.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.not_saving_badge.clicked.connect(self.protect_requested)
+        self.not_saving_badge.hide()
+        row.addWidget(self.not_saving_badge)
         self.privacy_button = QPushButton("Privacy")
         self.privacy_button.setObjectName("searchButton")
         self.privacy_button.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -326,6 +339,17 @@ class MainWindow(QMainWindow):
     def hide_error(self) -> None:
         self.error_banner.hide()
         self.error_label.clear()
+
+    def set_not_saving(self, reason: str | None) -> None:
+        """Say, for as long as it lasts, that chats are not kept (None: they are again)."""
+        badge = self.not_saving_badge
+        badge.setVisible(reason is not None)
+        badge.setToolTip(
+            "" if reason is None else f"{reason}\nClick to protect your conversations."
+        )
+        badge.setAccessibleDescription(reason or "")
+        if reason is not None and isinstance(self.sidebar, UnsavedSidebar):
+            self.sidebar.set_reason(reason)
 
     @Slot(str)
     def set_status(self, text: str) -> None:
