@@ -23,6 +23,7 @@ from desktop import __version__
 from desktop.chat.profiles import ChatProfiles, make_profiles
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.vault import make_vault
+from desktop.core.appearance import Appearance
 from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
@@ -40,6 +41,7 @@ from desktop.storage.migrations import open_and_migrate
 from desktop.storage.preferences import Preferences
 from desktop.storage.vault import Unlocked, recovery_key_for
 from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
+from desktop.ui.common.theme import Theme
 from desktop.ui.shell.single_instance import (
     InstanceServer,
     bring_to_front,
@@ -111,6 +113,23 @@ def _set_icon(app: QApplication) -> None:
             icon.addFile(str(path))
     if not icon.isNull():
         app.setWindowIcon(icon)
+
+
+def _make_theme(app: QApplication, paths: AppPaths) -> Theme:
+    """The theme and text size saved last time, applied to every window; kept when changed."""
+    from desktop.ui.shell.style import apply_theme
+
+    theme = Theme(Appearance.load(paths.settings_path), parent=app)
+    apply_theme(app, theme)
+
+    def save() -> None:
+        try:
+            theme.appearance.save(paths.settings_path)
+        except OSError as error:
+            log.warning("could not save the appearance settings: %s", error)
+
+    theme.changed.connect(save)
+    return theme
 
 
 def _install_excepthook(log_file: Path | None) -> None:
@@ -333,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     QApplication.setDesktopFileName("hearth")  # ties the window to hearth.desktop (Wayland, docks)
     _set_icon(app)
+    theme = _make_theme(app, paths)
     _install_excepthook(log_file)
     claim = _claim_single_instance(paths)
     if isinstance(claim, int):
@@ -353,7 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         profiles=profiles,
     )
     # Protecting later can help unless the store is held by another process.
-    window = build_main_window(controller, store_error, can_protect=claim.lock is not None)
+    window = build_main_window(
+        controller, store_error, can_protect=claim.lock is not None, theme=theme
+    )
     pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path))
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)

@@ -30,8 +30,8 @@ from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
 from desktop.ui.chat.markdown import MarkdownRenderer, StreamingMarkdown
 
-_THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
-_STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
+_THINKING_HTML = "<i>Thinking…</i>"
+_STOPPED_HTML = "<i>Stopped before any text.</i>"
 #: Finished blocks of a streaming reply shown per label.
 BLOCKS_PER_LABEL = 8
 #: The note under a stored reply that did not end normally, by its status.

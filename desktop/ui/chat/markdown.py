@@ -30,9 +30,8 @@ from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-CODE_BACKGROUND = "#f3f4f6"
-CODE_BORDER = "#e2e5e9"
-INLINE_CODE_BACKGROUND = "#eceef1"
+from desktop.ui.common.palette import LIGHT, Palette
+
 MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
 #: How many rendered texts `MarkdownRenderer` keeps (the messages around the screen).
 RENDER_CACHE_SIZE = 512
@@ -42,8 +41,9 @@ _HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6
 class MarkdownRenderer:
     """Renders Markdown to Qt rich-text HTML; create one and reuse it."""
 
-    def __init__(self, pygments_style: str = "friendly") -> None:
-        self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=pygments_style)
+    def __init__(self, palette: Palette = LIGHT) -> None:
+        self.palette = palette
+        self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=palette.pygments_style)
         md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
         md.enable(["table", "strikethrough"])
 
@@ -53,14 +53,32 @@ class MarkdownRenderer:
 
         md.add_render_rule("fence", code_block)
         md.add_render_rule("code_block", code_block)
-        md.add_render_rule("code_inline", _render_code_inline)
+
+        def code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+            return self._code_inline(tokens[idx])
+
+        def cell_open(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+            return self._cell_open(tokens[idx])
+
+        md.add_render_rule("code_inline", code_inline)
         md.add_render_rule("image", _render_image)
         md.add_render_rule("heading_open", _render_heading)
         md.add_render_rule("heading_close", _render_heading)
-        md.add_render_rule("table_open", _render_table_open)
+        md.add_render_rule("table_open", lambda *_: self._table_open())
+        md.add_render_rule("th_open", cell_open)
+        md.add_render_rule("td_open", cell_open)
         self._md = md
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._lexers: dict[str, Any] = {}
+
+    def set_palette(self, palette: Palette) -> None:
+        """Render in `palette`'s colours and code style from now on (the theme changed)."""
+        if palette != self.palette:
+            self.palette = palette
+            self._formatter = HtmlFormatter(
+                nowrap=True, noclasses=True, style=palette.pygments_style
+            )
+            self._cache.clear()
 
     def render(self, text: str) -> str:
         """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
@@ -98,17 +116,48 @@ class MarkdownRenderer:
     def code_block_html(self, language: str, body: str) -> str:
         """A shaded code box holding `body` (highlighted HTML, lines joined by <br>)."""
         label = (
-            f'<div style="color:#6b7280; font-size:small;">{html.escape(language)}</div>'
+            f'<div style="color:{self.palette.muted}; font-size:small;">'
+            f"{html.escape(language)}</div>"
             if language
             else ""
         )
         return (
             f'<table width="100%" cellspacing="0" cellpadding="10" '
-            f'style="background-color:{CODE_BACKGROUND}; border: 1px solid {CODE_BORDER}; '
+            f'style="background-color:{self.palette.code}; '
+            f"border: 1px solid {self.palette.code_border}; "
             f'margin-top: 6px; margin-bottom: 6px;"><tr><td>{label}'
             f'<div style="font-family:{MONO_FONTS}; white-space: pre-wrap;">{body}</div>'
             f"</td></tr></table>\n"
         )
+
+    def _code_inline(self, token: Token) -> str:
+        code = html.escape(token.content)
+        return (
+            f'<code style="font-family:{MONO_FONTS}; '
+            f'background-color:{self.palette.inline_code};">&#8202;{code}&#8202;</code>'
+        )
+
+    def _table_open(self) -> str:
+        return (
+            '<table border="1" cellspacing="0" cellpadding="6" '
+            f'style="border-collapse: collapse; border-color: {self.palette.control_border}; '
+            'margin-top: 6px; margin-bottom: 6px;">\n'
+        )
+
+    def _cell_open(self, token: Token) -> str:
+        """A cell with all four borders (Qt draws only two from the table's); a header cell
+        shaded, with a heavier rule under it."""
+        tag = token.tag
+        align = token.attrGet("style")
+        colours = self.palette
+        border = f"border: 1px solid {colours.control_border};"
+        extra = (
+            f" background-color: {colours.code}; border-bottom: 2px solid {colours.muted};"
+            if tag == "th"
+            else ""
+        )
+        style = f"{border}{extra}{' ' + str(align) if align else ''}"
+        return f'<{tag} style="{style}">'
 
 
 #: A streaming block this many lines long is cut at the next top-level line (a list
@@ -229,14 +278,6 @@ class StreamingMarkdown:
         return self._renderer.highlight_code(code, language).replace("\n", "<br>")
 
 
-def _render_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
-    code = html.escape(tokens[idx].content)
-    return (
-        f'<code style="font-family:{MONO_FONTS}; '
-        f'background-color:{INLINE_CODE_BACKGROUND};">&#8202;{code}&#8202;</code>'
-    )
-
-
 def _render_image(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
     """An image becomes its alt text: nothing is ever loaded, not even a local file."""
     alt = "".join(child.content for child in tokens[idx].children or []) or "image"
@@ -249,11 +290,3 @@ def _render_heading(
     token = tokens[idx]
     token.tag = _HEADING_TAGS.get(token.tag, token.tag)
     return str(renderer.renderToken(tokens, idx, options, env))
-
-
-def _render_table_open(*_: Any) -> str:
-    return (
-        '<table border="1" cellspacing="0" cellpadding="6" '
-        'style="border-collapse: collapse; border-color: #d0d7de; '
-        'margin-top: 6px; margin-bottom: 6px;">\n'
-    )

@@ -13,8 +13,10 @@ No signals of its own. Thread: GUI thread only.
 from __future__ import annotations
 
 from desktop.chat.profiles import ChatProfile
+from desktop.core.appearance import ThemeMode
 from desktop.storage.conversations import ConversationStore
 from desktop.ui.chat.controller import ChatController
+from desktop.ui.common.theme import Theme
 from desktop.ui.conversations.search import SearchDialog
 from desktop.ui.conversations.sidebar import Sidebar
 from desktop.ui.conversations.unsaved import UnsavedSidebar
@@ -25,13 +27,17 @@ NO_STORE = "This window was started without a place to keep conversations."
 
 
 def build_main_window(
-    controller: ChatController, not_saving: str | None = None, can_protect: bool = False
+    controller: ChatController,
+    not_saving: str | None = None,
+    can_protect: bool = False,
+    theme: Theme | None = None,
 ) -> MainWindow:
     """Create the window and connect it both ways to `controller` (GUI thread).
 
     With a store (`controller.store`), the window gets a sidebar. Without one, the sidebar
     and a header badge say that chats are not kept, and why (`not_saving`), for as long as
     it lasts; `can_protect` offers "Protect my conversations…" (`protect_requested`).
+    With a `theme`, the window's menu chooses it and the messages follow its colours.
     """
     window = MainWindow()
     controller.branch_changed.connect(window.show_messages)
@@ -78,6 +84,8 @@ def build_main_window(
     window.continue_requested.connect(lambda _index: controller.continue_reply())
     window.version_requested.connect(controller.switch_version)
 
+    if theme is not None:
+        connect_theme(window, theme)
     window.set_busy(controller.busy)
     window.show_model_state(controller.model_state)
     window.show_messages(controller.items)
@@ -138,3 +146,16 @@ def _add_sidebar(window: MainWindow, controller: ChatController) -> None:
     sidebar.conversation_selected.connect(open_selected)
     sidebar.conversation_deleted.connect(on_deleted)
     sidebar.set_current(controller.conversation_id)
+
+
+def connect_theme(window: MainWindow, theme: Theme) -> None:
+    """The menu's theme and text size choices change `theme`; the messages follow it."""
+
+    def show() -> None:
+        window.apply_palette(theme.palette)
+        window.menu.show_theme(theme.appearance.theme)
+
+    window.menu.theme_chosen.connect(lambda value: theme.set_mode(ThemeMode(value)))
+    window.menu.text_size_requested.connect(theme.step_text)
+    theme.changed.connect(show)
+    show()

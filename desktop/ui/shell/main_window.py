@@ -18,12 +18,12 @@ Thread: GUI thread only.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -45,10 +45,11 @@ from desktop.ui.chat.composer import Composer
 from desktop.ui.chat.controls import ChoicePicker, ContextMeter
 from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.view import READING_WIDTH, ChatView
+from desktop.ui.common.palette import Palette
 from desktop.ui.conversations.unsaved import UnsavedSidebar
-from desktop.ui.shell.style import STYLE_SHEET
+from desktop.ui.shell.window_menu import WindowMenu
 
-__all__ = ["STYLE_SHEET", "MainWindow"]
+__all__ = ["MainWindow"]
 
 
 def dropped_files(mime: QMimeData) -> list[Path]:
@@ -82,7 +83,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Hearth")
         self.resize(900, 640)
-        self.setStyleSheet(STYLE_SHEET)
         central = QWidget()
         central.setObjectName("central")
         self._columns = QHBoxLayout(central)
@@ -93,7 +93,8 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self._make_header())
-        self.chat_view = ChatView(renderer or MarkdownRenderer())
+        self.renderer = renderer or MarkdownRenderer()
+        self.chat_view = ChatView(self.renderer)
         column.addWidget(self.chat_view, 1)
         column.addLayout(self._make_bottom())
         self._columns.addWidget(chat_column, 1)
@@ -140,9 +141,22 @@ class MainWindow(QMainWindow):
         view.version_requested.connect(self.version_requested)
         view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
         self._model: ModelDescription | None = None
+        self.menu.sidebar_toggled.connect(self.toggle_sidebar)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_composer_focus)
         self.setAcceptDrops(True)
         self.set_busy(False)
         self.composer.setFocus()
+
+    @Slot(QWidget, QWidget)
+    def _show_composer_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The composer's card shows the focus ring (the text field inside it has none)."""
+        focused = new is self.composer
+        if self.composer_card.property("focused") != focused:
+            self.composer_card.setProperty("focused", focused)
+            self.composer_card.style().unpolish(self.composer_card)
+            self.composer_card.style().polish(self.composer_card)
 
     # --- model files dropped on the window ------------------------------------------------
 
@@ -210,6 +224,18 @@ class MainWindow(QMainWindow):
         row.addWidget(self.privacy_button)
         row.addWidget(self.search_button)
         row.addWidget(self.new_chat_button)
+        self.menu = WindowMenu(self)
+        self.menu.addSeparator()
+        self.privacy_action = self.menu.addAction("Privacy…")
+        self.privacy_action.triggered.connect(self.privacy_requested)
+        self.menu_button = QToolButton()
+        self.menu_button.setObjectName("menuButton")
+        self.menu_button.setText("⋯")
+        self.menu_button.setMenu(self.menu)
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_button.setToolTip("Menu: theme, text size, chat list, keyboard shortcuts")
+        self.menu_button.setAccessibleName("Menu")
+        row.addWidget(self.menu_button)
         return header
 
     def _make_bottom(self) -> QHBoxLayout:
@@ -236,6 +262,7 @@ class MainWindow(QMainWindow):
 
         card = QFrame()
         card.setObjectName("composerCard")
+        self.composer_card = card
         card_row = QHBoxLayout(card)
         card_row.setContentsMargins(10, 8, 8, 8)
         card_row.setSpacing(8)
@@ -275,8 +302,12 @@ class MainWindow(QMainWindow):
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setSizeGripEnabled(False)
+        self.model_dot = QLabel("●")
+        self.model_dot.setObjectName("onlineDot")
+        self.model_dot.setAccessibleName("Model ready")
+        self.model_dot.hide()
         self.model_label = QLabel("No model loaded")
-        self.model_label.setTextFormat(Qt.TextFormat.RichText)
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
         self.model_label.setObjectName("modelLabel")
         self.status_label = QLabel("")
         self.status_label.setObjectName("statusLabel")
@@ -287,6 +318,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         self.stats_label = QLabel("")
         self.stats_label.setObjectName("statsLabel")
+        bar.addWidget(self.model_dot)
         bar.addWidget(self.model_label)
         bar.addWidget(self.status_label, 1)
         bar.addPermanentWidget(self.progress_bar)
@@ -351,6 +383,21 @@ class MainWindow(QMainWindow):
         if reason is not None and isinstance(self.sidebar, UnsavedSidebar):
             self.sidebar.set_reason(reason)
 
+    def apply_palette(self, palette: Palette) -> None:
+        """Messages and code in the theme's colours (the style sheet does the rest)."""
+        self.renderer.set_palette(palette)
+        self.chat_view.rerender()
+
+    @Slot()
+    def toggle_sidebar(self) -> None:
+        """Hide or show the conversation list (Ctrl+B); the composer keeps the focus."""
+        if self.sidebar is None:
+            return
+        visible = not self.sidebar.isVisible()
+        self.sidebar.setVisible(visible)
+        self.menu.show_sidebar_visible(visible)
+        self.composer.setFocus()
+
     @Slot(str)
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -365,6 +412,7 @@ class MainWindow(QMainWindow):
     def show_model_state(self, state: ModelState) -> None:
         """The status bar's model: a progress bar while loading, else its name (or why not)."""
         self.progress_bar.setVisible(state.loading)
+        self.model_dot.setVisible(state.description is not None and not state.loading)
         if state.loading:
             self.progress_bar.setValue(round(min(max(state.progress, 0.0), 1.0) * 1000))
             self.model_label.hide()  # the status line says what is loading
@@ -372,15 +420,13 @@ class MainWindow(QMainWindow):
         self.model_label.show()
         model = state.description
         if model is not None:
-            self.model_label.setText(
-                f'<span style="color:#16a34a;">●</span> {html.escape(model.name)}'
-            )
+            self.model_label.setText(model.name)
             self.model_label.setToolTip(
                 f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
                 f" · loaded in {model.load_time_s:.1f} s"
             )
         elif state.phase is ModelPhase.FAILED and state.path is not None:
-            self.model_label.setText(f"{html.escape(state.path.stem)} did not load")
+            self.model_label.setText(f"{state.path.stem} did not load")
             self.model_label.setToolTip(state.error or "")
         else:
             self.model_label.setText("No model loaded")
