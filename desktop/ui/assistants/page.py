@@ -83,6 +83,7 @@ class AssistantsPage(QDialog):
         self.problems_note.setWordWrap(True)
         self.problems_note.hide()
         self.list = QListWidget()
+        self.list.setAccessibleName("Assistants")
         self.list.setObjectName("assistantList")
         self.list.setAccessibleName("Assistants")
         self.list.setWordWrap(True)

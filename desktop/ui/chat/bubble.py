@@ -43,6 +43,8 @@ def _button(text: str, tip: str, name: str = "messageAction") -> QToolButton:
     button.setObjectName(name)
     button.setText(text)
     button.setToolTip(tip)
+    if len(text) == 1:  # a glyph ("‹"): screen readers say what it does instead
+        button.setAccessibleName(tip)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     button.setAutoRaise(True)
     return button
@@ -263,6 +265,7 @@ class MessageBubble(QFrame):
             editor = Composer()
             editor.setObjectName("editBox")
             editor.setPlaceholderText("Edit your message")
+            editor.setAccessibleName("Edit your message")
             editor.setPlainText(self._text)
             editor.submitted.connect(self._submit_edit)
             editor.stop_requested.connect(self.cancel_editing)
@@ -305,7 +308,8 @@ class MessageBubble(QFrame):
         for name, text, tip in specs:
             if (name == "edit" and not user) or (name in ("regenerate", "continue") and user):
                 continue
-            self.buttons[name] = _button(text, tip)
+            arrow = name in ("previous", "next")
+            self.buttons[name] = _button(text, tip, "versionArrow" if arrow else "messageAction")
         if user:
             self._actions_row.addStretch(1)
         self._actions_row.addWidget(self.buttons["previous"])

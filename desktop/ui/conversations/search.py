@@ -65,6 +65,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -277,6 +278,9 @@ class SearchDialog(QDialog):
         self.query_edit.setPlaceholderText(PLACEHOLDER)
         self.query_edit.setAccessibleName(PLACEHOLDER)
         self.query_edit.setClearButtonEnabled(True)
+        for clear in self.query_edit.findChildren(QToolButton):  # Qt's clear button
+            clear.setToolTip("Clear the search")
+            clear.setAccessibleName("Clear the search")
         self.query_edit.installEventFilter(self)
         self.query_edit.textChanged.connect(self._on_text_changed)
         self.query_edit.returnPressed.connect(self.choose_current)

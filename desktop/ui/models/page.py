@@ -117,6 +117,7 @@ class ModelsPage(QDialog):
     def _make_left(self) -> QVBoxLayout:
         left = QVBoxLayout()
         self.list = QListWidget()
+        self.list.setAccessibleName("Models")
         self.list.setObjectName("modelList")
         self.list.setFixedWidth(LIST_WIDTH)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

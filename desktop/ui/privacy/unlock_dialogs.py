@@ -42,6 +42,7 @@ def _secret(placeholder: str) -> QLineEdit:
     edit = QLineEdit()
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setPlaceholderText(placeholder)
+    edit.setAccessibleName(placeholder)
     return edit
 
 
@@ -172,6 +173,7 @@ class RecoveryDialog(_Dialog):
         self.wants_passphrase = wants_passphrase
         self.recovery_key = QLineEdit()
         self.recovery_key.setPlaceholderText("XXXX XXXX XXXX …")
+        self.recovery_key.setAccessibleName("Recovery key")
         self.recovery_key.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.column.addWidget(self.recovery_key)
         hint = (

@@ -18,6 +18,7 @@ Thread: GUI thread only.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
@@ -29,14 +30,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.chat.model_state import ModelPhase, ModelState
+from desktop.chat.model_state import ModelState
 from desktop.chat.request import ContextBudget
 from desktop.chat.session import MessageItem
 from desktop.chat.stats import format_stats
@@ -47,6 +47,8 @@ from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.view import READING_WIDTH, ChatView
 from desktop.ui.common.palette import Palette
 from desktop.ui.conversations.unsaved import UnsavedSidebar
+from desktop.ui.shell.shortcuts import ShortcutsDialog
+from desktop.ui.shell.status_line import StatusLine
 from desktop.ui.shell.window_menu import WindowMenu
 
 __all__ = ["MainWindow"]
@@ -100,8 +102,12 @@ class MainWindow(QMainWindow):
         self._columns.addWidget(chat_column, 1)
         self.sidebar: QWidget | None = None
         self.search_dialog: QWidget | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self.setCentralWidget(central)
-        self._make_status_bar()
+        self.status_line = StatusLine(self.statusBar())
+        line = self.status_line
+        self.model_label, self.status_label = line.model_label, line.status_label
+        self.progress_bar, self.stats_label = line.progress_bar, line.stats_label
         # A fixed minimum instead of one recomputed from the contents: the window's size
         # limits then stay put while bubbles and the composer grow.
         self.setMinimumSize(520, 420)
@@ -122,7 +128,12 @@ class MainWindow(QMainWindow):
         self.model_picker.chosen.connect(self.model_chosen)
         self.model_picker.manage_requested.connect(self.models_requested)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        escape.activated.connect(self.stop_requested)
+        escape.activated.connect(self._on_escape)
+        for picker in (self.assistant_picker, self.model_picker):
+            picker.chosen.connect(self.focus_composer)
+        self.new_chat_requested.connect(self.focus_composer)
+        self.chat_view.edit_submitted.connect(self.focus_composer)
+        self.menu.shortcuts_requested.connect(self.show_shortcuts)
         self.new_chat_action = QAction("New chat", self)
         self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
         self.new_chat_action.triggered.connect(self.new_chat_requested)
@@ -145,6 +156,10 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.focusChanged.connect(self._show_composer_focus)
+        self.composer.setAccessibleName("Message")
+        self.assistant_picker.setAccessibleName("Assistant")
+        self.model_picker.setAccessibleName("Model")
+        self.update_tab_order()
         self.setAcceptDrops(True)
         self.set_busy(False)
         self.composer.setFocus()
@@ -183,6 +198,7 @@ class MainWindow(QMainWindow):
             old.deleteLater()
         self.sidebar = sidebar
         self._columns.insertWidget(0, sidebar)
+        self.update_tab_order()
         self.setMinimumSize(520 + sidebar.minimumWidth(), 420)
         self.resize(max(self.width(), 1140), self.height())
 
@@ -299,32 +315,60 @@ class MainWindow(QMainWindow):
         outer.addStretch(0)
         return outer
 
-    def _make_status_bar(self) -> None:
-        bar = self.statusBar()
-        bar.setSizeGripEnabled(False)
-        self.model_dot = QLabel("●")
-        self.model_dot.setObjectName("onlineDot")
-        self.model_dot.setAccessibleName("Model ready")
-        self.model_dot.hide()
-        self.model_label = QLabel("No model loaded")
-        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.model_label.setObjectName("modelLabel")
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("statusLabel")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedWidth(140)
-        self.progress_bar.hide()
-        self.stats_label = QLabel("")
-        self.stats_label.setObjectName("statsLabel")
-        bar.addWidget(self.model_dot)
-        bar.addWidget(self.model_label)
-        bar.addWidget(self.status_label, 1)
-        bar.addPermanentWidget(self.progress_bar)
-        bar.addPermanentWidget(self.stats_label)
-
     # --- slots -------------------------------------------------------------------------
+
+    @Slot()
+    def focus_composer(self) -> None:
+        """Back to typing (after a choice, an edit, a dialog or a new chat)."""
+        self.activateWindow()
+        self.composer.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot()
+    def _on_escape(self) -> None:
+        """Esc cancels an open edit; otherwise it stops the reply."""
+        editing = [bubble for bubble in self.chat_view.bubbles if bubble.editing]
+        if not editing:
+            self.stop_requested.emit()
+            return
+        for bubble in editing:
+            bubble.cancel_editing()
+        self.focus_composer()
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        """The Keyboard shortcuts window (F1, Ctrl+/)."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self)
+            self.shortcuts_dialog.finished.connect(self.focus_composer)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.activateWindow()
+
+    def update_tab_order(self) -> None:
+        """Tab follows the screen: the chat list, the header left to right, the messages,
+        then the composer and its buttons."""
+        chain: list[QWidget] = []
+        if self.sidebar is not None:
+            chain += [
+                w
+                for w in self.sidebar.findChildren(QWidget)
+                if w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            ]
+        chain += [
+            self.assistant_picker,
+            self.model_picker,
+            self.not_saving_badge,
+            self.privacy_button,
+            self.search_button,
+            self.new_chat_button,
+            self.menu_button,
+            self.chat_view,
+            self.composer,
+            self.stop_button,
+            self.send_button,
+        ]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     @Slot()
     def _submit(self) -> None:
@@ -410,27 +454,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def show_model_state(self, state: ModelState) -> None:
-        """The status bar's model: a progress bar while loading, else its name (or why not)."""
-        self.progress_bar.setVisible(state.loading)
-        self.model_dot.setVisible(state.description is not None and not state.loading)
-        if state.loading:
-            self.progress_bar.setValue(round(min(max(state.progress, 0.0), 1.0) * 1000))
-            self.model_label.hide()  # the status line says what is loading
-            return
-        self.model_label.show()
-        model = state.description
-        if model is not None:
-            self.model_label.setText(model.name)
-            self.model_label.setToolTip(
-                f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
-                f" · loaded in {model.load_time_s:.1f} s"
-            )
-        elif state.phase is ModelPhase.FAILED and state.path is not None:
-            self.model_label.setText(f"{state.path.stem} did not load")
-            self.model_label.setToolTip(state.error or "")
-        else:
-            self.model_label.setText("No model loaded")
-            self.model_label.setToolTip("")
+        self.status_line.show_model_state(state)
 
     @Slot(bool)
     def on_model_ready_changed(self, ready: bool) -> None:

@@ -82,7 +82,7 @@ QWidget[leftOut="true"] QLabel { color: $muted; }
 QWidget[leftOut="true"] #userBubble { background: $sidebar; }
 #leftOutNote { color: $warning_text; font-size: $fs_small; border-top: 1px dashed $warning_border;
                border-bottom: 1px dashed $warning_border; padding: 6px; }
-#shortcutsTable { background: $window; }
+#shortcutKeys { font-weight: 600; font-family: monospace; }
 """
 
 APP_STYLE = "\n".join((BASE_STYLE, WINDOW_STYLE, SEARCH_STYLE, MODELS_STYLE, ASSISTANTS_STYLE))

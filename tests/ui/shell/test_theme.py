@@ -132,3 +132,28 @@ def test_text_size_steps_with_the_keyboard_and_back(
     assert qapp.font().pointSizeF() < base
     shortcuts = {key.toString() for key in window.menu.bigger.shortcuts()}
     assert shortcuts == {"Ctrl+=", "Ctrl++"}
+
+
+@pytest.mark.parametrize("mode", [ThemeMode.LIGHT, ThemeMode.DARK])
+def test_the_focused_control_shows_a_ring_in_the_focus_colour(
+    themed: Theme, chat_app: ChatApp, qtbot: QtBot, mode: ThemeMode
+) -> None:
+    themed.set_mode(mode)
+    window = chat_app.window
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    ring = QColor(themed.palette.focus)
+
+    def ring_pixels(widget: QWidget) -> int:
+        image = widget.grab().toImage()
+        return sum(
+            image.pixelColor(x, y) == ring
+            for x in range(image.width())
+            for y in (0, 1, image.height() // 2, image.height() - 2, image.height() - 1)
+        )
+
+    for widget in (window.new_chat_button, window.menu_button):
+        before = ring_pixels(widget)
+        widget.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(widget.hasFocus)
+        assert ring_pixels(widget) > before + 10, widget.objectName()
