@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
-from desktop.ui.chat.markdown import MarkdownRenderer, StreamingMarkdown
+from desktop.ui.chat.markdown import MarkdownRenderer, StreamingMarkdown, copied_code
 
 _THINKING_HTML = "<i>Thinking…</i>"
 _STOPPED_HTML = "<i>Stopped before any text.</i>"
@@ -36,6 +36,15 @@ _STOPPED_HTML = "<i>Stopped before any text.</i>"
 BLOCKS_PER_LABEL = 8
 #: The note under a stored reply that did not end normally, by its status.
 STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
+
+
+#: Text can be selected; links (a code block's Copy) can be followed with mouse and keyboard.
+_TEXT_FLAGS = (
+    Qt.TextInteractionFlag.TextSelectableByMouse
+    | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    | Qt.TextInteractionFlag.LinksAccessibleByMouse
+    | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+)
 
 
 def _button(text: str, tip: str, name: str = "messageAction") -> QToolButton:
@@ -80,10 +89,8 @@ class MessageBubble(QFrame):
         self.label.setObjectName("messageText")
         self.label.setWordWrap(True)
         self.label.setOpenExternalLinks(False)
-        self.label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
+        self.label.setTextInteractionFlags(_TEXT_FLAGS)
+        self.label.linkActivated.connect(self._on_link)
         self.label.setTextFormat(
             Qt.TextFormat.PlainText if item.role == "user" else Qt.TextFormat.RichText
         )
@@ -182,10 +189,9 @@ class MessageBubble(QFrame):
         label.setObjectName("messageText")
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.RichText)
-        label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
+        label.setOpenExternalLinks(False)
+        label.setTextInteractionFlags(_TEXT_FLAGS)
+        label.linkActivated.connect(self._on_link)
         label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         return label
 
@@ -336,6 +342,13 @@ class MessageBubble(QFrame):
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self._text)
         self.copied.emit()
+
+    def _on_link(self, link: str) -> None:
+        """A code block's Copy link copies that block; other links are never opened."""
+        code = copied_code(link)
+        if code is not None:
+            QGuiApplication.clipboard().setText(code)
+            self.copied.emit()
 
 
 class MessageRow(QWidget):

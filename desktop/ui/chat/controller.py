@@ -522,6 +522,8 @@ class ChatController(QObject):
             # Stop was pressed before the worker started this request (its reset of the
             # cancel token may have erased it): cancel again.
             self._inference.cancel()
+        elif not self._pieces:
+            self.status_changed.emit("Generating…")  # the first words: no longer thinking
         self._pieces.append(piece)  # per token only this: text is joined per frame or save
         self._text_dirty = True
         if not self._throttle.isActive():

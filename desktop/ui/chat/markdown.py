@@ -21,6 +21,7 @@ import html
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote, unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -32,10 +33,17 @@ from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
 from desktop.ui.common.palette import LIGHT, Palette
 
+#: The links of code blocks' Copy buttons: this, then the block's code, URL-quoted.
+COPY_SCHEME = "hearth-copy:"
 MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
 #: How many rendered texts `MarkdownRenderer` keeps (the messages around the screen).
 RENDER_CACHE_SIZE = 512
 _HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6": "h6"}
+
+
+def copied_code(link: str) -> str | None:
+    """The code a code block's Copy link carries (None for any other link)."""
+    return unquote(link[len(COPY_SCHEME) :]) if link.startswith(COPY_SCHEME) else None
 
 
 class MarkdownRenderer:
@@ -111,21 +119,23 @@ class MarkdownRenderer:
         info = token.info.strip()
         language = info.split(maxsplit=1)[0] if info else ""
         body = self.highlight_code(token.content, language).replace("\n", "<br>")
-        return self.code_block_html(language, body)
+        return self.code_block_html(language, body, token.content)
 
-    def code_block_html(self, language: str, body: str) -> str:
-        """A shaded code box holding `body` (highlighted HTML, lines joined by <br>)."""
-        label = (
-            f'<div style="color:{self.palette.muted}; font-size:small;">'
-            f"{html.escape(language)}</div>"
-            if language
-            else ""
-        )
+    def code_block_html(self, language: str, body: str, code: str | None = None) -> str:
+        """A shaded code box holding `body` (highlighted HTML, lines joined by <br>); with
+        `code` (a finished block), a Copy link (`COPY_SCHEME` + the code, URL-quoted)."""
+        colours = self.palette
+        parts = [f'<span style="color:{colours.muted};">{html.escape(language)}</span>']
+        if code is not None:
+            href = html.escape(COPY_SCHEME + quote(code), quote=True)
+            parts.append(f'<a href="{href}" style="color:{colours.link};">Copy</a>')
+        label = " · ".join(part for part in parts if language or "href" in part)
+        heading = f'<div style="font-size:small;">{label}</div>' if label else ""
         return (
             f'<table width="100%" cellspacing="0" cellpadding="10" '
-            f'style="background-color:{self.palette.code}; '
-            f"border: 1px solid {self.palette.code_border}; "
-            f'margin-top: 6px; margin-bottom: 6px;"><tr><td>{label}'
+            f'style="background-color:{colours.code}; '
+            f"border: 1px solid {colours.code_border}; "
+            f'margin-top: 6px; margin-bottom: 6px;"><tr><td>{heading}'
             f'<div style="font-family:{MONO_FONTS}; white-space: pre-wrap;">{body}</div>'
             f"</td></tr></table>\n"
         )

@@ -92,7 +92,7 @@ def build_main_window(
     if controller.store is not None:
         _add_sidebar(window, controller)
     else:  # nothing is saved, so there is nothing to search
-        window.search_button.hide()
+        window.header.show_search(False)
         window.search_action.setEnabled(False)
         placeholder = UnsavedSidebar()
         placeholder.set_reason(not_saving or NO_STORE, can_protect)
@@ -112,7 +112,7 @@ def keep_conversations(
     if not controller.keep_conversations(store):
         return False
     window.set_not_saving(None)
-    window.search_button.show()
+    window.header.show_search(True)
     window.search_action.setEnabled(True)
     _add_sidebar(window, controller)
     return True

@@ -21,8 +21,15 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -41,24 +48,27 @@ from desktop.chat.request import ContextBudget
 from desktop.chat.session import MessageItem
 from desktop.chat.stats import format_stats
 from desktop.core.types import GenerationStats, ModelDescription
+from desktop.inference.embedded import FILE_NAME as EMBEDDED_FILE
 from desktop.ui.chat.composer import Composer
-from desktop.ui.chat.controls import ChoicePicker, ContextMeter
+from desktop.ui.chat.controls import ContextMeter
 from desktop.ui.chat.markdown import MarkdownRenderer
 from desktop.ui.chat.view import READING_WIDTH, ChatView
 from desktop.ui.common.palette import Palette
 from desktop.ui.conversations.unsaved import UnsavedSidebar
+from desktop.ui.shell.drops import dropped_files, route_dropped
+from desktop.ui.shell.header import Header
 from desktop.ui.shell.shortcuts import ShortcutsDialog
 from desktop.ui.shell.status_line import StatusLine
+from desktop.ui.shell.welcome import Welcome
 from desktop.ui.shell.window_menu import WindowMenu
 
 __all__ = ["MainWindow"]
 
 
-def dropped_files(mime: QMimeData) -> list[Path]:
-    """The local files in a drag (the Models page checks whether they are models)."""
-    if not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+#: The narrowest window (everything stays usable) and the narrowest that shows the chat
+#: list unless the user hides or shows it (Ctrl+B).
+MIN_WIDTH = 480
+SIDEBAR_WIDTH = 760
 
 
 class MainWindow(QMainWindow):
@@ -98,11 +108,18 @@ class MainWindow(QMainWindow):
         self.renderer = renderer or MarkdownRenderer()
         self.chat_view = ChatView(self.renderer)
         column.addWidget(self.chat_view, 1)
+        self.welcome = Welcome()
+        empty = self.chat_view.empty_state.layout()
+        if isinstance(empty, QVBoxLayout):
+            empty.insertWidget(empty.count() - 1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.welcome.prompt_chosen.connect(self.send_requested)
+        self.welcome.models_requested.connect(self.models_requested)
         column.addLayout(self._make_bottom())
         self._columns.addWidget(chat_column, 1)
         self.sidebar: QWidget | None = None
         self.search_dialog: QWidget | None = None
         self.shortcuts_dialog: ShortcutsDialog | None = None
+        self._sidebar_choice: bool | None = None  # None: shown when the window is wide
         self.setCentralWidget(central)
         self.status_line = StatusLine(self.statusBar())
         line = self.status_line
@@ -110,7 +127,7 @@ class MainWindow(QMainWindow):
         self.progress_bar, self.stats_label = line.progress_bar, line.stats_label
         # A fixed minimum instead of one recomputed from the contents: the window's size
         # limits then stay put while bubbles and the composer grow.
-        self.setMinimumSize(520, 420)
+        self.setMinimumSize(MIN_WIDTH, 420)
         layout = self.layout()
         if layout is not None:
             layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
@@ -138,13 +155,7 @@ class MainWindow(QMainWindow):
         self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
         self.new_chat_action.triggered.connect(self.new_chat_requested)
         self.addAction(self.new_chat_action)
-        self.new_chat_button.setToolTip("New chat (Ctrl+N)")
-        self.search_action = QAction("Search conversations", self)
-        self.search_action.setShortcut(QKeySequence("Ctrl+K"))
-        self.search_action.triggered.connect(self.search_requested)
-        self.addAction(self.search_action)
         self.search_button.clicked.connect(self.search_requested)
-        self.search_button.setToolTip("Search all conversations (Ctrl+K)")
         view = self.chat_view
         view.edit_submitted.connect(self.edit_requested)
         view.regenerate_requested.connect(self.regenerate_requested)
@@ -185,7 +196,15 @@ class MainWindow(QMainWindow):
         paths = dropped_files(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.files_dropped.emit(paths)
+            self.drop_files(paths)
+
+    def drop_files(self, paths: list[Path]) -> None:
+        """Models go to the Models page (`files_dropped`); other files get a sentence."""
+        models, refusal = route_dropped(paths)
+        if refusal is not None:
+            self.show_error(refusal)
+        if models:
+            self.files_dropped.emit(models)
 
     # --- construction ------------------------------------------------------------------
 
@@ -199,59 +218,26 @@ class MainWindow(QMainWindow):
         self.sidebar = sidebar
         self._columns.insertWidget(0, sidebar)
         self.update_tab_order()
-        self.setMinimumSize(520 + sidebar.minimumWidth(), 420)
         self.resize(max(self.width(), 1140), self.height())
+        self._fit_sidebar()
 
     def _make_header(self) -> QWidget:
-        header = QFrame()
-        header.setObjectName("header")
-        row = QHBoxLayout(header)
-        row.setContentsMargins(20, 10, 14, 10)
-        title = QLabel("Hearth")
-        title.setObjectName("appTitle")
-        self.assistant_picker = ChoicePicker("Manage assistants…")
-        self.assistant_picker.setToolTip("This chat's assistant: its instructions and examples")
-        self.model_picker = ChoicePicker("Manage models…")
-        self.model_picker.setToolTip("The model that answers in this chat")
-        for picker in (self.assistant_picker, self.model_picker):
-            picker.hide()  # shown once there are choices (`set_choices`)
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.search_button = QPushButton("Search  Ctrl+K")
-        self.search_button.setObjectName("searchButton")
-        self.search_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        row.addWidget(title)
-        row.addSpacing(12)
-        row.addWidget(self.assistant_picker)
-        row.addWidget(self.model_picker)
-        row.addStretch(1)
-        self.not_saving_badge = QPushButton("Not saving")
-        self.not_saving_badge.setObjectName("notSavingBadge")
-        self.not_saving_badge.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.not_saving_badge.clicked.connect(self.protect_requested)
-        self.not_saving_badge.hide()
-        row.addWidget(self.not_saving_badge)
-        self.privacy_button = QPushButton("Privacy")
-        self.privacy_button.setObjectName("searchButton")
-        self.privacy_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.privacy_button.setToolTip("Where your data lives, encryption, network, deletion")
-        self.privacy_button.clicked.connect(self.privacy_requested)
-        row.addWidget(self.privacy_button)
-        row.addWidget(self.search_button)
-        row.addWidget(self.new_chat_button)
+        self.search_action = QAction("Search conversations", self)
+        self.search_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.search_action.triggered.connect(self.search_requested)
+        self.addAction(self.search_action)
         self.menu = WindowMenu(self)
         self.menu.addSeparator()
+        self.menu.addAction(self.search_action)
         self.privacy_action = self.menu.addAction("Privacy…")
         self.privacy_action.triggered.connect(self.privacy_requested)
-        self.menu_button = QToolButton()
-        self.menu_button.setObjectName("menuButton")
-        self.menu_button.setText("⋯")
-        self.menu_button.setMenu(self.menu)
-        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.menu_button.setToolTip("Menu: theme, text size, chat list, keyboard shortcuts")
-        self.menu_button.setAccessibleName("Menu")
-        row.addWidget(self.menu_button)
+        header = self.header = Header(self.menu)
+        self.assistant_picker, self.model_picker = header.assistant_picker, header.model_picker
+        self.not_saving_badge, self.privacy_button = header.not_saving_badge, header.privacy_button
+        self.search_button, self.new_chat_button = header.search_button, header.new_chat_button
+        self.menu_button = header.menu_button
+        self.not_saving_badge.clicked.connect(self.protect_requested)
+        self.privacy_button.clicked.connect(self.privacy_requested)
         return header
 
     def _make_bottom(self) -> QHBoxLayout:
@@ -437,10 +423,23 @@ class MainWindow(QMainWindow):
         """Hide or show the conversation list (Ctrl+B); the composer keeps the focus."""
         if self.sidebar is None:
             return
-        visible = not self.sidebar.isVisible()
-        self.sidebar.setVisible(visible)
-        self.menu.show_sidebar_visible(visible)
+        self._sidebar_choice = not self.sidebar.isVisible()
+        self._fit_sidebar()
         self.composer.setFocus()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_sidebar()
+
+    def _fit_sidebar(self) -> None:
+        """The chat list as the user chose (Ctrl+B), else shown when the window is wide."""
+        if self.sidebar is None:
+            return
+        choice = self._sidebar_choice
+        visible = self.width() >= SIDEBAR_WIDTH if choice is None else choice
+        if visible != self.sidebar.isVisible():
+            self.sidebar.setVisible(visible)
+        self.menu.show_sidebar_visible(visible)
 
     @Slot(str)
     def set_status(self, text: str) -> None:
@@ -455,6 +454,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def show_model_state(self, state: ModelState) -> None:
         self.status_line.show_model_state(state)
+        model = state.description
+        self.welcome.set_builtin(model is not None and Path(model.path).name == EMBEDDED_FILE)
 
     @Slot(bool)
     def on_model_ready_changed(self, ready: bool) -> None:
