@@ -1,9 +1,10 @@
 """The sidebar shown while nothing is saved: chats are not kept, and how to change that.
 
 `UnsavedSidebar` takes the conversation list's place when the window runs without a store
-(the user chose "Not now", the passphrase was refused, the database could not be opened,
-or another Hearth process is writing). It says so in plain words for as long as it lasts,
-with the reason, and offers "Protect my conversations…" when protecting can fix it.
+(the user chose "Don't keep chats" or "Not now", the passphrase was refused, the database
+could not be opened, or another Hearth process is writing). It says so in plain words for
+as long as it lasts, with the reason, and offers "Protect my conversations…" when
+protecting can fix it.
 
 Signals: protect_requested(). Thread: GUI thread only.
 """

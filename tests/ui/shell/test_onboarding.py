@@ -125,3 +125,23 @@ def test_at_600_px_the_header_folds_and_the_sidebar_steps_aside(
     assert sidebar.isVisible() and not window.header.compact
     window.menu.toggle_sidebar.trigger()
     assert not sidebar.isVisible()  # the user's choice stays, wide or not
+
+
+def test_the_first_run_dialog_speaks_plainly_and_grows_with_its_message(qtbot: QtBot) -> None:
+    from desktop.ui.privacy.unlock_dialogs import SetupDialog
+
+    dialog = SetupDialog("Hearth cannot keep the database key in a keychain.", False, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    buttons = [b.text() for b in dialog.buttons.buttons()]
+    assert set(buttons) == {
+        "Protect with a passphrase",
+        "Keep chats without a passphrase…",
+        "Don't keep chats",
+    }
+    before = dialog.height()
+    dialog.passphrase.setText("short")
+    dialog.protect.click()
+    assert dialog.error.isVisible() and dialog.height() > before
+    assert dialog.height() >= dialog.sizeHint().height()  # nothing squeezed
