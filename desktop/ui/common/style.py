@@ -34,7 +34,7 @@ QPushButton#primaryButton, QPushButton#sendButton, QPushButton:default {
 QPushButton#primaryButton:hover, QPushButton#sendButton:hover, QPushButton:default:hover {
     background: $accent_hover; }
 QPushButton#primaryButton:focus, QPushButton#sendButton:focus, QPushButton:default:focus {
-    border: 2px solid $focus; }
+    border: 2px solid $text; }
 QPushButton#primaryButton:disabled, QPushButton#sendButton:disabled, QPushButton:default:disabled {
     background: $hover; color: $disabled; border-color: $border; }
 QPushButton#dangerButton { color: $error_text; }

@@ -63,8 +63,8 @@ class Header(QFrame):
         self.menu_button.setAccessibleName("Menu")
         row.addWidget(self.title)
         row.addSpacing(4)
-        row.addWidget(self.assistant_picker, 1)
-        row.addWidget(self.model_picker, 1)
+        row.addWidget(self.assistant_picker)
+        row.addWidget(self.model_picker)
         row.addStretch(1)
         for widget in (
             self.not_saving_badge,
@@ -98,8 +98,11 @@ class Header(QFrame):
             if compact
             else QComboBox.SizeAdjustPolicy.AdjustToContents
         )
+        layout = self.layout()
         for picker in (self.assistant_picker, self.model_picker):
             picker.setSizeAdjustPolicy(policy)
+            if isinstance(layout, QHBoxLayout):  # narrow: the pickers take the free room
+                layout.setStretchFactor(picker, 1 if compact else 0)
 
     def show_search(self, shown: bool) -> None:
         self.search_shown = shown

@@ -283,12 +283,12 @@ class MainWindow(QMainWindow):
         inner.addWidget(card)
         hint = QLabel("Enter to send · Shift+Enter for a new line · Esc to stop")
         hint.setObjectName("keysHint")
+        hint.setWordWrap(True)  # large text in a narrow window: two lines, not cut off
         self.context_meter = ContextMeter()
         hints = QHBoxLayout()
         hints.setContentsMargins(6, 0, 6, 0)
-        hints.addWidget(hint)
-        hints.addStretch(1)
-        hints.addWidget(self.context_meter)
+        hints.addWidget(hint, 1)  # all the room there is: wraps only when it must
+        hints.addWidget(self.context_meter, 0, Qt.AlignmentFlag.AlignTop)
         inner.addLayout(hints)
 
         holder = QWidget()
