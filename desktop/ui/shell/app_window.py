@@ -20,7 +20,6 @@ from desktop.ui.common.theme import Theme
 from desktop.ui.conversations.search import SearchDialog
 from desktop.ui.conversations.sidebar import Sidebar
 from desktop.ui.conversations.unsaved import UnsavedSidebar
-from desktop.ui.shell.export_chat import export_conversation
 from desktop.ui.shell.main_window import MainWindow
 
 #: Why nothing is kept when the caller does not say.
@@ -144,16 +143,6 @@ def _add_sidebar(window: MainWindow, controller: ChatController) -> None:
             sidebar.set_current(conversation_id)
 
     search.result_chosen.connect(open_result)
-
-    def export() -> None:
-        outcome = export_conversation(window, store, controller.conversation_id)
-        if outcome is not None:
-            failed, sentence = outcome
-            (window.show_error if failed else window.set_status)(sentence)
-        window.focus_composer()
-
-    window.menu.export_chat.setEnabled(True)
-    window.menu.export_requested.connect(export)
     sidebar.conversation_selected.connect(open_selected)
     sidebar.conversation_deleted.connect(on_deleted)
     sidebar.set_current(controller.conversation_id)

@@ -7,8 +7,7 @@ own buttons (Search, Privacy) for when a narrow window folds them away. The acti
 added to the window too, so their shortcuts work wherever the focus is.
 
 Signals: theme_chosen(str) (a `ThemeMode` value), text_size_requested(int) (+1, -1, or 0
-for the system's size), sidebar_toggled(), shortcuts_requested(), export_requested()
-(Export this chat…, enabled while chats are kept).
+for the system's size), sidebar_toggled(), shortcuts_requested().
 Thread: GUI thread only.
 """
 
@@ -34,7 +33,6 @@ class WindowMenu(QMenu):
     text_size_requested = Signal(int)
     sidebar_toggled = Signal()
     shortcuts_requested = Signal()
-    export_requested = Signal()
 
     def __init__(self, window: QWidget) -> None:
         super().__init__("Menu", window)
@@ -58,10 +56,6 @@ class WindowMenu(QMenu):
         self.addSeparator()
         self.toggle_sidebar = self._action("Hide the chat list", ["Ctrl+B"], window)
         self.toggle_sidebar.triggered.connect(self.sidebar_toggled)
-        self.export_chat = QAction("Export this chat…", self)
-        self.export_chat.setEnabled(False)  # enabled when chats are kept
-        self.export_chat.triggered.connect(self.export_requested)
-        self.addAction(self.export_chat)
         self.addSeparator()
         self.shortcuts = self._action("Keyboard shortcuts", ["F1", "Ctrl+/"], window)
         self.shortcuts.triggered.connect(self.shortcuts_requested)

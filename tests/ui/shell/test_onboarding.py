@@ -12,7 +12,6 @@ from pytestqt.qtbot import QtBot
 from desktop.chat.model_state import ModelPhase, ModelState
 from desktop.core.types import ModelDescription
 from desktop.inference.embedded import FILE_NAME
-from desktop.storage.conversations import ConversationStore
 from desktop.ui.chat.markdown import COPY_SCHEME, MarkdownRenderer
 from desktop.ui.shell.welcome import BUILTIN_NOTE, EXAMPLE_PROMPTS
 from tests import tinymodels
@@ -146,34 +145,3 @@ def test_the_first_run_dialog_speaks_plainly_and_grows_with_its_message(qtbot: Q
     dialog.protect.click()
     assert dialog.error.isVisible() and dialog.height() > before
     assert dialog.height() >= dialog.sizeHint().height()  # nothing squeezed
-
-
-def test_export_this_chat_writes_the_open_conversation(
-    stored_app: ChatApp, store: ConversationStore, tmp_path: Path
-) -> None:
-    from desktop.ui.shell.export_chat import export_conversation
-
-    window = stored_app.window
-    assert export_conversation(window, store, None) == (
-        False,
-        "Nothing to export yet: this chat has no messages.",
-    )
-    stored_app.load()
-    ask(stored_app, "Keep this")
-    conversation = stored_app.controller.conversation_id
-    target = tmp_path / "chat"
-    outcome = export_conversation(
-        window, store, conversation, lambda _p, _n: (str(target), "Markdown (*.md)")
-    )
-    assert outcome == (False, f"Exported this chat to {target}.md.")
-    text = (tmp_path / "chat.md").read_text(encoding="utf-8")
-    assert "Keep this" in text and "Hello, world!" in text
-    refused = export_conversation(
-        window,
-        store,
-        conversation,
-        lambda _p, _n: (str(tmp_path / "gone" / "x.html"), "Web page (*.html)"),
-    )
-    assert refused is not None and refused[0] and refused[1].startswith("The chat was not exported")
-    assert export_conversation(window, store, conversation, lambda _p, _n: ("", "")) is None
-    assert window.menu.export_chat.isEnabled()
