@@ -97,11 +97,17 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     """Style the whole application with `theme` now and whenever it changes."""
 
     def apply() -> None:
-        app.setPalette(theme.qpalette())
+        # Each of these restyles every widget (a large chat takes a while): only what changed.
+        palette = theme.qpalette()
+        if palette != app.palette():
+            app.setPalette(palette)
         font = app.font()
-        font.setPointSizeF(theme.point_size())
-        app.setFont(font)
-        app.setStyleSheet(style_sheet(theme))
+        if font.pointSizeF() != theme.point_size():
+            font.setPointSizeF(theme.point_size())
+            app.setFont(font)
+        sheet = style_sheet(theme)
+        if sheet != app.styleSheet():
+            app.setStyleSheet(sheet)
 
     apply()
     theme.changed.connect(apply)
