@@ -34,7 +34,7 @@ TOOLS = ("Xvfb", "openbox", "xdotool")
 PASSPHRASE = "correct horse battery"
 QUESTIONS = (
     "Write a haiku about tea",
-    "Show a short Python function that reverses a string",
+    "Show a short Python function that reverses a string, in a code block",
 )
 HEIGHT = 860
 NO_KEYCHAIN = "keyring.backends.fail.Keyring"  # the same first run on every machine
