@@ -23,6 +23,7 @@ from desktop import __version__
 from desktop.chat.profiles import ChatProfiles, make_profiles
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.vault import make_vault
+from desktop.core.appearance import Appearance
 from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
@@ -41,6 +42,7 @@ from desktop.storage.migrations import open_and_migrate
 from desktop.storage.preferences import Preferences
 from desktop.storage.vault import Unlocked, recovery_key_for
 from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
+from desktop.ui.common.theme import Theme
 from desktop.ui.shell.single_instance import (
     InstanceServer,
     bring_to_front,
@@ -119,6 +121,23 @@ def _set_icon(app: QApplication) -> None:
         app.setWindowIcon(icon)
 
 
+def _make_theme(app: QApplication, paths: AppPaths) -> Theme:
+    """The theme and text size saved last time, applied to every window; kept when changed."""
+    from desktop.ui.shell.style import apply_theme
+
+    theme = Theme(Appearance.load(paths.settings_path), parent=app)
+    apply_theme(app, theme)
+
+    def save() -> None:
+        try:
+            theme.appearance.save(paths.settings_path)
+        except OSError as error:
+            log.warning("could not save the appearance settings: %s", error)
+
+    theme.changed.connect(save)
+    return theme
+
+
 def _install_excepthook(log_file: Path | None) -> None:
     """Unexpected exceptions (bugs) are logged and shown, never silently swallowed."""
 
@@ -168,13 +187,15 @@ class OpenedStore:
     unlocked: Unlocked | None = None
 
 
-def unlock_store(paths: AppPaths, keychain: Keychain | None = None) -> OpenedStore:
+def unlock_store(
+    paths: AppPaths, keychain: Keychain | None = None, parent: QWidget | None = None
+) -> OpenedStore:
     """Get the database key (asking the user if needed), then open the store with it."""
     from desktop.ui.privacy.unlock import UnlockFlow
     from desktop.ui.privacy.unlock_dialogs import QtPrompter
 
     vault = make_vault(paths, keychain)
-    result = UnlockFlow(vault, QtPrompter()).run()
+    result = UnlockFlow(vault, QtPrompter(parent)).run()
     if result.unlocked is None:
         log.warning("the conversation store was not unlocked")
         return OpenedStore(None, result.message)
@@ -346,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from desktop.ui.chat.controller import ChatController
     from desktop.ui.chat.worker import InferenceThread
-    from desktop.ui.shell.app_window import build_main_window
+    from desktop.ui.shell.app_window import build_main_window, keep_conversations
     from desktop.ui.shell.pages import Pages
 
     existing = QApplication.instance()
@@ -355,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     QApplication.setDesktopFileName("hearth")  # ties the window to hearth.desktop (Wayland, docks)
     _set_icon(app)
+    theme = _make_theme(app, paths)
     _install_excepthook(log_file)
     claim = _claim_single_instance(paths)
     if isinstance(claim, int):
@@ -381,7 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         store=store,
         profiles=profiles,
     )
-    window = build_main_window(controller)
+    # Protecting later can help unless the store is held by another process.
+    window = build_main_window(
+        controller, store_error, can_protect=claim.lock is not None, theme=theme
+    )
     pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path))
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
@@ -390,12 +415,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()  # shown before the model has loaded, and before the last conversation:
     override = None if args.model is None else str(args.model.expanduser().absolute())
     QTimer.singleShot(0, lambda: controller.start(override))  # it fills in a moment later
-    if store_error is not None:
-        window.show_error(store_error)
     if opened.recovery_key is not None:
         from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
 
         offer_recovery_key(opened.recovery_key, window)
+
+    def protect() -> None:
+        """ "Protect my conversations…": the first-run choice again; then keep the chat."""
+        nonlocal opened
+        if opened.store is not None:
+            return
+        if claim.lock is None:
+            window.show_error(opened.error or "Your conversations are in use elsewhere.")
+            return
+        if controller.busy:
+            window.show_error("Stop the reply before protecting your conversations.")
+            return
+        again = unlock_store(paths, parent=window)
+        if again.store is None:
+            window.set_not_saving(again.error)
+            return
+        if not keep_conversations(window, controller, again.store):
+            again.store.db.close()
+            return
+        opened = again
+        if again.recovery_key is not None:
+            from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
+
+            offer_recovery_key(again.recovery_key, window)
+
+    window.protect_requested.connect(protect)
 
     closed: list[bool] = []
 
@@ -406,8 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         inference.stop()  # joins the inference thread
         controller.save_partial_reply()
         controller.close()
-        if store is not None:
-            store.db.close()
+        if opened.store is not None:
+            opened.store.db.close()
         claim.release()
 
     def delete_all_data(include_models: bool) -> None:

@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from desktop.ui.common.theme import Theme
+    from desktop.ui.shell.style import apply_theme
+
+    assert isinstance(app, QApplication)
+    apply_theme(app, Theme(parent=app))  # the light theme, as the app applies it
     with tempfile.TemporaryDirectory(prefix="hearth-screenshot-") as data_dir:
         db = open_and_migrate(Path(data_dir) / "hearth.db")
         try:

@@ -74,6 +74,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--builtin", action="store_true", help="show a built-in assistant")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication([])
+    from desktop.ui.common.theme import Theme
+    from desktop.ui.shell.style import apply_theme
+
+    assert isinstance(app, QApplication)
+    apply_theme(app, Theme(parent=app))  # the light theme, as the app applies it
     assert isinstance(app, QApplication)
     with tempfile.TemporaryDirectory(prefix="hearth-assistants-") as tmp:
         store, tutor = make_store(Path(tmp) / "assistants")

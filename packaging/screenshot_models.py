@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--low-memory", action="store_true", help="show the memory warning")
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from desktop.ui.common.theme import Theme
+    from desktop.ui.shell.style import apply_theme
+
+    assert isinstance(app, QApplication)
+    apply_theme(app, Theme(parent=app))  # the light theme, as the app applies it
     with tempfile.TemporaryDirectory(prefix="hearth-models-shot-") as work:
         page = build(Path(work), args.low_memory)
         page.details.tabs.setCurrentIndex(TABS[args.tab])

@@ -21,6 +21,7 @@ import html
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote, unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -30,20 +31,27 @@ from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-CODE_BACKGROUND = "#f3f4f6"
-CODE_BORDER = "#e2e5e9"
-INLINE_CODE_BACKGROUND = "#eceef1"
+from desktop.chat.palette import LIGHT, Palette
+
+#: The links of code blocks' Copy buttons: this, then the block's code, URL-quoted.
+COPY_SCHEME = "hearth-copy:"
 MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
 #: How many rendered texts `MarkdownRenderer` keeps (the messages around the screen).
 RENDER_CACHE_SIZE = 512
 _HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6": "h6"}
 
 
+def copied_code(link: str) -> str | None:
+    """The code a code block's Copy link carries (None for any other link)."""
+    return unquote(link[len(COPY_SCHEME) :]) if link.startswith(COPY_SCHEME) else None
+
+
 class MarkdownRenderer:
     """Renders Markdown to Qt rich-text HTML; create one and reuse it."""
 
-    def __init__(self, pygments_style: str = "friendly") -> None:
-        self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=pygments_style)
+    def __init__(self, palette: Palette = LIGHT) -> None:
+        self.palette = palette
+        self._formatter = HtmlFormatter(nowrap=True, noclasses=True, style=palette.pygments_style)
         md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
         md.enable(["table", "strikethrough"])
 
@@ -53,14 +61,32 @@ class MarkdownRenderer:
 
         md.add_render_rule("fence", code_block)
         md.add_render_rule("code_block", code_block)
-        md.add_render_rule("code_inline", _render_code_inline)
+
+        def code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+            return self._code_inline(tokens[idx])
+
+        def cell_open(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
+            return self._cell_open(tokens[idx])
+
+        md.add_render_rule("code_inline", code_inline)
         md.add_render_rule("image", _render_image)
         md.add_render_rule("heading_open", _render_heading)
         md.add_render_rule("heading_close", _render_heading)
-        md.add_render_rule("table_open", _render_table_open)
+        md.add_render_rule("table_open", lambda *_: self._table_open())
+        md.add_render_rule("th_open", cell_open)
+        md.add_render_rule("td_open", cell_open)
         self._md = md
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._lexers: dict[str, Any] = {}
+
+    def set_palette(self, palette: Palette) -> None:
+        """Render in `palette`'s colours and code style from now on (the theme changed)."""
+        if palette != self.palette:
+            self.palette = palette
+            self._formatter = HtmlFormatter(
+                nowrap=True, noclasses=True, style=palette.pygments_style
+            )
+            self._cache.clear()
 
     def render(self, text: str) -> str:
         """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
@@ -93,22 +119,55 @@ class MarkdownRenderer:
         info = token.info.strip()
         language = info.split(maxsplit=1)[0] if info else ""
         body = self.highlight_code(token.content, language).replace("\n", "<br>")
-        return self.code_block_html(language, body)
+        return self.code_block_html(language, body, token.content)
 
-    def code_block_html(self, language: str, body: str) -> str:
-        """A shaded code box holding `body` (highlighted HTML, lines joined by <br>)."""
-        label = (
-            f'<div style="color:#6b7280; font-size:small;">{html.escape(language)}</div>'
-            if language
-            else ""
-        )
+    def code_block_html(self, language: str, body: str, code: str | None = None) -> str:
+        """A shaded code box holding `body` (highlighted HTML, lines joined by <br>); with
+        `code` (a finished block), a Copy link (`COPY_SCHEME` + the code, URL-quoted)."""
+        colours = self.palette
+        parts = [f'<span style="color:{colours.muted};">{html.escape(language)}</span>']
+        if code is not None:
+            href = html.escape(COPY_SCHEME + quote(code), quote=True)
+            parts.append(f'<a href="{href}" style="color:{colours.link};">Copy</a>')
+        label = " · ".join(part for part in parts if language or "href" in part)
+        heading = f'<div style="font-size:small;">{label}</div>' if label else ""
         return (
             f'<table width="100%" cellspacing="0" cellpadding="10" '
-            f'style="background-color:{CODE_BACKGROUND}; border: 1px solid {CODE_BORDER}; '
-            f'margin-top: 6px; margin-bottom: 6px;"><tr><td>{label}'
+            f'style="background-color:{colours.code}; '
+            f"border: 1px solid {colours.code_border}; "
+            f'margin-top: 6px; margin-bottom: 6px;"><tr><td>{heading}'
             f'<div style="font-family:{MONO_FONTS}; white-space: pre-wrap;">{body}</div>'
             f"</td></tr></table>\n"
         )
+
+    def _code_inline(self, token: Token) -> str:
+        code = html.escape(token.content)
+        return (
+            f'<code style="font-family:{MONO_FONTS}; '
+            f'background-color:{self.palette.inline_code};">&#8202;{code}&#8202;</code>'
+        )
+
+    def _table_open(self) -> str:
+        return (
+            '<table border="1" cellspacing="0" cellpadding="6" '
+            f'style="border-collapse: collapse; border-color: {self.palette.control_border}; '
+            'margin-top: 6px; margin-bottom: 6px;">\n'
+        )
+
+    def _cell_open(self, token: Token) -> str:
+        """A cell with all four borders (Qt draws only two from the table's); a header cell
+        shaded, with a heavier rule under it."""
+        tag = token.tag
+        align = token.attrGet("style")
+        colours = self.palette
+        border = f"border: 1px solid {colours.control_border};"
+        extra = (
+            f" background-color: {colours.code}; border-bottom: 2px solid {colours.muted};"
+            if tag == "th"
+            else ""
+        )
+        style = f"{border}{extra}{' ' + str(align) if align else ''}"
+        return f'<{tag} style="{style}">'
 
 
 #: A streaming block this many lines long is cut at the next top-level line (a list
@@ -229,14 +288,6 @@ class StreamingMarkdown:
         return self._renderer.highlight_code(code, language).replace("\n", "<br>")
 
 
-def _render_code_inline(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
-    code = html.escape(tokens[idx].content)
-    return (
-        f'<code style="font-family:{MONO_FONTS}; '
-        f'background-color:{INLINE_CODE_BACKGROUND};">&#8202;{code}&#8202;</code>'
-    )
-
-
 def _render_image(_renderer: Any, tokens: Sequence[Token], idx: int, *_: Any) -> str:
     """An image becomes its alt text: nothing is ever loaded, not even a local file."""
     alt = "".join(child.content for child in tokens[idx].children or []) or "image"
@@ -251,14 +302,6 @@ def _render_heading(
     return str(renderer.renderToken(tokens, idx, options, env))
 
 
-def _render_table_open(*_: Any) -> str:
-    return (
-        '<table border="1" cellspacing="0" cellpadding="6" '
-        'style="border-collapse: collapse; border-color: #d0d7de; '
-        'margin-top: 6px; margin-bottom: 6px;">\n'
-    )
-
-
 class WebMarkdownRenderer(MarkdownRenderer):
     """The window's Markdown renderer, for a web page (the HTML export) instead of Qt.
 
@@ -269,11 +312,13 @@ class WebMarkdownRenderer(MarkdownRenderer):
     """
 
     def __init__(self, light_style: str = "friendly", dark_style: str = "github-dark") -> None:
-        super().__init__(light_style)
+        super().__init__()
         self._formatter = HtmlFormatter(nowrap=True, cssclass="hl")
         self._light, self._dark = light_style, dark_style
         self._md.add_render_rule("code_inline", _web_code_inline)
         self._md.add_render_rule("table_open", lambda *_: "<table>\n")
+        for rule in ("th_open", "td_open"):  # markdown-it's own cells: the page styles them
+            self._md.renderer.rules.pop(rule, None)  # type: ignore[attr-defined]
 
     def _code_block(self, token: Token) -> str:
         info = token.info.strip()

@@ -59,8 +59,8 @@ def main() -> int:
     built: list[Any] = []
     build = app_window.build_main_window
 
-    def capture(controller: Any) -> Any:
-        window = build(controller)
+    def capture(controller: Any, *args: Any, **kwargs: Any) -> Any:
+        window = build(controller, *args, **kwargs)
         built.extend([controller, window])
         return window
 

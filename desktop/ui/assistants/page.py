@@ -35,7 +35,6 @@ from desktop.core.errors import AssistantError
 from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore
 from desktop.ui.assistants.assistant_list import ID_ROLE, NEW_KEY, fill_list, select_key
 from desktop.ui.assistants.editor import AssistantEditor
-from desktop.ui.assistants.style import PAGE_STYLE
 
 Button = QMessageBox.StandardButton
 BLANK = Assistant(id="", name="", system_prompt="")
@@ -57,7 +56,6 @@ class AssistantsPage(QDialog):
         super().__init__(parent)
         self.setObjectName("assistantsPage")
         self.setWindowTitle("Assistants")
-        self.setStyleSheet(PAGE_STYLE)
         self._store = store
         self._assistants: dict[str, Assistant] = {}
         self._shown: str | None = None  # the id in the editor; NEW_KEY for a new one
@@ -85,6 +83,7 @@ class AssistantsPage(QDialog):
         self.problems_note.setWordWrap(True)
         self.problems_note.hide()
         self.list = QListWidget()
+        self.list.setAccessibleName("Assistants")
         self.list.setObjectName("assistantList")
         self.list.setAccessibleName("Assistants")
         self.list.setWordWrap(True)

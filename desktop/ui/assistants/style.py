@@ -1,43 +1,26 @@
-"""The look of the Assistants page, in the colours and shapes of the main window."""
+"""The Assistants page's own rules (list entries, badges, example cards): a template in the
+palette's names (`desktop.ui.common.theme`), applied with the application's style."""
 
 from __future__ import annotations
 
 PAGE_STYLE = """
-QWidget { color: #1f2328; font-size: 14px; }
-QWidget:disabled { color: #a3a9b1; }
-QLineEdit[readOnly="true"], QPlainTextEdit[readOnly="true"] { background: #f7f8fa; }
-#footerLine { color: #eceef1; }
-QDialog#assistantsPage { background: #ffffff; }
-#assistantList { background: #f7f8fa; border: 1px solid #eceef1; border-radius: 10px;
-                 outline: none; padding: 4px; }
-#assistantList::item { border-radius: 8px; margin: 1px 0; }
-#assistantList::item:hover { background: #eceef1; }
-#assistantList::item:selected { background: #e1e7f5; color: #1f2328; }
+#footerLine { color: $border; }
+#assistantList { padding: 4px; }
+#assistantList::item { border-radius: 8px; margin: 1px 0; padding: 0; }
 #entryName { font-weight: 600; }
-#entryDescription { color: #6b7280; font-size: 12px; }
-#editorTitle { font-size: 18px; font-weight: 600; }
-#builtinBadge { background: #eef0f3; color: #4b5563; border-radius: 9px; padding: 1px 8px;
-                font-size: 12px; }
-#currentBadge { background: #dcfce7; color: #166534; border-radius: 9px; padding: 1px 8px;
-                font-size: 12px; }
-#unsavedLabel { color: #b45309; font-size: 12px; font-style: italic; }
-#readOnlyNote { background: #fff7e6; border: 1px solid #f1d9a6; border-radius: 8px; }
-#problemsNote { background: #fff7e6; border: 1px solid #f1d9a6; border-radius: 8px;
-                padding: 6px 10px; color: #8a4b0f; font-size: 12px; }
-#hint, #fieldCaption { color: #6b7280; font-size: 12px; }
-#exampleCard { background: #fafbfc; border: 1px solid #e3e6ea; border-radius: 10px; }
-#exampleTitle { color: #4b5563; font-size: 12px; font-weight: 600; }
+#editorTitle { font-size: $fs_large; font-weight: 600; }
+#builtinBadge { background: $hover; color: $muted; border-radius: 9px; padding: 1px 8px;
+                font-size: $fs_small; }
+#currentBadge { background: $success_back; color: $success_text; border-radius: 9px;
+                padding: 1px 8px; font-size: $fs_small; }
+#unsavedLabel { color: $warning_text; font-size: $fs_small; font-style: italic; }
+#problemsNote { font-size: $fs_small; }
+#exampleCard { background: $sidebar; border: 1px solid $border; border-radius: 10px; }
+#exampleTitle { color: $muted; font-size: $fs_small; font-weight: 600; }
 QScrollArea#examplesScroll, #examplesInner { background: transparent; }
-QToolButton#cardAction { border: none; color: #6b7280; font-size: 12px; padding: 2px 6px;
-                         border-radius: 6px; background: transparent; }
-QToolButton#cardAction:hover { background: #eceef1; color: #1f2328; }
-QToolButton#cardAction:disabled { color: #c4c8ce; }
-#editorMessage { color: #166534; }
-#editorMessage[error="true"] { color: #b42318; }
-QPushButton#primaryButton { background: #2563eb; color: #ffffff; border: none;
-                            border-radius: 8px; padding: 6px 18px; font-weight: 600; }
-QPushButton#primaryButton:hover { background: #1d4ed8; }
-QPushButton#primaryButton:disabled { background: #b4c7f3; }
-#previewBox { background: #f7f8fa; border: 1px solid #e3e6ea; border-radius: 8px;
-              font-family: monospace; font-size: 13px; }
+QToolButton#cardAction { font-size: $fs_small; }
+#editorMessage { color: $success_text; }
+#editorMessage[error="true"] { color: $error_text; }
+#previewBox { background: $code; border: 1px solid $border; border-radius: 8px;
+              font-family: monospace; }
 """

@@ -26,16 +26,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown
+from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown, copied_code
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
 
-_THINKING_HTML = '<span style="color:#8a9099;">Thinking…</span>'
-_STOPPED_HTML = '<span style="color:#8a9099;"><i>Stopped before any text.</i></span>'
+_THINKING_HTML = "<i>Thinking…</i>"
+_STOPPED_HTML = "<i>Stopped before any text.</i>"
 #: Finished blocks of a streaming reply shown per label.
 BLOCKS_PER_LABEL = 8
 #: The note under a stored reply that did not end normally, by its status.
 STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
+
+
+#: Text can be selected; links (a code block's Copy) can be followed with mouse and keyboard.
+_TEXT_FLAGS = (
+    Qt.TextInteractionFlag.TextSelectableByMouse
+    | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    | Qt.TextInteractionFlag.LinksAccessibleByMouse
+    | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+)
 
 
 def _button(text: str, tip: str, name: str = "messageAction") -> QToolButton:
@@ -43,6 +52,8 @@ def _button(text: str, tip: str, name: str = "messageAction") -> QToolButton:
     button.setObjectName(name)
     button.setText(text)
     button.setToolTip(tip)
+    if len(text) == 1:  # a glyph ("‹"): screen readers say what it does instead
+        button.setAccessibleName(tip)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     button.setAutoRaise(True)
     return button
@@ -78,10 +89,8 @@ class MessageBubble(QFrame):
         self.label.setObjectName("messageText")
         self.label.setWordWrap(True)
         self.label.setOpenExternalLinks(False)
-        self.label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
+        self.label.setTextInteractionFlags(_TEXT_FLAGS)
+        self.label.linkActivated.connect(self._on_link)
         self.label.setTextFormat(
             Qt.TextFormat.PlainText if item.role == "user" else Qt.TextFormat.RichText
         )
@@ -180,10 +189,9 @@ class MessageBubble(QFrame):
         label.setObjectName("messageText")
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.RichText)
-        label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.TextSelectableByKeyboard
-        )
+        label.setOpenExternalLinks(False)
+        label.setTextInteractionFlags(_TEXT_FLAGS)
+        label.linkActivated.connect(self._on_link)
         label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         return label
 
@@ -263,6 +271,7 @@ class MessageBubble(QFrame):
             editor = Composer()
             editor.setObjectName("editBox")
             editor.setPlaceholderText("Edit your message")
+            editor.setAccessibleName("Edit your message")
             editor.setPlainText(self._text)
             editor.submitted.connect(self._submit_edit)
             editor.stop_requested.connect(self.cancel_editing)
@@ -305,7 +314,8 @@ class MessageBubble(QFrame):
         for name, text, tip in specs:
             if (name == "edit" and not user) or (name in ("regenerate", "continue") and user):
                 continue
-            self.buttons[name] = _button(text, tip)
+            arrow = name in ("previous", "next")
+            self.buttons[name] = _button(text, tip, "versionArrow" if arrow else "messageAction")
         if user:
             self._actions_row.addStretch(1)
         self._actions_row.addWidget(self.buttons["previous"])
@@ -332,6 +342,13 @@ class MessageBubble(QFrame):
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self._text)
         self.copied.emit()
+
+    def _on_link(self, link: str) -> None:
+        """A code block's Copy link copies that block; other links are never opened."""
+        code = copied_code(link)
+        if code is not None:
+            QGuiApplication.clipboard().setText(code)
+            self.copied.emit()
 
 
 class MessageRow(QWidget):

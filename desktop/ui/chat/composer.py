@@ -74,6 +74,12 @@ class Composer(QPlainTextEdit):
         """Make the box as tall as its (wrapped) text, between MIN_LINES and MAX_LINES."""
         layout = self.document().documentLayout()
         lines = max(1, round(layout.documentSize().height()))
+        if self.document().isEmpty():  # room for the placeholder (it wraps with large text)
+            width = max(1, self.viewport().width() - 2 * int(self.document().documentMargin()))
+            shown = self.fontMetrics().boundingRect(
+                0, 0, width, 10_000, Qt.TextFlag.TextWordWrap, self.placeholderText()
+            )
+            lines = max(lines, round(shown.height() / self.fontMetrics().lineSpacing()))
         self.setVerticalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAsNeeded
             if lines > MAX_LINES

@@ -57,6 +57,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from desktop.chat.keep import keep_in_store
 from desktop.chat.model_state import ModelState
 from desktop.chat.profiles import ChatProfile, ProfileSource
 from desktop.chat.reply import ReplyPhase
@@ -463,6 +464,23 @@ class ChatController(QObject):
         last = self._stored(lambda _session: store.last_opened_conversation_id())
         return last is not None and self.open_conversation(last)
 
+    def keep_conversations(self, store: ConversationStore) -> bool:
+        """Start saving into `store` (it was opened after start-up); the chat shown is kept.
+
+        Refused (False) while a reply streams; a failed write changes nothing."""
+        if self.store is not None:
+            return True
+        if self._refused_while_busy("Stop the reply before protecting your conversations."):
+            return False
+        session = self._stored(lambda unsaved: keep_in_store(unsaved, store))
+        if session is None:
+            return False
+        self._session = session
+        self.branch_changed.emit(list(session.items))
+        self.conversation_changed.emit(session.conversation_id)
+        self.conversations_changed.emit()
+        return True
+
     def close(self) -> None:
         """Stop the controller's timers: nothing fires after the window has gone."""
         self._throttle.stop()
@@ -512,6 +530,8 @@ class ChatController(QObject):
             # Stop was pressed before the worker started this request (its reset of the
             # cancel token may have erased it): cancel again.
             self._inference.cancel()
+        elif not self._pieces:
+            self.status_changed.emit("Generating…")  # the first words: no longer thinking
         self._pieces.append(piece)  # per token only this: text is joined per frame or save
         self._text_dirty = True
         if not self._throttle.isActive():

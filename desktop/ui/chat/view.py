@@ -247,6 +247,12 @@ class ChatView(RowColumn):
         self._left_out = 0
         self.set_messages([])
 
+    def rerender(self) -> None:
+        """Render the messages on screen again (the theme's colours changed)."""
+        if self._streaming is None:
+            self._drop_rows(set(self._rows))
+            self._layout_rows()
+
     # --- rows --------------------------------------------------------------------------
 
     def _row_of(self, index: int) -> int | None:

@@ -65,10 +65,12 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.chat.palette import DARK, LIGHT
 from desktop.core.errors import HearthError
 from desktop.storage.conversations import SearchHit
 from desktop.ui.conversations.sidebar import UNTITLED
@@ -214,7 +216,8 @@ def snippet_document(
 ) -> QTextDocument:
     """The snippet laid out in `width`, hits marked, cut to `SNIPPET_LINES` lines with "…"."""
     dark = _is_dark(palette)
-    mark_back, mark_text = ("#6b5414", "#fff3c4") if dark else ("#fde68a", "#1f2328")
+    colours = DARK if dark else LIGHT
+    mark_back, mark_text = colours.highlight, colours.text
     document = QTextDocument()
     document.setDocumentMargin(0)
     document.setDefaultFont(font)
@@ -275,6 +278,9 @@ class SearchDialog(QDialog):
         self.query_edit.setPlaceholderText(PLACEHOLDER)
         self.query_edit.setAccessibleName(PLACEHOLDER)
         self.query_edit.setClearButtonEnabled(True)
+        for clear in self.query_edit.findChildren(QToolButton):  # Qt's clear button
+            clear.setToolTip("Clear the search")
+            clear.setAccessibleName("Clear the search")
         self.query_edit.installEventFilter(self)
         self.query_edit.textChanged.connect(self._on_text_changed)
         self.query_edit.returnPressed.connect(self.choose_current)
@@ -336,7 +342,6 @@ class SearchDialog(QDialog):
         """Show the palette over its parent with `query` (or the last one), all of it selected."""
         if query:
             self.query_edit.setText(query)
-        self.setStyleSheet(_style_sheet(self.palette()))
         self._place()
         self._was_active = False
         if self.isVisible():
@@ -448,21 +453,13 @@ class SearchDialog(QDialog):
         super().done(result)
 
 
-def _style_sheet(palette: QPalette) -> str:
-    """The palette's look, in the colours of `palette` (light or dark)."""
-    role = QPalette.ColorRole
-    base, text = palette.color(role.Base), palette.color(role.Text)
-    border = _mix(text, base, 0.3 if _is_dark(palette) else 0.24).name()
-    line = _mix(text, base, 0.12).name()
-    muted = _mix(text, base, 0.6).name()
-    error = "#ff8a80" if _is_dark(palette) else "#b42318"
-    return f"""
-#searchFrame {{ background: {base.name()}; border: 1px solid {border}; border-radius: 10px; }}
-#searchQuery {{ background: transparent; color: {text.name()}; border: none;
-               font-size: 16px; padding: 12px 14px; }}
-#searchSeparator {{ background: {line}; border: none; }}
-#searchResults {{ background: {base.name()}; border: none; outline: none; }}
-#searchFooter {{ background: transparent; border-top: 1px solid {line}; }}
-#searchStatus, #searchKeys {{ color: {muted}; font-size: 12px; background: transparent; }}
-#searchStatus[error="true"] {{ color: {error}; }}
+SEARCH_STYLE = """
+#searchFrame { background: $surface; border: 1px solid $control_border; border-radius: 10px; }
+QLineEdit#searchQuery, QLineEdit#searchQuery:focus { background: transparent; color: $text;
+    border: none; font-size: $fs_large; padding: 12px 14px; }
+#searchSeparator { background: $border; border: none; }
+#searchResults, #searchResults:focus { background: $surface; border: none; }
+#searchFooter { background: transparent; border-top: 1px solid $border; }
+#searchStatus, #searchKeys { color: $muted; font-size: $fs_small; background: transparent; }
+#searchStatus[error="true"] { color: $error_text; }
 """

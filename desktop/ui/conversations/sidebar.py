@@ -171,6 +171,10 @@ class Sidebar(QFrame):
         self.setMaximumWidth(300)
         self.model = ConversationListModel(store, self)
         self.list_view = QListView()
+        self.list_view.setAccessibleName("Chats")
+        self.list_view.setAccessibleDescription(
+            "Enter opens a chat; the menu key renames, pins or deletes it"
+        )
         self.list_view.setObjectName("conversationList")
         self.list_view.setModel(self.model)
         self.list_view.setUniformItemSizes(True)

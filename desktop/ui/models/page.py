@@ -46,7 +46,6 @@ from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.ui.models.details import ModelDetails
 from desktop.ui.models.importer import ImportQueue
 from desktop.ui.models.model_list import KEY_ROLE, add_busy_row, add_model_row
-from desktop.ui.models.style import PAGE_STYLE
 
 LIST_WIDTH = 290
 MODEL_FILTER = "Model files (*.gguf *.bin *.ggml *.ggmf *.ggjt);;All files (*)"
@@ -78,7 +77,6 @@ class ModelsPage(QDialog):
         super().__init__(parent)
         self.setObjectName("modelsPage")
         self.setWindowTitle("Models")
-        self.setStyleSheet(PAGE_STYLE)
         self.setAcceptDrops(True)
         self.resize(900, 640)
         self.library = library
@@ -119,6 +117,7 @@ class ModelsPage(QDialog):
     def _make_left(self) -> QVBoxLayout:
         left = QVBoxLayout()
         self.list = QListWidget()
+        self.list.setAccessibleName("Models")
         self.list.setObjectName("modelList")
         self.list.setFixedWidth(LIST_WIDTH)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -87,6 +87,8 @@ class SettingsForm(QWidget):
         for name, (label, step, decimals) in FIELDS.items():
             box = self._make_box(name, step, decimals)
             box.setToolTip(TOOLTIPS[name])
+            box.setAccessibleName(label)  # the label is beside a row, not the box itself
+            box.setAccessibleDescription(TOOLTIPS[name])
             hint = QLabel()
             hint.setObjectName("defaultHint")
             row = QHBoxLayout()

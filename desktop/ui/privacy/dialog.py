@@ -82,7 +82,7 @@ class ChangePassphraseDialog(QDialog):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             form.addRow(label, edit)
         self.error = QLabel()
-        self.error.setStyleSheet("color: #b42318;")
+        self.error.setObjectName("errorText")
         self.error.setWordWrap(True)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
@@ -206,7 +206,7 @@ class PrivacyDialog(QDialog):
         self.confirm_edit = QLineEdit()
         self.confirm_edit.setPlaceholderText(CONFIRM_WORD)
         self.delete_button = QPushButton("Delete all my data")
-        self.delete_button.setStyleSheet("color: #b42318;")
+        self.delete_button.setObjectName("dangerButton")
         self.delete_button.setEnabled(False)
         self.confirm_edit.textChanged.connect(
             lambda text: self.delete_button.setEnabled(text.strip().lower() == CONFIRM_WORD)

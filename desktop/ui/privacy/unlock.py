@@ -43,8 +43,8 @@ NO_ENCRYPTION: Literal["none"] = "none"
 RETRY: Literal["retry"] = "retry"
 
 NOT_OPENED = (
-    "Your conversations were not opened, so this session will not be saved. Nothing was "
-    "changed; restart Hearth to try again."
+    "Your conversations were not opened, so chats in this window are not kept. Nothing was "
+    "changed; choose Protect my conversations… to try again."
 )
 
 

@@ -42,6 +42,7 @@ def _secret(placeholder: str) -> QLineEdit:
     edit = QLineEdit()
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setPlaceholderText(placeholder)
+    edit.setAccessibleName(placeholder)
     return edit
 
 
@@ -53,11 +54,11 @@ class _Dialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(460)
         self.column = QVBoxLayout(self)
-        heading = _label(f"<b>{title}</b>")
+        heading = _label(title, "dialogHeading")
+        heading.setTextFormat(Qt.TextFormat.PlainText)
         self.column.addWidget(heading)
         self.column.addWidget(_label(text))
         self.error = _label("", "errorText")
-        self.error.setStyleSheet("color: #b42318;")
         self.error.hide()
         self.buttons = QDialogButtonBox()
         self.buttons.rejected.connect(self.reject)
@@ -69,6 +70,7 @@ class _Dialog(QDialog):
     def show_error(self, text: str | None) -> None:
         self.error.setText(text or "")
         self.error.setVisible(bool(text))
+        self.adjustSize()  # the dialog grows to show the message, and shrinks back
 
 
 class PassphraseDialog(_Dialog):
@@ -97,29 +99,38 @@ class PassphraseDialog(_Dialog):
 
 
 class SetupDialog(_Dialog):
-    """First run without a usable keychain: a passphrase, or (explicitly) no encryption."""
+    """First run without a usable keychain, in plain words: a passphrase, chats kept without
+    one (explicitly confirmed), or not kept at all."""
 
     def __init__(
         self, reason: str, has_data: bool, error: str | None, parent: QWidget | None = None
     ) -> None:
-        existing = " Your existing conversations will be encrypted with it." if has_data else ""
+        existing = " Your earlier chats will be locked with it too." if has_data else ""
         super().__init__(
-            "Protect your conversations",
-            f"{reason}\n\nChoose a passphrase: Hearth derives the encryption key from it, and "
-            f"you will need it each time Hearth starts.{existing}",
+            "Keep your chats private",
+            "Hearth keeps your chats on this computer, locked so that only you can read "
+            "them. This computer has no keychain Hearth can use to hold the key for you, "
+            f"so choose a passphrase: you will type it each time Hearth starts.{existing}",
             parent,
         )
+        details = _label(f"Details: {reason}", "mutedText")
+        details.setTextFormat(Qt.TextFormat.PlainText)
+        self.column.addWidget(details)
         self.passphrase = _secret(f"Passphrase (at least {MIN_PASSPHRASE} characters)")
         self.confirm = _secret("Type it again")
         self.column.addWidget(self.passphrase)
         self.column.addWidget(self.confirm)
         self.protect = self.buttons.addButton(
-            "Protect with passphrase", QDialogButtonBox.ButtonRole.AcceptRole
+            "Protect with a passphrase", QDialogButtonBox.ButtonRole.AcceptRole
         )
+        self.protect.setDefault(True)
         self.no_encryption = self.buttons.addButton(
-            "Don't encrypt…", QDialogButtonBox.ButtonRole.ActionRole
+            "Keep chats without a passphrase…", QDialogButtonBox.ButtonRole.ActionRole
         )
-        self.buttons.addButton("Not now", QDialogButtonBox.ButtonRole.RejectRole)
+        self.not_now = self.buttons.addButton(
+            "Don't keep chats", QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.not_now.setToolTip("Chat now; nothing is kept. You can protect your chats later.")
         self.protect.clicked.connect(self._submit)
         self.no_encryption.clicked.connect(self._refuse_encryption)
         self.finish_layout()
@@ -143,9 +154,9 @@ class SetupDialog(_Dialog):
     def _refuse_encryption(self) -> None:
         answer = QMessageBox.warning(
             self,
-            "Keep conversations unencrypted?",
-            "Anyone who can read this computer's disk could then read your conversations. "
-            "You can turn encryption on later in Privacy.",
+            "Keep chats without a passphrase?",
+            "Your chats are then kept unlocked: anyone who can read this computer's disk "
+            "could read them. You can add a passphrase later in Privacy.",
             QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
             QMessageBox.StandardButton.Cancel,
         )
@@ -172,6 +183,7 @@ class RecoveryDialog(_Dialog):
         self.wants_passphrase = wants_passphrase
         self.recovery_key = QLineEdit()
         self.recovery_key.setPlaceholderText("XXXX XXXX XXXX …")
+        self.recovery_key.setAccessibleName("Recovery key")
         self.recovery_key.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.column.addWidget(self.recovery_key)
         hint = (
@@ -221,9 +233,7 @@ class RecoveryKeyDialog(_Dialog):
         self.key_label.setFont(font)
         self.key_label.setWordWrap(True)
         self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.key_label.setStyleSheet(
-            "background: #f3f4f6; border: 1px solid #d5d9df; border-radius: 8px; padding: 10px;"
-        )
+        self.key_label.setObjectName("secretBox")
         self.column.addWidget(self.key_label)
         copy = QPushButton("Copy")
         save = QPushButton("Save to file…")

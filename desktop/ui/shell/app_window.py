@@ -13,16 +13,31 @@ No signals of its own. Thread: GUI thread only.
 from __future__ import annotations
 
 from desktop.chat.profiles import ChatProfile
+from desktop.core.appearance import ThemeMode
+from desktop.storage.conversations import ConversationStore
 from desktop.ui.chat.controller import ChatController
+from desktop.ui.common.theme import Theme
 from desktop.ui.conversations.search import SearchDialog
 from desktop.ui.conversations.sidebar import Sidebar
+from desktop.ui.conversations.unsaved import UnsavedSidebar
 from desktop.ui.shell.main_window import MainWindow
 
+#: Why nothing is kept when the caller does not say.
+NO_STORE = "This window was started without a place to keep conversations."
 
-def build_main_window(controller: ChatController) -> MainWindow:
+
+def build_main_window(
+    controller: ChatController,
+    not_saving: str | None = None,
+    can_protect: bool = False,
+    theme: Theme | None = None,
+) -> MainWindow:
     """Create the window and connect it both ways to `controller` (GUI thread).
 
-    With a store (`controller.store`), the window gets a sidebar.
+    With a store (`controller.store`), the window gets a sidebar. Without one, the sidebar
+    and a header badge say that chats are not kept, and why (`not_saving`), for as long as
+    it lasts; `can_protect` offers "Protect my conversations…" (`protect_requested`).
+    With a `theme`, the window's menu chooses it and the messages follow its colours.
     """
     window = MainWindow()
     controller.branch_changed.connect(window.show_messages)
@@ -71,15 +86,38 @@ def build_main_window(controller: ChatController) -> MainWindow:
     window.version_requested.connect(controller.switch_version)
     window.older_requested.connect(controller.load_older)
 
+    if theme is not None:
+        connect_theme(window, theme)
     window.set_busy(controller.busy)
     window.show_model_state(controller.model_state)
     window.show_messages(controller.items)
     if controller.store is not None:
         _add_sidebar(window, controller)
     else:  # nothing is saved, so there is nothing to search
-        window.search_button.hide()
+        window.header.show_search(False)
         window.search_action.setEnabled(False)
+        placeholder = UnsavedSidebar()
+        placeholder.set_reason(not_saving or NO_STORE, can_protect)
+        placeholder.protect_requested.connect(window.protect_requested)
+        window.set_sidebar(placeholder)
+        window.set_not_saving(not_saving or NO_STORE)
     return window
+
+
+def keep_conversations(
+    window: MainWindow, controller: ChatController, store: ConversationStore
+) -> bool:
+    """The store was opened after start-up: keep the chat shown in it and show the real sidebar.
+
+    False (nothing changed) when the controller refuses (a reply is streaming) or a write fails.
+    """
+    if not controller.keep_conversations(store):
+        return False
+    window.set_not_saving(None)
+    window.header.show_search(True)
+    window.search_action.setEnabled(True)
+    _add_sidebar(window, controller)
+    return True
 
 
 def _add_sidebar(window: MainWindow, controller: ChatController) -> None:
@@ -110,3 +148,16 @@ def _add_sidebar(window: MainWindow, controller: ChatController) -> None:
     sidebar.conversation_selected.connect(open_selected)
     sidebar.conversation_deleted.connect(on_deleted)
     sidebar.set_current(controller.conversation_id)
+
+
+def connect_theme(window: MainWindow, theme: Theme) -> None:
+    """The menu's theme and text size choices change `theme`; the messages follow it."""
+
+    def show() -> None:
+        window.apply_palette(theme.palette)
+        window.menu.show_theme(theme.appearance.theme)
+
+    window.menu.theme_chosen.connect(lambda value: theme.set_mode(ThemeMode(value)))
+    window.menu.text_size_requested.connect(theme.step_text)
+    theme.changed.connect(show)
+    show()

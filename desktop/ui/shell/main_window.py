@@ -19,18 +19,25 @@ Thread: GUI thread only.
 
 from __future__ import annotations
 
-import html
+from itertools import pairwise
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -38,24 +45,31 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chat.markdown import MarkdownRenderer
-from desktop.chat.model_state import ModelPhase, ModelState
+from desktop.chat.model_state import ModelState
+from desktop.chat.palette import Palette
 from desktop.chat.request import ContextBudget
 from desktop.chat.session import MessageItem
 from desktop.chat.stats import format_stats
 from desktop.core.types import GenerationStats, ModelDescription
+from desktop.inference.embedded import FILE_NAME as EMBEDDED_FILE
 from desktop.ui.chat.composer import Composer
-from desktop.ui.chat.controls import ChoicePicker, ContextMeter
+from desktop.ui.chat.controls import ContextMeter
 from desktop.ui.chat.view import READING_WIDTH, ChatView
-from desktop.ui.shell.style import STYLE_SHEET
+from desktop.ui.conversations.unsaved import UnsavedSidebar
+from desktop.ui.shell.drops import dropped_files, route_dropped
+from desktop.ui.shell.header import Header
+from desktop.ui.shell.shortcuts import ShortcutsDialog
+from desktop.ui.shell.status_line import StatusLine
+from desktop.ui.shell.welcome import Welcome
+from desktop.ui.shell.window_menu import WindowMenu
 
-__all__ = ["STYLE_SHEET", "MainWindow"]
+__all__ = ["MainWindow"]
 
 
-def dropped_files(mime: QMimeData) -> list[Path]:
-    """The local files in a drag (the Models page checks whether they are models)."""
-    if not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+#: The narrowest window (everything stays usable) and the narrowest that shows the chat
+#: list unless the user hides or shows it (Ctrl+B).
+MIN_WIDTH = 480
+SIDEBAR_WIDTH = 760
 
 
 class MainWindow(QMainWindow):
@@ -77,12 +91,12 @@ class MainWindow(QMainWindow):
     models_requested = Signal()
     draft_changed = Signal(str)
     files_dropped = Signal(list)
+    protect_requested = Signal()
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Hearth")
         self.resize(900, 640)
-        self.setStyleSheet(STYLE_SHEET)
         central = QWidget()
         central.setObjectName("central")
         self._columns = QHBoxLayout(central)
@@ -93,17 +107,29 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self._make_header())
-        self.chat_view = ChatView(renderer or MarkdownRenderer())
+        self.renderer = renderer or MarkdownRenderer()
+        self.chat_view = ChatView(self.renderer)
         column.addWidget(self.chat_view, 1)
+        self.welcome = Welcome()
+        empty = self.chat_view.empty_state.layout()
+        if isinstance(empty, QVBoxLayout):
+            empty.insertWidget(empty.count() - 1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.welcome.prompt_chosen.connect(self.send_requested)
+        self.welcome.models_requested.connect(self.models_requested)
         column.addLayout(self._make_bottom())
         self._columns.addWidget(chat_column, 1)
         self.sidebar: QWidget | None = None
         self.search_dialog: QWidget | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+        self._sidebar_choice: bool | None = None  # None: shown when the window is wide
         self.setCentralWidget(central)
-        self._make_status_bar()
+        self.status_line = StatusLine(self.statusBar())
+        line = self.status_line
+        self.model_label, self.status_label = line.model_label, line.status_label
+        self.progress_bar, self.stats_label = line.progress_bar, line.stats_label
         # A fixed minimum instead of one recomputed from the contents: the window's size
         # limits then stay put while bubbles and the composer grow.
-        self.setMinimumSize(520, 420)
+        self.setMinimumSize(MIN_WIDTH, 420)
         layout = self.layout()
         if layout is not None:
             layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
@@ -121,18 +147,17 @@ class MainWindow(QMainWindow):
         self.model_picker.chosen.connect(self.model_chosen)
         self.model_picker.manage_requested.connect(self.models_requested)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        escape.activated.connect(self.stop_requested)
+        escape.activated.connect(self._on_escape)
+        for picker in (self.assistant_picker, self.model_picker):
+            picker.chosen.connect(self.focus_composer)
+        self.new_chat_requested.connect(self.focus_composer)
+        self.chat_view.edit_submitted.connect(self.focus_composer)
+        self.menu.shortcuts_requested.connect(self.show_shortcuts)
         self.new_chat_action = QAction("New chat", self)
         self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
         self.new_chat_action.triggered.connect(self.new_chat_requested)
         self.addAction(self.new_chat_action)
-        self.new_chat_button.setToolTip("New chat (Ctrl+N)")
-        self.search_action = QAction("Search conversations", self)
-        self.search_action.setShortcut(QKeySequence("Ctrl+K"))
-        self.search_action.triggered.connect(self.search_requested)
-        self.addAction(self.search_action)
         self.search_button.clicked.connect(self.search_requested)
-        self.search_button.setToolTip("Search all conversations (Ctrl+K)")
         view = self.chat_view
         view.edit_submitted.connect(self.edit_requested)
         view.regenerate_requested.connect(self.regenerate_requested)
@@ -141,9 +166,26 @@ class MainWindow(QMainWindow):
         view.older_wanted.connect(self.older_requested)
         view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
         self._model: ModelDescription | None = None
+        self.menu.sidebar_toggled.connect(self.toggle_sidebar)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_composer_focus)
+        self.composer.setAccessibleName("Message")
+        self.assistant_picker.setAccessibleName("Assistant")
+        self.model_picker.setAccessibleName("Model")
+        self.update_tab_order()
         self.setAcceptDrops(True)
         self.set_busy(False)
         self.composer.setFocus()
+
+    @Slot(QWidget, QWidget)
+    def _show_composer_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The composer's card shows the focus ring (the text field inside it has none)."""
+        focused = new is self.composer
+        if self.composer_card.property("focused") != focused:
+            self.composer_card.setProperty("focused", focused)
+            self.composer_card.style().unpolish(self.composer_card)
+            self.composer_card.style().polish(self.composer_card)
 
     # --- model files dropped on the window ------------------------------------------------
 
@@ -157,49 +199,48 @@ class MainWindow(QMainWindow):
         paths = dropped_files(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.files_dropped.emit(paths)
+            self.drop_files(paths)
+
+    def drop_files(self, paths: list[Path]) -> None:
+        """Models go to the Models page (`files_dropped`); other files get a sentence."""
+        models, refusal = route_dropped(paths)
+        if refusal is not None:
+            self.show_error(refusal)
+        if models:
+            self.files_dropped.emit(models)
 
     # --- construction ------------------------------------------------------------------
 
     def set_sidebar(self, sidebar: QWidget) -> None:
-        """Show `sidebar` (the conversation list) on the left of the chat."""
+        """Show `sidebar` (the conversation list, or what stands for it) left of the chat."""
+        old = self.sidebar
+        if old is not None:
+            self._columns.removeWidget(old)
+            old.hide()
+            old.deleteLater()
         self.sidebar = sidebar
         self._columns.insertWidget(0, sidebar)
-        self.setMinimumSize(520 + sidebar.minimumWidth(), 420)
+        self.update_tab_order()
         self.resize(max(self.width(), 1140), self.height())
+        self._fit_sidebar()
 
     def _make_header(self) -> QWidget:
-        header = QFrame()
-        header.setObjectName("header")
-        row = QHBoxLayout(header)
-        row.setContentsMargins(20, 10, 14, 10)
-        title = QLabel("Hearth")
-        title.setObjectName("appTitle")
-        self.assistant_picker = ChoicePicker("Manage assistants…")
-        self.assistant_picker.setToolTip("This chat's assistant: its instructions and examples")
-        self.model_picker = ChoicePicker("Manage models…")
-        self.model_picker.setToolTip("The model that answers in this chat")
-        for picker in (self.assistant_picker, self.model_picker):
-            picker.hide()  # shown once there are choices (`set_choices`)
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.search_button = QPushButton("Search  Ctrl+K")
-        self.search_button.setObjectName("searchButton")
-        self.search_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        row.addWidget(title)
-        row.addSpacing(12)
-        row.addWidget(self.assistant_picker)
-        row.addWidget(self.model_picker)
-        row.addStretch(1)
-        self.privacy_button = QPushButton("Privacy")
-        self.privacy_button.setObjectName("searchButton")
-        self.privacy_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.privacy_button.setToolTip("Where your data lives, encryption, network, deletion")
+        self.search_action = QAction("Search conversations", self)
+        self.search_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.search_action.triggered.connect(self.search_requested)
+        self.addAction(self.search_action)
+        self.menu = WindowMenu(self)
+        self.menu.addSeparator()
+        self.menu.addAction(self.search_action)
+        self.privacy_action = self.menu.addAction("Privacy…")
+        self.privacy_action.triggered.connect(self.privacy_requested)
+        header = self.header = Header(self.menu)
+        self.assistant_picker, self.model_picker = header.assistant_picker, header.model_picker
+        self.not_saving_badge, self.privacy_button = header.not_saving_badge, header.privacy_button
+        self.search_button, self.new_chat_button = header.search_button, header.new_chat_button
+        self.menu_button = header.menu_button
+        self.not_saving_badge.clicked.connect(self.protect_requested)
         self.privacy_button.clicked.connect(self.privacy_requested)
-        row.addWidget(self.privacy_button)
-        row.addWidget(self.search_button)
-        row.addWidget(self.new_chat_button)
         return header
 
     def _make_bottom(self) -> QHBoxLayout:
@@ -226,6 +267,7 @@ class MainWindow(QMainWindow):
 
         card = QFrame()
         card.setObjectName("composerCard")
+        self.composer_card = card
         card_row = QHBoxLayout(card)
         card_row.setContentsMargins(10, 8, 8, 8)
         card_row.setSpacing(8)
@@ -244,12 +286,12 @@ class MainWindow(QMainWindow):
         inner.addWidget(card)
         hint = QLabel("Enter to send · Shift+Enter for a new line · Esc to stop")
         hint.setObjectName("keysHint")
+        hint.setWordWrap(True)  # large text in a narrow window: two lines, not cut off
         self.context_meter = ContextMeter()
         hints = QHBoxLayout()
         hints.setContentsMargins(6, 0, 6, 0)
-        hints.addWidget(hint)
-        hints.addStretch(1)
-        hints.addWidget(self.context_meter)
+        hints.addWidget(hint, 1)  # all the room there is: wraps only when it must
+        hints.addWidget(self.context_meter, 0, Qt.AlignmentFlag.AlignTop)
         inner.addLayout(hints)
 
         holder = QWidget()
@@ -262,27 +304,60 @@ class MainWindow(QMainWindow):
         outer.addStretch(0)
         return outer
 
-    def _make_status_bar(self) -> None:
-        bar = self.statusBar()
-        bar.setSizeGripEnabled(False)
-        self.model_label = QLabel("No model loaded")
-        self.model_label.setTextFormat(Qt.TextFormat.RichText)
-        self.model_label.setObjectName("modelLabel")
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("statusLabel")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setTextVisible(False)
-        self.progress_bar.setFixedWidth(140)
-        self.progress_bar.hide()
-        self.stats_label = QLabel("")
-        self.stats_label.setObjectName("statsLabel")
-        bar.addWidget(self.model_label)
-        bar.addWidget(self.status_label, 1)
-        bar.addPermanentWidget(self.progress_bar)
-        bar.addPermanentWidget(self.stats_label)
-
     # --- slots -------------------------------------------------------------------------
+
+    @Slot()
+    def focus_composer(self) -> None:
+        """Back to typing (after a choice, an edit, a dialog or a new chat)."""
+        self.activateWindow()
+        self.composer.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot()
+    def _on_escape(self) -> None:
+        """Esc cancels an open edit; otherwise it stops the reply."""
+        editing = [bubble for bubble in self.chat_view.bubbles if bubble.editing]
+        if not editing:
+            self.stop_requested.emit()
+            return
+        for bubble in editing:
+            bubble.cancel_editing()
+        self.focus_composer()
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        """The Keyboard shortcuts window (F1, Ctrl+/)."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self)
+            self.shortcuts_dialog.finished.connect(self.focus_composer)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.activateWindow()
+
+    def update_tab_order(self) -> None:
+        """Tab follows the screen: the chat list, the header left to right, the messages,
+        then the composer and its buttons."""
+        chain: list[QWidget] = []
+        if self.sidebar is not None:
+            chain += [
+                w
+                for w in self.sidebar.findChildren(QWidget)
+                if w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            ]
+        chain += [
+            self.assistant_picker,
+            self.model_picker,
+            self.not_saving_badge,
+            self.privacy_button,
+            self.search_button,
+            self.new_chat_button,
+            self.menu_button,
+            self.chat_view,
+            self.composer,
+            self.stop_button,
+            self.send_button,
+        ]
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     @Slot()
     def _submit(self) -> None:
@@ -335,6 +410,45 @@ class MainWindow(QMainWindow):
         self.error_banner.hide()
         self.error_label.clear()
 
+    def set_not_saving(self, reason: str | None) -> None:
+        """Say, for as long as it lasts, that chats are not kept (None: they are again)."""
+        badge = self.not_saving_badge
+        badge.setVisible(reason is not None)
+        badge.setToolTip(
+            "" if reason is None else f"{reason}\nClick to protect your conversations."
+        )
+        badge.setAccessibleDescription(reason or "")
+        if reason is not None and isinstance(self.sidebar, UnsavedSidebar):
+            self.sidebar.set_reason(reason)
+
+    def apply_palette(self, palette: Palette) -> None:
+        """Messages and code in the theme's colours (the style sheet does the rest)."""
+        self.renderer.set_palette(palette)
+        self.chat_view.rerender()
+
+    @Slot()
+    def toggle_sidebar(self) -> None:
+        """Hide or show the conversation list (Ctrl+B); the composer keeps the focus."""
+        if self.sidebar is None:
+            return
+        self._sidebar_choice = not self.sidebar.isVisible()
+        self._fit_sidebar()
+        self.composer.setFocus()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_sidebar()
+
+    def _fit_sidebar(self) -> None:
+        """The chat list as the user chose (Ctrl+B), else shown when the window is wide."""
+        if self.sidebar is None:
+            return
+        choice = self._sidebar_choice
+        visible = self.width() >= SIDEBAR_WIDTH if choice is None else choice
+        if visible != self.sidebar.isVisible():
+            self.sidebar.setVisible(visible)
+        self.menu.show_sidebar_visible(visible)
+
     @Slot(str)
     def set_status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -347,28 +461,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def show_model_state(self, state: ModelState) -> None:
-        """The status bar's model: a progress bar while loading, else its name (or why not)."""
-        self.progress_bar.setVisible(state.loading)
-        if state.loading:
-            self.progress_bar.setValue(round(min(max(state.progress, 0.0), 1.0) * 1000))
-            self.model_label.hide()  # the status line says what is loading
-            return
-        self.model_label.show()
+        self.status_line.show_model_state(state)
         model = state.description
-        if model is not None:
-            self.model_label.setText(
-                f'<span style="color:#16a34a;">●</span> {html.escape(model.name)}'
-            )
-            self.model_label.setToolTip(
-                f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
-                f" · loaded in {model.load_time_s:.1f} s"
-            )
-        elif state.phase is ModelPhase.FAILED and state.path is not None:
-            self.model_label.setText(f"{html.escape(state.path.stem)} did not load")
-            self.model_label.setToolTip(state.error or "")
-        else:
-            self.model_label.setText("No model loaded")
-            self.model_label.setToolTip("")
+        self.welcome.set_builtin(model is not None and Path(model.path).name == EMBEDDED_FILE)
 
     @Slot(bool)
     def on_model_ready_changed(self, ready: bool) -> None:

@@ -1,9 +1,23 @@
-"""The window's style sheet: one light theme for the chat window and its pages."""
+"""The application's style sheet: the shared base, the chat window's rules and each
+feature's, as one template the `Theme` fills in (`$name` colours and font sizes).
+
+`apply_theme` sets it on the whole application with Qt's palette and the body font, and
+again whenever the theme changes (light/dark, the system's switch, the text size): every
+window and dialog is styled from one palette, and no window's rules leak into another.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from desktop.ui.assistants.style import PAGE_STYLE as ASSISTANTS_STYLE
+from desktop.ui.common.style import BASE_STYLE
+from desktop.ui.common.theme import Theme
+from desktop.ui.conversations.search import SEARCH_STYLE
+from desktop.ui.models.style import PAGE_STYLE as MODELS_STYLE
 
 
 def resource_path(*parts: str) -> Path:
@@ -12,80 +26,88 @@ def resource_path(*parts: str) -> Path:
     return base.joinpath("resources", *parts)
 
 
-STYLE_SHEET = """
-QMainWindow, #central, #chatView, #chatContainer, #emptyState { background: #ffffff; }
-QWidget { color: #1f2328; font-size: 14px; }
-#header { background: #ffffff; border-bottom: 1px solid #eceef1; }
-#appTitle { font-size: 16px; font-weight: 600; }
-#newChatButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
-                 padding: 5px 12px; }
-#newChatButton:hover, #searchButton:hover { background: #f3f4f6; }
-#searchButton { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
-                padding: 5px 12px; color: #4b5563; }
-#userBubble[highlighted="true"] { background: #fde68a; }
-#assistantBubble[highlighted="true"] { background: #fef3c7; border-radius: 8px; }
-QToolButton#messageAction { border: none; color: #6b7280; font-size: 12px; padding: 2px 6px;
-                            border-radius: 6px; background: transparent; }
-QToolButton#messageAction:hover { background: #eceef1; color: #1f2328; }
-QToolButton#messageAction:disabled { color: #c4c8ce; }
-#versionLabel { color: #6b7280; font-size: 12px; }
-#editBox { background: #ffffff; border: 1px solid #93b4f5; border-radius: 8px; }
-#userBubble { background: #e7eefc; border-radius: 16px; }
-#statusNote { color: #b45309; font-size: 12px; font-style: italic; }
-#speakerName { color: #6b7280; font-size: 12px; font-weight: 600; }
-#messageText { font-size: 14px; }
-#emptyTitle { font-size: 24px; font-weight: 600; }
-#emptyHint { color: #6b7280; font-size: 14px; }
-#composerCard { background: #ffffff; border: 1px solid #d0d5dc; border-radius: 14px; }
-#composer { background: #ffffff; border: none; font-size: 14px; }
-#keysHint { color: #8a9099; font-size: 12px; }
-QPushButton#sendButton { background: #2563eb; color: #ffffff; border: none; border-radius: 10px;
-                         padding: 7px 18px; font-weight: 600; }
-QPushButton#sendButton:hover { background: #1d4ed8; }
-QPushButton#sendButton:disabled { background: #b4c7f3; }
-QPushButton#stopButton { background: #ffffff; border: 1px solid #d0d5dc; border-radius: 10px;
-                         padding: 7px 14px; }
-QPushButton#stopButton:disabled { color: #b0b5bc; border-color: #e6e8eb; }
-#errorBanner { background: #fdecea; border: 1px solid #f3c1bd; border-radius: 10px; }
-#errorText { color: #8c1d18; }
-#errorClose { border: none; color: #8c1d18; background: transparent; }
-#sidebar { background: #f7f8fa; border-right: 1px solid #eceef1; }
-#sidebarTitle { color: #6b7280; font-size: 12px; font-weight: 600; padding: 0 6px; }
-#conversationList { background: transparent; outline: none; }
-#conversationList::item { padding: 7px 8px; border-radius: 8px; }
-#conversationList::item:hover { background: #eceef1; }
-#conversationList::item:selected { background: #e1e7f5; color: #1f2328; }
-#undoBanner { background: #fff7e6; border: 1px solid #f1d9a6; border-radius: 8px; }
-#trashButton { border: none; color: #6b7280; padding: 4px 8px; border-radius: 6px;
-               background: transparent; text-align: left; }
-#trashButton:hover { background: #eceef1; color: #1f2328; }
-#undoButton { border: 1px solid #d5d9df; border-radius: 6px; padding: 3px 10px;
-              background: #ffffff; }
-QStatusBar { background: #f7f8fa; border-top: 1px solid #eceef1; }
-QStatusBar QLabel { color: #4b5563; font-size: 12px; padding: 0 6px; }
-QScrollBar:vertical { background: transparent; width: 10px; margin: 2px; }
-QScrollBar::handle:vertical { background: #cfd4da; border-radius: 3px; min-height: 32px; }
-QScrollBar::handle:vertical:hover { background: #aeb5be; }
-QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0; }
-QScrollBar::add-page:vertical, QScrollBar::sub-page:vertical { background: transparent; }
-QProgressBar { border: none; background: #e5e7eb; border-radius: 3px; max-height: 6px; }
-QProgressBar::chunk { background: #2563eb; border-radius: 3px; }
-
-#header QComboBox { background: #ffffff; border: 1px solid #d5d9df; border-radius: 8px;
-                    padding: 4px 10px; color: #1f2328; }
-#header QComboBox:hover { background: #f3f4f6; }
-#header QComboBox { padding-right: 24px; }
-#header QComboBox::drop-down { border: none; width: 22px; subcontrol-origin: padding;
-                               subcontrol-position: center right; }
-#header QComboBox::down-arrow { image: url(@ARROW@); width: 10px; height: 6px; }
-#headerDot { color: #c4c8ce; }
-#contextMeter { color: #8a9099; font-size: 12px; }
-#contextMeter[level="full"] { color: #b45309; }
-#contextMeter[level="error"] { color: #b42318; font-weight: 600; }
-QWidget[leftOut="true"] QLabel { color: #9aa1ab; }
-QWidget[leftOut="true"] #userBubble { background: #f1f3f7; }
-#leftOutNote { color: #b45309; font-size: 12px; border-top: 1px dashed #f1d9a6;
-               border-bottom: 1px dashed #f1d9a6; padding: 6px; }
+WINDOW_STYLE = """
+#central, #chatView, #chatContainer, #emptyState { background: $window; }
+#header { background: $window; border-bottom: 1px solid $border; }
+#appTitle { font-size: $fs_title; font-weight: 600; }
+#headerDot { color: $muted; }
+QStatusBar QLabel#onlineDot { color: $online; padding: 0 0 0 6px; }
+QPushButton#notSavingBadge { background: $warning_back; color: $warning_text;
+    border: 1px solid $warning_border; border-radius: 11px; padding: 3px 10px;
+    font-size: $fs_small; font-weight: 600; }
+QPushButton#notSavingBadge:focus { border: 2px solid $focus; padding: 2px 9px; }
+#userBubble { background: $user_bubble; border-radius: 16px; }
+#userBubble[highlighted="true"] { background: $highlight; }
+#assistantBubble[highlighted="true"] { background: $highlight; border-radius: 8px; }
+QToolButton#messageAction { font-size: $fs_small; }
+QToolButton#versionArrow { font-size: $fs_large; padding: 0 8px; min-width: 24px;
+                           min-height: 24px; }
+#versionLabel { color: $muted; font-size: $fs_small; }
+#editBox { background: $surface; border: 2px solid $focus; border-radius: 8px; }
+#statusNote { color: $warning_text; font-size: $fs_small; font-style: italic; }
+#speakerName { color: $muted; font-size: $fs_small; font-weight: 600; }
+#messageTime { color: $muted; font-size: $fs_small; }
+#emptyTitle { font-size: $fs_huge; font-weight: 600; }
+#emptyHint { color: $muted; }
+QPushButton#examplePrompt { text-align: left; padding: 8px 12px; }
+QPushButton#examplePrompt:focus { padding: 7px 11px; }
+#composerCard { background: $surface; border: 1px solid $control_border; border-radius: 14px; }
+#composerCard[focused="true"] { border: 2px solid $focus; }
+QPlainTextEdit#composer, QPlainTextEdit#composer:focus { background: $surface; border: none;
+                                                         padding: 0; }
+#keysHint { color: $muted; font-size: $fs_small; }
+QPushButton#sendButton { border-radius: 10px; padding: 7px 18px; }
+QPushButton#sendButton:focus { padding: 6px 17px; }
+QPushButton#stopButton { border-radius: 10px; padding: 7px 14px; }
+QPushButton#stopButton:focus { padding: 6px 13px; }
+#errorBanner { background: $error_back; border: 1px solid $error_border; border-radius: 10px; }
+#errorText { color: $error_text; }
+QToolButton#errorClose { color: $error_text; }
+#sidebar { background: $sidebar; border-right: 1px solid $border; }
+#sidebarTitle { color: $muted; font-size: $fs_small; font-weight: 600; padding: 0 6px; }
+#notKeptNote { color: $text; }
+#conversationList { background: transparent; }
+#undoBanner { background: $warning_back; border: 1px solid $warning_border; border-radius: 8px; }
+#undoBanner QLabel { color: $warning_text; }
+QPushButton#trashButton { border: 2px solid transparent; color: $muted; padding: 4px 8px;
+                          border-radius: 6px; background: transparent; text-align: left; }
+QPushButton#trashButton:hover { background: $hover; color: $text; }
+QPushButton#trashButton:focus { border-color: $focus; padding: 4px 8px; }
+QStatusBar { background: $sidebar; border-top: 1px solid $border; }
+QStatusBar QLabel { color: $muted; font-size: $fs_small; padding: 0 6px; }
+#contextMeter { color: $muted; font-size: $fs_small; }
+#contextMeter[level="full"] { color: $warning_text; }
+#contextMeter[level="error"] { color: $error_text; font-weight: 600; }
+QWidget[leftOut="true"] QLabel { color: $muted; }
+QWidget[leftOut="true"] #userBubble { background: $sidebar; }
+#leftOutNote { color: $warning_text; font-size: $fs_small; border-top: 1px dashed $warning_border;
+               border-bottom: 1px dashed $warning_border; padding: 6px; }
+#shortcutKeys { font-weight: 600; font-family: monospace; }
 """
 
-STYLE_SHEET = STYLE_SHEET.replace("@ARROW@", resource_path("icons", "chevron-down.svg").as_posix())
+APP_STYLE = "\n".join((BASE_STYLE, WINDOW_STYLE, SEARCH_STYLE, MODELS_STYLE, ASSISTANTS_STYLE))
+
+
+def style_sheet(theme: Theme) -> str:
+    """The whole application's style sheet in `theme`'s colours and sizes."""
+    return theme.render(APP_STYLE, arrow=resource_path("icons", "chevron-down.svg").as_posix())
+
+
+def apply_theme(app: QApplication, theme: Theme) -> None:
+    """Style the whole application with `theme` now and whenever it changes."""
+
+    def apply() -> None:
+        # Each of these restyles every widget (a large chat takes a while): only what changed.
+        palette = theme.qpalette()
+        if palette != app.palette():
+            app.setPalette(palette)
+        font = app.font()
+        if font.pointSizeF() != theme.point_size():
+            font.setPointSizeF(theme.point_size())
+            app.setFont(font)
+        sheet = style_sheet(theme)
+        if sheet != app.styleSheet():
+            app.setStyleSheet(sheet)
+
+    apply()
+    theme.changed.connect(apply)
