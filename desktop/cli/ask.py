@@ -205,10 +205,6 @@ def _answer(
 ) -> int:
     """Stream the answer to `out` (and into the store, when there is one), then the sources
     of the passages it was given (`--docs`); the exit code."""
-    from desktop.chat.grounding import ground
-    from desktop.cli import docs as cli_docs
-    from desktop.cli.store import ReplyRecorder
-
     if engine.template_note:
         print(f"hearth: {engine.template_note}", file=sys.stderr)
     params: GenerationParams = profile.settings.to_params()
@@ -219,13 +215,20 @@ def _answer(
             return with_system_prompt(args.system, built.messages)
         return built.messages
 
-    budget = engine.n_ctx - params.max_tokens
-    grounding = ground(prompt, list(hits), render, engine.count_prompt_tokens, budget)
-    request = build_messages(profile.assistant, [ChatMessage("user", grounding.text)])
-    messages = render(grounding.text)
+    text, sources = prompt, []
+    if hits:  # `--docs`: the passages go in with the question (the store is imported then)
+        from desktop.chat.grounding import ground
+
+        budget = engine.n_ctx - params.max_tokens
+        grounding = ground(prompt, list(hits), render, engine.count_prompt_tokens, budget)
+        text, sources = grounding.text, list(grounding.sources)
+    request = build_messages(profile.assistant, [ChatMessage("user", text)])
+    messages = render(text)
     cancel = CancelToken()
     recorder = None
     if store is not None:
+        from desktop.cli.store import ReplyRecorder
+
         model_key = profile.model_key or str(profile.model_path)
         recorder = ReplyRecorder(store, prompt, model_key, profile.assistant_id)
 
@@ -264,7 +267,10 @@ def _answer(
         silence_stdout()
         return 141
     out.write("\n")
-    cli_docs.print_sources(grounding.sources, out)
+    if sources:
+        from desktop.cli import docs as cli_docs
+
+        cli_docs.print_sources(sources, out)
     out.flush()
     if args.stats:
         line = format_stats(
