@@ -291,7 +291,14 @@ def _remote_model(args: argparse.Namespace, paths: AppPaths) -> tuple[RemoteServ
         return None
     from desktop.cli.servers import remote_reference
 
-    return remote_reference(str(wanted), paths)
+    found = remote_reference(str(wanted), paths)
+    name = str(wanted).partition(":")[0]
+    if found is None and name and "/" not in name and "\\" not in name:
+        raise HearthError(
+            f'There is no model file "{wanted}" and no server "{name}"; `hearth servers list` '
+            "shows your servers (use SERVER:MODEL), or give the path of a model file."
+        )
+    return found
 
 
 def _ask_remote(

@@ -48,3 +48,14 @@ def test_keys_go_to_the_keychain_never_to_the_file(
     assert servers.servers() == [] and servers.api_key(lab) is None
     with pytest.raises(ServerError, match='There is no server "lab"'):
         servers.remove("lab")
+
+
+def test_the_sentence_names_the_missing_server(tmp_path: Path) -> None:
+    from desktop.cli.ask import _remote_model
+    from desktop.cli.parser import build_parser
+    from desktop.core.errors import HearthError
+    from desktop.paths import AppPaths
+
+    args = build_parser().parse_args(["ask", "--model", "nolab:m", "hi"])
+    with pytest.raises(HearthError, match='no model file "nolab:m" and no server "nolab"'):
+        _remote_model(args, AppPaths.resolve(tmp_path))
