@@ -29,11 +29,10 @@ from PySide6.QtWidgets import (
 from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown, copied_code
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
+from desktop.ui.chat.streaming_body import StreamingBody
 
 _THINKING_HTML = "<i>Thinking…</i>"
 _STOPPED_HTML = "<i>Stopped before any text.</i>"
-#: Finished blocks of a streaming reply shown per label.
-BLOCKS_PER_LABEL = 8
 #: The note under a stored reply that did not end normally, by its status.
 STATUS_NOTES = {"incomplete": "(interrupted)", "cancelled": "(stopped)", "error": "(failed)"}
 
@@ -82,8 +81,6 @@ class MessageBubble(QFrame):
         self._text = ""
         self._editor: Composer | None = None
         self._stream: StreamingMarkdown | None = None
-        self._block_labels: list[QLabel] = []
-        self._block_html: list[list[str]] = []  # the blocks each label shows
         self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
         self.label = QLabel()
         self.label.setObjectName("messageText")
@@ -104,14 +101,7 @@ class MessageBubble(QFrame):
             name.setObjectName("speakerName")
             self._layout.addWidget(name)
         self._layout.addWidget(self.label)
-        self._blocks = QWidget()  # a streaming reply: one label per finished block
-        self._blocks_column = QVBoxLayout(self._blocks)
-        self._blocks_column.setContentsMargins(0, 0, 0, 0)
-        self._blocks_column.setSpacing(4)
-        self._tail = self._block_label()
-        self._blocks_column.addWidget(self._tail)
-        self._blocks.hide()
-        self._layout.addWidget(self._blocks)
+        self._body: StreamingBody | None = None  # a streaming reply's text, while it streams
         self.status_note = QLabel()
         self.status_note.setObjectName("statusNote")
         self._layout.addWidget(self.status_note)
@@ -149,63 +139,33 @@ class MessageBubble(QFrame):
             self.label.setText(_THINKING_HTML)
 
     def set_streaming_text(self, text: str) -> None:
-        """The reply so far: only blocks finished since the last call and the open (last)
-        block are rendered and laid out, so an update costs the same early and late."""
+        """The reply so far: blocks finished since the last call are rendered and added
+        once, and the open (last) block replaced, so an update costs the same early and
+        late (see `StreamingBody`)."""
         if self.role == "user" or not text:
             self.set_text(text)
             return
+        if self._body is None:
+            self._body = StreamingBody()
+            self._body.link_activated.connect(self._on_link)
+            self._body.hide()
+            self._layout.insertWidget(self._layout.indexOf(self.label), self._body)
         if self._stream is None:
             self._stream = StreamingMarkdown(self._renderer)
             self.label.hide()
-            self._blocks.show()
+            self._body.show()
         self._text = text
         blocks, tail = self._stream.update(text)
-        # Blocks go into labels of `BLOCKS_PER_LABEL`: the layout has few items to place at
-        # each frame, and a label is set again only when one of its blocks changes.
-        groups = [
-            blocks[start : start + BLOCKS_PER_LABEL]
-            for start in range(0, len(blocks), BLOCKS_PER_LABEL)
-        ]
-        labels, shown = self._block_labels, self._block_html
-        for position, group in enumerate(groups):
-            if position == len(labels):
-                labels.append(self._block_label())
-                self._blocks_column.insertWidget(position, labels[-1])
-                shown.append([])
-            if len(shown[position]) != len(group) or any(
-                a is not b for a, b in zip(shown[position], group, strict=True)
-            ):
-                labels[position].setText("".join(group))
-                shown[position] = list(group)
-        while len(labels) > len(groups):
-            shown.pop()
-            label = labels.pop()
-            self._blocks_column.removeWidget(label)
-            label.deleteLater()
-        self._tail.setText(tail)  # stays shown: showing a widget again costs a restyle
-
-    def _block_label(self) -> QLabel:
-        label = QLabel()
-        label.setObjectName("messageText")
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.RichText)
-        label.setOpenExternalLinks(False)
-        label.setTextInteractionFlags(_TEXT_FLAGS)
-        label.linkActivated.connect(self._on_link)
-        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        return label
+        self._body.show_blocks(blocks, tail)
 
     def _end_stream(self) -> None:
         """Back to one label holding the whole reply (selectable as one text)."""
         if self._stream is None:
             return
         self._stream = None
-        for label in self._block_labels:
-            self._blocks_column.removeWidget(label)
-            label.deleteLater()
-        self._block_labels, self._block_html = [], []
-        self._tail.clear()
-        self._blocks.hide()
+        if self._body is not None:
+            self._body.clear_blocks()
+            self._body.hide()
         self.label.show()
 
     def show_stopped_placeholder(self) -> None:

@@ -49,11 +49,13 @@ USER_BUBBLE_FRACTION = 0.75
 READING_WIDTH = 860
 #: How long a message found by search stays highlighted.
 HIGHLIGHT_MS = 2000
-#: Streaming frames: at least this far apart, and at least this many times the CPU time
-#: the last frame cost (the GUI thread stays mostly idle, leaving the cores to the model).
+#: Streaming frames: at least this far apart, and spaced so that the GUI thread's CPU time
+#: while a reply streams (frames, painting, tokens arriving) stays within `STREAM_CPU_SHARE`
+#: of one core: on a laptop the model's threads use every core, and each millisecond the
+#: GUI thread takes from them is a millisecond the reply waits.
 MIN_FRAME_MS = 66
-MAX_FRAME_MS = 250
-FRAME_COST_FACTOR = 16
+MAX_FRAME_MS = 400
+STREAM_CPU_SHARE = 0.04
 #: Older messages are asked for when the screen is this many screens from the first one.
 LOAD_SCREENS = 2.0
 LEFT_OUT_NOTE = (
@@ -85,6 +87,7 @@ class ChatView(RowColumn):
         self._pending_text: str | None = None
         self._frame_ms = float(MIN_FRAME_MS)
         self._last_frame = 0.0
+        self._last_frame_cpu = 0.0  # the GUI thread's CPU clock at the last frame
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._render_frame)
@@ -164,6 +167,7 @@ class ChatView(RowColumn):
         row = len(self._items) - 1
         if item.status == "streaming":
             self._streaming = row
+            self._frame_ms, self._last_frame_cpu = float(MIN_FRAME_MS), 0.0
         if item.role == "user":
             self._follow = True
         self._layout_rows()
@@ -330,14 +334,19 @@ class ChatView(RowColumn):
         row = self._streaming
         if text is None or row is None:
             return
-        started = time.thread_time()
+        cpu = time.thread_time()
+        if self._last_frame_cpu:
+            # All the GUI thread did since the last frame (that frame's painting included),
+            # spread so that it stays within the share: a costly frame waits longer.
+            spent_ms = (cpu - self._last_frame_cpu) * 1000
+            wanted = spent_ms / STREAM_CPU_SHARE
+            self._frame_ms = min(MAX_FRAME_MS, max(MIN_FRAME_MS, (self._frame_ms + wanted) / 2))
+        self._last_frame_cpu = cpu
         self._items[row] = dataclasses.replace(self._items[row], content=text)
         widget = self._rows.get(row) or self._create(row)
         widget.bubble.set_streaming_text(text)
         self._geometry.set_height(row, widget.measure(self._row_width()))
         self._layout_rows()  # painting follows in the event loop, which lets the worker run
-        cost_ms = (time.thread_time() - started) * 1000
-        self._frame_ms = min(MAX_FRAME_MS, max(MIN_FRAME_MS, FRAME_COST_FACTOR * cost_ms))
         self._last_frame = time.monotonic()
 
     # --- left-out note -----------------------------------------------------------------
