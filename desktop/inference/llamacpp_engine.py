@@ -22,6 +22,7 @@ from typing import Any
 from desktop.core.errors import ContextOverflowError, GenerationError, ModelLoadError
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, Usage
+from desktop.inference.kv_states import DEFAULT_BUDGET, KvStates, SavedState
 from desktop.inference.templates import ChatTemplate
 
 log = logging.getLogger("hearth.llama_cpp")
@@ -42,6 +43,10 @@ _LEVELS = {
 #: buffer from the number asked for, so a context of 300 would overflow that buffer past
 #: 300 tokens ("could not broadcast input array"). Asking for the rounded size keeps both equal.
 CONTEXT_STEP = 256
+
+#: A conversation's cache is kept for a later switch back when it holds at least this many
+#: tokens (below, evaluating it again costs about as much as restoring it).
+SAVE_MIN_TOKENS = 256
 
 
 def padded_context(n_ctx: int) -> int:
@@ -127,7 +132,7 @@ def _import_llama_cpp() -> Any:
 class LlamaCppEngine:
     """The Engine protocol over `llama_cpp.Llama`. See the module docstring for threading."""
 
-    def __init__(self, chat_format: str = "chatml") -> None:
+    def __init__(self, chat_format: str = "chatml", state_budget: int = DEFAULT_BUDGET) -> None:
         self._llama_cpp = _import_llama_cpp()
         self.info = EngineInfo("llama.cpp", str(self._llama_cpp.__version__), ("gguf",))
         self.usage = Usage()
@@ -139,6 +144,8 @@ class LlamaCppEngine:
         # messages: the conversation is rendered and tokenized once per turn, not twice).
         self._rendered: tuple[tuple[ChatMessage, ...], str, list[int]] | None = None
         self._cancel: CancelToken | None = None
+        # Other conversations' evaluated prompts, so switching back to one answers warm.
+        self._states = KvStates(state_budget)
         self._router: _LogRouter = _installed["router"]
         # The abort callback must stay referenced for as long as the context may call it.
         self._abort_cb = self._llama_cpp.ggml_abort_callback(self._should_abort)
@@ -257,6 +264,29 @@ class LlamaCppEngine:
             position += len(piece)
         return kept + list(llm.tokenize(rest[position:], add_bos=False, special=True))
 
+    # -- other conversations' caches -------------------------------------------------------
+    def _evaluation_prompt(
+        self, llm: Any, messages: Sequence[ChatMessage]
+    ) -> tuple[str, list[int]]:
+        """The prompt about to be evaluated, with the cache switched to its conversation:
+        when it does not continue the conversation in the cache, that one is saved, and a
+        saved state that this prompt continues is restored (then only the rest is new)."""
+        key = tuple(messages)
+        if self._rendered is not None and self._rendered[0] == key:
+            text = self._rendered[1]
+        else:
+            text = self.template.render(messages)
+        live = self._cached_prompt
+        if live is None or not text.startswith(live[0]):
+            saved = self._states.take(text)
+            if live is not None and llm.n_tokens >= SAVE_MIN_TOKENS:
+                tokens = tuple(int(t) for t in llm._input_ids[: llm.n_tokens])
+                self._states.put(SavedState(live[0], tuple(live[1]), tokens, _state(llm)))
+            if saved is not None and _restore(llm, saved):
+                self._cached_prompt = (saved.text, list(saved.prompt_tokens))
+                self._rendered = None  # tokenize again: the restored tokens are reused
+        return self._prompt(messages)
+
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._tokens(messages))
 
@@ -270,10 +300,11 @@ class LlamaCppEngine:
         the next request sets it. Returns how many tokens were evaluated.
         """
         llm = self._require()
-        _text, tokens = self._prompt(messages)
+        text, tokens = self._evaluation_prompt(llm, messages)
         common = _common_prefix(llm, tokens)
         if common >= len(tokens) or len(tokens) >= llm.n_ctx():
             return 0
+        self._cached_prompt = (text, tokens)
         llm.n_tokens = common  # eval() drops the cache from here, then evaluates the rest
         self._cancel = cancel
         self._router.stopping = lambda: cancel.cancelled
@@ -297,7 +328,7 @@ class LlamaCppEngine:
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[str]:
         llm = self._require()
-        text, tokens = self._prompt(messages)
+        text, tokens = self._evaluation_prompt(llm, messages)
         self._cached_prompt = (text, tokens)
         self.usage = Usage(prompt_tokens=len(tokens), cached_tokens=_common_prefix(llm, tokens))
         room = llm.n_ctx() - len(tokens)
@@ -354,6 +385,7 @@ class LlamaCppEngine:
         self._template = None
         self._cached_prompt = None
         self._rendered = None
+        self._states.clear()
         if llm is not None:
             llm.close()
 
@@ -366,3 +398,28 @@ def _common_prefix(llm: Any, tokens: list[int]) -> int:
             break
         count += 1
     return count
+
+
+def _state(llm: Any) -> bytes:
+    """The context's state (its KV cache), serialised by llama.cpp."""
+    llama_cpp = _import_llama_cpp()
+    size = int(llama_cpp.llama_state_get_size(llm.ctx))
+    buffer = (ctypes.c_uint8 * size)()
+    written = int(llama_cpp.llama_state_get_data(llm.ctx, buffer, size))
+    return ctypes.string_at(buffer, min(written, size))
+
+
+def _restore(llm: Any, saved: SavedState) -> bool:
+    """Put `saved` back as the context's state; False (and an empty cache) if refused."""
+    llama_cpp = _import_llama_cpp()
+    buffer = (ctypes.c_uint8 * len(saved.data)).from_buffer_copy(saved.data)
+    if int(llama_cpp.llama_state_set_data(llm.ctx, buffer, len(saved.data))) != len(saved.data):
+        log.warning("llama.cpp refused a saved conversation state; evaluating again")
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        return False
+    count = len(saved.tokens)
+    llm.input_ids[:count] = saved.tokens
+    llm.n_tokens = count
+    llm._requires_eval = True  # logits come from the next decode, not the restored state
+    return True

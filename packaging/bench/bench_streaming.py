@@ -4,7 +4,8 @@ Each round runs in a fresh process (offscreen) and, on the same prompt, interlea
 - raw: llama-cpp-python's own `create_chat_completion(stream=True)` on the built-in model;
 - app: the real window pipeline: `ChatController` + the inference worker thread +
   `MainWindow`/`ChatView`, the question sent as a user would; tokens/s from the engine's
-  statistics, plus the GUI thread's stalls (a 4 ms timer's lateness) and its CPU time.
+  statistics, plus the GUI thread's stalls (how late a 10 ms timer fires: a probe that
+  wakes the GUI thread 100 times a second, itself a small load) and its CPU time.
 Greedy decoding with the same sampling settings on both sides, 2 threads, replies of up
 to 400 and 1,000 tokens of Markdown with code. Prints per-round numbers and medians; the
 ratio is taken within each round (app / raw) before the median.
@@ -49,6 +50,7 @@ DRIVER = textwrap.dedent("""
     from desktop.ui.chat.worker import InferenceThread
 
     question, threads, lengths = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    PROBE_MS = 10
     app = QApplication([])
     path = find_embedded_model()
     factory, describer = make_engine_factory()
@@ -99,11 +101,11 @@ DRIVER = textwrap.dedent("""
 
         def tick():
             now = clock.nsecsElapsed()
-            lateness.append(max(0.0, (now - last[0]) / 1e6 - 4.0))
+            lateness.append(max(0.0, (now - last[0]) / 1e6 - PROBE_MS))
             last[0] = now
 
         timer.timeout.connect(tick)
-        timer.start(4)
+        timer.start(PROBE_MS)
         cpu = time.thread_time()
         controller.send(question)
         wait_for(controller.generation_ended)

@@ -232,3 +232,30 @@ def test_a_cancelled_read_ahead_leaves_the_engine_as_it_was(engine: LlamaCppEngi
     cancelled.cancel()
     assert engine.prefill(history2, cancelled) == 0  # aborted inside llama.cpp
     assert "".join(engine.stream(history, params, CancelToken())) == expected
+
+
+def test_going_back_to_an_earlier_chat_restores_its_cache_and_answers_the_same(
+    engine: LlamaCppEngine,
+) -> None:
+    """Chat A, then chat B, then A again: A's evaluated prompt comes back from memory
+    (only A's new question is evaluated) and the reply is the one a fresh engine gives."""
+    params = GenerationParams(max_tokens=12, temperature=0.0, seed=5)
+    notes = " ".join(f"Note {n}: the meeting room {n} is on floor {n % 7}." for n in range(40))
+    chat_a = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", notes)])
+    chat_a += [ChatMessage("assistant", "".join(engine.stream(chat_a, params, CancelToken())))]
+    a_tokens = engine.usage.prompt_tokens
+    assert a_tokens > 400
+    chat_b = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", "Name a bird.")])
+    list(engine.stream(chat_b, params, CancelToken()))
+    assert engine.usage.cached_tokens < 100  # B shares only the system prompt with A
+    assert len(engine._states) == 1  # A was kept when B replaced it
+
+    chat_a += [ChatMessage("user", "Which floor is room 12 on?")]
+    reply = "".join(engine.stream(chat_a, params, CancelToken()))
+    assert engine.usage.cached_tokens >= a_tokens  # A's prompt and reply were not evaluated
+    plain = LlamaCppEngine()
+    plain.load(engine._llm.model_path, LoadOptions(n_ctx=2048, n_threads=2))
+    try:
+        assert reply == "".join(plain.stream(chat_a, params, CancelToken()))
+    finally:
+        plain.close()
