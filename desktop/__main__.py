@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
 HEADLESS |= {"models", "bench", "key", "servers", "docs"}
@@ -36,10 +37,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.cli.main import main as cli_main
 
         try:
-            return cli_main(args)
+            code = cli_main(args)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             _silence_stdout()
             return 141
+        if argv is None:  # this process is the command: end it without tearing Python down
+            _exit_now(code)
+        return code
     from desktop.display_check import window_problem
 
     problem = window_problem()  # before Qt loads: Qt would abort the process instead
@@ -49,6 +53,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.app import main as app_main
 
     return app_main(args)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process once its output is out: a command has closed its store and files
+    itself, and the interpreter's teardown (freeing every module) would only add time to
+    each call of a scripted `hearth ask`."""
+    import logging
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            _silence_stdout()
+            code = code or 141
+    logging.shutdown()
+    os._exit(code)
 
 
 def _silence_stdout() -> None:

@@ -170,7 +170,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         if remote is not None:
             return _ask_remote(args, out, paths, prompt, stack, *remote)
         engine = engine_host(args, paths)
-        stack.callback(engine.close)
+        stack.callback(engine.close)  # on a failure: ended (killed if need be) before exiting
         engine.prepare()  # its Python starts while this process imports and chooses the model
         lock = None
         if not args.no_save:  # the window or another command using the store: refused first
@@ -190,7 +190,11 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         hits = _passages(args, prompt, paths, store)
         engine.finish_load()
         load_time = engine.load_time_s
-        return _answer(args, out, prompt, engine, profile, store, load_time, hits)
+        code = _answer(args, out, prompt, engine, profile, store, load_time, hits)
+        # Answered: the process ends next, and the idle engine host ends on its own once
+        # told to; waiting for it would only add its exit to the command's time.
+        engine.close(wait=False)
+        return code
 
 
 def _answer(

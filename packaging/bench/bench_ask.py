@@ -22,6 +22,8 @@ same rounds, with its own data folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import os
 import resource
@@ -88,6 +90,24 @@ def commands(
     return rows
 
 
+#: prctl option: orphaned descendants are re-parented to this process (Linux 3.4+).
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _become_subreaper() -> None:
+    """Processes left behind by a command (`hearth ask` does not wait for its engine host
+    to end once it has answered) become this script's children, so their CPU time is
+    counted (Linux; elsewhere they are not counted)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _reap_orphans() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while True:
+            os.waitpid(-1, 0)
+
+
 def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """The wall time and the CPU time (user + system, the engine host's included) of a run.
 
@@ -99,6 +119,7 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
         command, env=env, cwd=env["HEARTH_DATA_DIR"], capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - start
+    _reap_orphans()  # an engine host still ending after its command: its CPU counts too
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     if done.returncode != 0:
@@ -110,6 +131,7 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def main() -> None:
+    _become_subreaper()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)

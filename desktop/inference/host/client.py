@@ -149,6 +149,16 @@ class _Child:
                     pipe.close()
         return code
 
+    def release(self) -> None:
+        """Ask the child to end and do not wait for it: for a command about to exit (the
+        child ends on the request, or when its input closes with this process)."""
+        self.killed = True
+        if self.alive():
+            self.send({"op": "close", "id": 0})
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
     def close(self) -> None:
         """Ask the child to end; kill it if it does not within `CLOSE_WAIT_S`."""
         if self.alive() and self.send({"op": "close", "id": 0}):
@@ -317,22 +327,26 @@ class HostedEngine:
             if not ended and self._child is child:
                 self._stop(child, request_id)
 
-    def close(self) -> None:
-        """End the child: the model's memory goes back to the system. Safe to call twice."""
-        self._end_child()
+    def close(self, wait: bool = True) -> None:
+        """End the child: the model's memory goes back to the system. Safe to call twice.
+        `wait=False` (a command that is about to exit): ask it to end, do not wait."""
+        self._end_child(wait)
         spare, self._spare = self._spare, None
         if spare is not None:
-            spare.close()
+            spare.close() if wait else spare.release()
 
-    def _end_child(self) -> None:
+    def _end_child(self, wait: bool = True) -> None:
         child, self._child = self._child, None
         self._model = None
         self._draining = None
         self._pending = None
         self._counts.clear()
         if child is not None:
-            child.close()
-            log.info("engine host %d ended", child.pid)
+            if wait:
+                child.close()
+                log.info("engine host %d ended", child.pid)
+            else:
+                child.release()
 
     # -- the child -------------------------------------------------------------------------
     def _start(self, path: Path, options: LoadOptions, progress: ProgressCallback | None) -> None:

@@ -30,6 +30,8 @@ from desktop.inference.host import protocol
 FROZEN_COMMAND = "__engine-host"
 MODULE = "desktop.inference.host.server"
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+#: Reply pieces closer together than this are sent in one frame (the first at once).
+COALESCE_S = 0.025
 
 log = logging.getLogger("hearth.host")
 
@@ -160,13 +162,24 @@ class HostServer:
             messages = protocol.decode_messages(request["messages"])
             params = protocol.decode_params(request["params"])
             stream = engine.stream(messages, params, cancel)
+            # Pieces that come faster than `COALESCE_S` apart travel together: each frame
+            # wakes a thread in the window's process, on cores the model's threads need.
+            pending: list[str] = []
+            sent_at = 0.0
             try:
                 for piece in stream:
                     if piece:
-                        self.send({"ev": "token", "id": request_id, "text": piece})
+                        pending.append(piece)
+                        now = time.monotonic()
+                        if now - sent_at >= COALESCE_S:
+                            self.send({"ev": "token", "id": request_id, "text": "".join(pending)})
+                            pending.clear()
+                            sent_at = now
                     if cancel.cancelled:
                         break
             finally:
+                if pending:  # the end of the reply (or what came before a failure)
+                    self.send({"ev": "token", "id": request_id, "text": "".join(pending)})
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()
