@@ -1,0 +1,113 @@
+"""Sources in the window: the passages of the chosen collections packed into the question
+of a request, and the sources kept with the reply (in its stats) so they survive a restart.
+
+`ground_request` replaces the last question of a request's messages by the question with
+the best passages (`grounding.ground`, the same packing `hearth ask --docs` uses) within
+`budget_tokens`, counted with a cautious estimate (the exact count needs the engine, which
+lives on the inference thread; the context planner trims history if the estimate was short).
+`to_stats` / `from_stats` keep the sources, the question's words (highlighted in the side
+panel) and the collections used in a reply's stats.
+
+Plain Python. Thread: the caller's (the GUI thread in the window).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from desktop.chat.grounding import Source, ground
+from desktop.core.types import ChatMessage
+from desktop.storage.documents import STOPWORDS, PassageHit
+
+#: Characters per token assumed when packing passages (English text with SmolLM2's
+#: tokenizer averages about 4; 3 keeps a margin for code and other languages).
+CHARS_PER_TOKEN = 3.0
+#: Tokens a chat template adds around each message (role markers).
+TOKENS_PER_MESSAGE = 6
+#: How many passages are looked up for one question.
+SEARCH_LIMIT = 8
+
+Search = Callable[[str], Sequence[PassageHit]]
+
+
+@dataclass(frozen=True)
+class Cited:
+    """The sources of a reply, the words of its question, and the collections searched."""
+
+    sources: tuple[Source, ...]
+    terms: tuple[str, ...]
+    collections: tuple[int, ...]
+
+
+def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
+    chars = sum(len(m.content) for m in messages)
+    return int(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * len(messages)
+
+
+def question_terms(question: str) -> tuple[str, ...]:
+    """The question's words worth highlighting (no common words), lowercased, in order."""
+    words = re.findall(r"\w+", question.casefold())
+    return tuple(dict.fromkeys(w for w in words if len(w) > 1 and w not in STOPWORDS))
+
+
+def highlight_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of each word of `text` starting with one of `terms` (case-insensitive)."""
+    if not terms:
+        return []
+    pattern = re.compile(
+        r"\b(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
+        re.IGNORECASE,
+    )
+    return [match.span() for match in pattern.finditer(text)]
+
+
+def ground_request(
+    messages: Sequence[ChatMessage], search: Search, budget_tokens: int
+) -> tuple[list[ChatMessage], list[Source]]:
+    """`messages` with the last question grounded in the passages `search` finds for it."""
+    if not messages or messages[-1].role != "user" or not messages[-1].content.strip():
+        return list(messages), []
+    head = list(messages[:-1])
+    question = messages[-1].content
+    hits = search(question)
+    if not hits:
+        return list(messages), []
+
+    def render(text: str) -> list[ChatMessage]:
+        return [*head, ChatMessage("user", text)]
+
+    grounding = ground(question, hits, render, estimate_tokens, budget_tokens)
+    return render(grounding.text), list(grounding.sources)
+
+
+def to_stats(cited: Cited) -> dict[str, Any]:
+    """What a reply's stats keep of its sources."""
+    return {
+        "sources": [asdict(source) for source in cited.sources],
+        "source_terms": list(cited.terms),
+        "collections": list(cited.collections),
+    }
+
+
+def from_stats(stats: dict[str, Any] | None) -> Cited | None:
+    """The sources kept in a reply's stats; None when it has none (or they are unreadable)."""
+    if not stats or not isinstance(stats.get("collections"), list):
+        return None
+    try:
+        sources = tuple(
+            Source(int(s["number"]), str(s["path"]), _page(s), str(s["heading"]), str(s["text"]))
+            for s in stats.get("sources") or []
+        )
+        terms = tuple(str(t) for t in stats.get("source_terms") or [])
+        collections = tuple(int(c) for c in stats["collections"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Cited(sources, terms, collections)
+
+
+def _page(source: dict[str, Any]) -> int | None:
+    page = source.get("page")
+    return None if page is None else int(page)
