@@ -19,14 +19,16 @@ from desktop.chat.cited import Cited, highlight_spans
 from desktop.chat.grounding import Source
 
 PANEL_WIDTH = 360
+MARK_OPEN = '<span style="background-color: #ffe066; color: #1a1a1a;">'
 
 
 def marked_html(text: str, terms: tuple[str, ...]) -> str:
-    """`text` as HTML with the words starting with `terms` in <mark>."""
+    """`text` as HTML with the words starting with `terms` highlighted (Qt's rich text
+    has no <mark>: a span with a background)."""
     parts, at = [], 0
     for start, end in highlight_spans(text, terms):
         parts.append(html.escape(text[at:start]))
-        parts.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        parts.append(f"{MARK_OPEN}{html.escape(text[start:end])}</span>")
         at = end
     parts.append(html.escape(text[at:]))
     return "".join(parts).replace("\n", "<br>")
@@ -41,6 +43,7 @@ class SourcePanel(QFrame):
         self.setObjectName("sourcePanel")
         self.setFixedWidth(PANEL_WIDTH)
         self.source: Source | None = None
+        self.passage_html = ""
         self.title = QLabel()
         self.title.setObjectName("sourceTitle")
         self.title.setWordWrap(True)
@@ -78,7 +81,8 @@ class SourcePanel(QFrame):
             where.append(source.heading)
         where.append(source.path)
         self.where.setText(" · ".join(where))
-        self.passage.setHtml(marked_html(source.text, cited.terms))
+        self.passage_html = marked_html(source.text, cited.terms)
+        self.passage.setHtml(self.passage_html)
         exists = Path(source.path).exists()
         self.open_button.setEnabled(exists)
         self.open_button.setToolTip("" if exists else "The file is no longer there.")

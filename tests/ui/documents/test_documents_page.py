@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QTreeWidgetItem
 from pytestqt.qtbot import QtBot
 
 from desktop.documents.indexer import IndexReport
@@ -34,9 +35,13 @@ def finish(qtbot: QtBot, indexing: IndexingThread, action: object) -> IndexRepor
     return report
 
 
+def rows(page: DocumentsPage) -> list[QTreeWidgetItem]:
+    found = [page.file_list.topLevelItem(i) for i in range(page.file_list.topLevelItemCount())]
+    return [row for row in found if row is not None]
+
+
 def statuses(page: DocumentsPage) -> dict[str, str]:
-    rows = (page.file_list.topLevelItem(i) for i in range(page.file_list.topLevelItemCount()))
-    return {row.text(0): row.text(1) for row in rows}
+    return {row.text(0): row.text(1) for row in rows(page)}
 
 
 def test_collections_are_made_renamed_and_removed(page: DocumentsPage, docs: DocumentStore) -> None:
@@ -70,8 +75,7 @@ def test_files_and_folders_are_indexed_with_their_status(
     assert page.collection_list.currentItem().text() == "My documents"
     assert page.progress_label.text().startswith("Done: 3 files indexed")
     # Remove one file found in the folder, then the whole folder.
-    rows = [page.file_list.topLevelItem(i) for i in range(page.file_list.topLevelItemCount())]
-    page.file_list.setCurrentItem(next(r for r in rows if r.text(0) == "note01.md"))
+    page.file_list.setCurrentItem(next(r for r in rows(page) if r.text(0) == "note01.md"))
     assert page.remove_selected_file()
     assert statuses(page)["note01.md"] == "not indexed: removed from the collection"
     finish(qtbot, indexing, page.rescan)  # the next scan leaves it out
