@@ -27,8 +27,8 @@ from desktop.storage.documents import STOPWORDS, PassageHit
 CHARS_PER_TOKEN = 3.0
 #: Tokens a chat template adds around each message (role markers).
 TOKENS_PER_MESSAGE = 6
-#: How many passages are looked up for one question.
-SEARCH_LIMIT = 8
+#: How many passages are looked up for one question (a small model is misled by many).
+SEARCH_LIMIT = 5
 
 Search = Callable[[str], Sequence[PassageHit]]
 

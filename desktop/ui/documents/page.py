@@ -48,7 +48,7 @@ _T = TypeVar("_T")
 
 #: How often watched folders are scanned again for added, changed or deleted files.
 WATCH_INTERVAL_MS = 30_000
-#: The name of the collection that documents dropped on the window go to when there is none.
+#: The name of the first collection, unless it is made of one folder (then it is its name).
 DEFAULT_COLLECTION = "My documents"
 IDLE_HINT = "Drop files or folders here, or use Add files… and Add folder…."
 
@@ -290,7 +290,7 @@ class DocumentsPage(QDialog):
         """Add files and folders to a collection (the selected one, or a new one) and index."""
         if collection_id is None:
             current = self.current_collection()
-            collection_id = current.id if current is not None else self._default_collection()
+            collection_id = current.id if current is not None else self._new_for(paths)
         if collection_id is None:
             return None
         self.indexing.add(collection_id, [str(p.expanduser().absolute()) for p in paths])
@@ -299,9 +299,11 @@ class DocumentsPage(QDialog):
         self.progress_label.setText("Looking for files…")
         return collection_id
 
-    def _default_collection(self) -> int | None:
-        existing = self.store.collection_id(DEFAULT_COLLECTION)
-        return existing if existing is not None else self.new_collection(DEFAULT_COLLECTION)
+    def _new_for(self, paths: list[Path]) -> int | None:
+        """A collection for the first documents: named after the one folder, if that is all."""
+        name = paths[0].name if len(paths) == 1 and paths[0].is_dir() else DEFAULT_COLLECTION
+        existing = self.store.collection_id(name)
+        return existing if existing is not None else self.new_collection(name)
 
     def _choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add files")

@@ -1,7 +1,7 @@
 """The "Documents" button beside the composer: which collections this chat answers from.
 
 A tool button whose menu lists the collections with a check mark each, and "Manage
-documents…". Its text says what is chosen ("Documents: home, work", or "No documents").
+documents…". Its text says what is chosen ("Documents: home, work", or "Documents: none").
 
 Signals: chosen(list[int]) (the ids checked), manage_requested().
 Thread: GUI thread only.
@@ -70,4 +70,4 @@ class CollectionPicker(QToolButton):
             self._menu.addSeparator()
         self._menu.addAction("Manage documents…").triggered.connect(self.manage_requested)
         names = [c.name for c in self._collections if c.id in checked]
-        self.setText("📄 " + (", ".join(names) if names else "No documents"))
+        self.setText("Documents: " + (", ".join(names) if names else "none"))

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
+from desktop.chat.cited import Cited
 from desktop.core.errors import HearthError
 from desktop.storage.documents import DocumentStore
 from desktop.ui.chat.controller import ChatController
 from desktop.ui.documents.indexing import IndexingThread
 from desktop.ui.documents.page import DocumentsPage
 from desktop.ui.documents.picker import CollectionPicker
-from desktop.ui.documents.source_panel import SourcePanel
+from desktop.ui.documents.source_panel import PANEL_WIDTH, SourcePanel
 from desktop.ui.shell.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,19 @@ class DocumentsFeature:
         self.picker.manage_requested.connect(self.open_page)
         controller.collections_changed.connect(self.picker.set_checked)
         window.documents_dropped.connect(self.add_dropped)
-        window.source_requested.connect(self.panel.show_source)
+        window.source_requested.connect(self.show_source)
         window.menu.addAction("Documents…").triggered.connect(self.open_page)
         indexing.run_finished.connect(lambda *_: self.refresh_picker())
         self.refresh_picker()
+
+    def show_source(self, cited: Cited, number: int) -> None:
+        """A source under a reply was clicked: the panel shows it, the window grows for it."""
+        was_hidden = self.panel.isHidden()
+        self.panel.show_source(cited, number)
+        screen = self._window.screen().availableGeometry().width()
+        if was_hidden and self.panel.isVisible():
+            wider = min(screen, self._window.width() + PANEL_WIDTH)
+            self._window.resize(max(self._window.width(), wider), self._window.height())
 
     def start(self) -> list[int]:
         """Start the indexing thread and continue unfinished runs; their collection ids."""

@@ -68,12 +68,12 @@ def test_a_dropped_folder_answers_with_sources_that_open(docs_app: DocsApp, tmp_
     page = docs_app.feature.page
     assert page is not None and page.isVisible()
     collection = page.current_collection()
-    assert collection is not None and collection.name == "My documents"
+    assert collection is not None and collection.name == "house"
     picker = docs_app.feature.picker
-    assert picker.text() == "📄 No documents"
+    assert picker.text() == "Documents: none"
     picker.toggle_collection(collection.id, True)
     assert controller.collections == (collection.id,)
-    assert picker.text() == "📄 My documents"
+    assert picker.text() == "Documents: house"
 
     docs_app.load()
     docs_app.factory.tokens = ["Hold ", "the ", "red ", "button."]  # no [1]: sources still shown
