@@ -3,8 +3,8 @@ of a request, and the sources kept with the reply (in its stats) so they survive
 
 `ground_request` replaces the last question of a request's messages by the question with
 the best passages (`grounding.ground`, the same packing `hearth ask --docs` uses) within
-`budget_tokens`, counted with a cautious estimate (the exact count needs the engine, which
-lives on the inference thread; the context planner trims history if the estimate was short).
+`budget_tokens`, counted by the engine (in the window: on the inference thread, which owns
+it; the passages are found on the GUI thread and travel with the request).
 `to_stats` / `from_stats` keep the sources, the question's words (highlighted in the side
 panel) and the collections used in a reply's stats.
 
@@ -22,15 +22,8 @@ from desktop.chat.grounding import Source, ground
 from desktop.core.types import ChatMessage
 from desktop.storage.documents import STOPWORDS, PassageHit
 
-#: Characters per token assumed when packing passages (English text with SmolLM2's
-#: tokenizer averages about 4; 3 keeps a margin for code and other languages).
-CHARS_PER_TOKEN = 3.0
-#: Tokens a chat template adds around each message (role markers).
-TOKENS_PER_MESSAGE = 6
 #: How many passages are looked up for one question (a small model is misled by many).
 SEARCH_LIMIT = 5
-
-Search = Callable[[str], Sequence[PassageHit]]
 
 
 @dataclass(frozen=True)
@@ -40,11 +33,6 @@ class Cited:
     sources: tuple[Source, ...]
     terms: tuple[str, ...]
     collections: tuple[int, ...]
-
-
-def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
-    chars = sum(len(m.content) for m in messages)
-    return int(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * len(messages)
 
 
 def question_terms(question: str) -> tuple[str, ...]:
@@ -65,21 +53,22 @@ def highlight_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
 
 
 def ground_request(
-    messages: Sequence[ChatMessage], search: Search, budget_tokens: int
+    messages: Sequence[ChatMessage],
+    hits: Sequence[PassageHit],
+    budget_tokens: int,
+    count_tokens: Callable[[Sequence[ChatMessage]], int],
 ) -> tuple[list[ChatMessage], list[Source]]:
-    """`messages` with the last question grounded in the passages `search` finds for it."""
-    if not messages or messages[-1].role != "user" or not messages[-1].content.strip():
+    """`messages` with the last question grounded in `hits` (best first), as many as fit in
+    `budget_tokens` counted by `count_tokens` (the engine's own count)."""
+    if not hits or not messages or messages[-1].role != "user":
         return list(messages), []
     head = list(messages[:-1])
     question = messages[-1].content
-    hits = search(question)
-    if not hits:
-        return list(messages), []
 
     def render(text: str) -> list[ChatMessage]:
         return [*head, ChatMessage("user", text)]
 
-    grounding = ground(question, hits, render, estimate_tokens, budget_tokens)
+    grounding = ground(question, hits, render, count_tokens, budget_tokens)
     return render(grounding.text), list(grounding.sources)
 
 

@@ -62,7 +62,8 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop.chat.cited import SEARCH_LIMIT, Cited, ground_request, question_terms, to_stats
+from desktop.chat.cited import SEARCH_LIMIT, Cited, question_terms, to_stats
+from desktop.chat.grounding import Source
 from desktop.chat.keep import keep_in_store
 from desktop.chat.model_state import ModelState
 from desktop.chat.profiles import ChatProfile, ProfileSource
@@ -80,7 +81,7 @@ from desktop.core.types import (
 )
 from desktop.storage.conversations import ConversationStore, MessageStatus
 from desktop.storage.documents import PassageHit
-from desktop.ui.chat.budget import ContextTracker
+from desktop.ui.chat.budget import PLACEHOLDER, ContextTracker
 from desktop.ui.chat.model_slot import ModelSlot
 from desktop.ui.chat.worker import InferenceThread
 
@@ -160,6 +161,7 @@ class ChatController(QObject):
         self._context.budget_changed.connect(self.budget_changed)
         self._context.left_out_changed.connect(self.left_out_changed)
         self._context.measure_requested.connect(inference.measure_requested)
+        self._context.measure_grounded_requested.connect(inference.measure_grounded_requested)
         self._system_prompt = system_prompt
         self._params = params or GenerationParams()
         self._next_id = 0
@@ -186,6 +188,7 @@ class ChatController(QObject):
         worker.model_crashed.connect(self._on_model_crashed)
         worker.context_planned.connect(self._on_context_planned)
         worker.context_measured.connect(self._context.on_measured)
+        worker.sources_chosen.connect(self._on_sources_chosen)
 
     # --- state -------------------------------------------------------------------------
 
@@ -641,26 +644,33 @@ class ChatController(QObject):
         return self._grounded_request(draft)[0]
 
     def _grounded_request(self, draft: str = "") -> tuple[ChatRequest, Cited | None]:
+        """The request with the passages found for its last question (the worker packs those
+        that fit), and what the reply will keep of them (its sources come from the worker)."""
         assistant = self._profile.assistant if self._profile is not None else None
         model = self.model
         window = None if model is None else model.n_ctx  # no turn takes < 1 token
         items = self._session.context_items(window)
         request = build_request(items, assistant, self._system_prompt, draft)
         search, chosen = self._search_documents, self._collections
-        if search is None or not chosen or not request.messages:
+        last = request.messages[-1] if request.messages else None
+        if search is None or not chosen or last is None or last.role != "user":
             return request, None
-        question = request.messages[-1].content
-        budget = (window or DEFAULT_WINDOW) - self._params.max_tokens
+        if draft == PLACEHOLDER:  # the meter of an empty composer: no question yet
+            return request, None
         try:
-            messages, sources = ground_request(
-                request.messages, lambda text: search(text, chosen, SEARCH_LIMIT), budget
-            )
+            hits = tuple(search(last.content, chosen, SEARCH_LIMIT))
         except HearthError as error:
             log.warning("searching the documents failed: %s", error)
             self.status_changed.emit(f"Could not search your documents: {error}")
             return request, None
-        cited = Cited(tuple(sources), question_terms(question), chosen)
-        return ChatRequest(messages, request.pinned, request.turn_items), cited
+        cited = Cited((), question_terms(last.content), chosen)
+        return dataclasses.replace(request, hits=hits), cited
+
+    @Slot(int, list)
+    def _on_sources_chosen(self, request_id: int, sources: list[Source]) -> None:
+        cited = self._active_cited
+        if request_id == self._active_id and cited is not None:
+            self._active_cited = dataclasses.replace(cited, sources=tuple(sources))
 
     def _restore_collections(self, items: Sequence[MessageItem]) -> None:
         """A reopened chat answers from the collections its last grounded reply used."""
@@ -736,6 +746,11 @@ class ChatController(QObject):
         self._set_phase(ReplyPhase.STREAMING)
         self.generation_started.emit()
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
+        if request.hits:
+            self._inference.generate_grounded_requested.emit(
+                self._active_id, request.messages, self._params, request.pinned, list(request.hits)
+            )
+            return
         self.generate_requested.emit(
             self._active_id, request.messages, self._params, request.pinned
         )

@@ -162,6 +162,7 @@ class DocumentsPage(QDialog):
         columns.addLayout(right, 3)
         self.progress = QProgressBar()
         self.progress.setObjectName("indexProgress")
+        self.progress.setTextVisible(False)  # the line below says it in words
         self.progress_label = QLabel(IDLE_HINT)
         self.progress_label.setObjectName("indexProgressText")
         self.pause_button = QPushButton("Pause")

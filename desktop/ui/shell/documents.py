@@ -89,8 +89,15 @@ class DocumentsFeature:
         return page
 
     def add_dropped(self, paths: list[Path]) -> None:
-        """Documents dropped on the window: into the page's collection (or a new one)."""
-        self.open_page().add_paths(paths)
+        """Documents dropped on the window: into the page's collection (or a new one); a
+        chat answering from no collection answers from that one from now on."""
+        page = self.open_page()
+        collection_id = page.add_paths(paths)
+        if collection_id is not None and not self._controller.collections:
+            self._controller.set_collections([collection_id])
+            collection = page.current_collection()
+            if collection is not None:
+                self._window.set_status(f"This chat now answers from “{collection.name}”.")
 
     def refresh_picker(self) -> None:
         try:

@@ -4,6 +4,7 @@ lists its sources, a source opens in the side panel, and it all survives reopeni
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,11 +70,13 @@ def test_a_dropped_folder_answers_with_sources_that_open(docs_app: DocsApp, tmp_
     assert page is not None and page.isVisible()
     collection = page.current_collection()
     assert collection is not None and collection.name == "house"
-    picker = docs_app.feature.picker
-    assert picker.text() == "Documents: none"
-    picker.toggle_collection(collection.id, True)
+    picker = docs_app.feature.picker  # the chat answers from the folder dropped
     assert controller.collections == (collection.id,)
     assert picker.text() == "Documents: house"
+    picker.toggle_collection(collection.id, False)
+    assert controller.collections == () and picker.text() == "Documents: none"
+    picker.toggle_collection(collection.id, True)
+    assert controller.collections == (collection.id,)
 
     docs_app.load()
     docs_app.factory.tokens = ["Hold ", "the ", "red ", "button."]  # no [1]: sources still shown
@@ -124,3 +127,25 @@ def test_the_meter_counts_the_passages(
     with qtbot.waitSignal(controller.budget_changed, timeout=3000):
         controller.set_collections([docs.collections()[0].id])
     assert budgets[-1].prompt_tokens > without + 200
+
+
+def test_only_the_passages_that_fit_are_sent(
+    docs_app: DocsApp, docs: DocumentStore, tmp_path: Path
+) -> None:
+    qtbot, controller, factory = docs_app.qtbot, docs_app.controller, docs_app.factory
+    folder = tmp_path / "pumps"
+    folder.mkdir()
+    for n in range(4):  # four passages of ~160 words each about pumps
+        (folder / f"pump{n}.md").write_text(f"# Pump {n}\n" + "the pump primes slowly " * 40)
+    with qtbot.waitSignal(docs_app.feature.indexing.run_finished, timeout=20_000):
+        docs_app.window.drop_files([folder])
+    factory.n_ctx = 1000  # the engine counts words: room for about two passages
+    controller.params = dataclasses.replace(controller.params, max_tokens=400)
+    docs_app.load()
+    with qtbot.waitSignal(controller.generation_ended, timeout=5000):
+        controller.send("Why does the pump prime slowly?")
+    sent = factory.requests[-1]
+    assert factory.last.count_prompt_tokens(sent) <= 1000 - 400
+    cited = controller.items[-1].cited
+    assert cited is not None and 1 <= len(cited.sources) < 4
+    assert sent[-1].content.count("[") == len(cited.sources) + 1  # and "[1]" in the instruction
