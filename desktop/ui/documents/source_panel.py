@@ -37,7 +37,7 @@ def marked_html(text: str, terms: tuple[str, ...]) -> str:
 class SourcePanel(QFrame):
     """See the module docstring."""
 
-    def __init__(self, open_file: Callable[[str], object] | None = None) -> None:
+    def __init__(self, open_file: Callable[[str], bool] | None = None) -> None:
         super().__init__()
         self._open_file = open_file or open_with_system
         self.setObjectName("sourcePanel")
@@ -54,6 +54,9 @@ class SourcePanel(QFrame):
         self.where = QLabel()
         self.where.setObjectName("sourceWhere")
         self.where.setWordWrap(True)
+        self.note = QLabel()
+        self.note.setObjectName("sourceNote")
+        self.note.setWordWrap(True)
         self.passage = QTextBrowser()
         self.passage.setObjectName("sourcePassage")
         self.passage.setAccessibleName("Passage")
@@ -70,6 +73,7 @@ class SourcePanel(QFrame):
         column.addWidget(self.title)
         column.addWidget(self.where)
         column.addWidget(self.passage, 1)
+        column.addWidget(self.note)
         column.addLayout(buttons)
         self.hide()
 
@@ -89,12 +93,13 @@ class SourcePanel(QFrame):
         self.passage.setHtml(self.passage_html)
         exists = Path(source.path).exists()
         self.open_button.setEnabled(exists)
-        self.open_button.setToolTip("" if exists else "The file is no longer there.")
+        self.note.setText("" if exists else "The file is no longer there; its passage was kept.")
         self.show()
 
     def _open(self) -> None:
-        if self.source is not None:
-            self._open_file(self.source.path)
+        source = self.source
+        if source is not None and not self._open_file(source.path):
+            self.note.setText(f"No application on this computer opens “{Path(source.path).name}”.")
 
 
 def open_with_system(path: str) -> bool:

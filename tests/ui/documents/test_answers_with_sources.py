@@ -45,7 +45,12 @@ def docs_app(
     window = build_main_window(controller)
     qtbot.addWidget(window)
     opened: list[str] = []
-    feature = DocumentsFeature(window, controller, docs, indexing, SourcePanel(opened.append))
+
+    def open_file(path: str) -> bool:
+        opened.append(path)
+        return not path.endswith(".md")  # as if no application opened Markdown
+
+    feature = DocumentsFeature(window, controller, docs, indexing, SourcePanel(open_file))
     window.show()
     qtbot.waitExposed(window)
     app = DocsApp(factory, inference, controller, window, qtbot)
@@ -98,6 +103,7 @@ def test_a_dropped_folder_answers_with_sources_that_open(docs_app: DocsApp, tmp_
     )
     panel.open_button.click()
     assert docs_app.opened == [str(folder / "boiler.md")]
+    assert panel.note.text() == "No application on this computer opens “boiler.md”."
 
     # Reopened (as after a restart: read back from the store), the sources and the choice stay.
     conversation = controller.conversation_id
