@@ -55,6 +55,7 @@ from desktop.inference.engine import CancelToken, Engine
 from desktop.inference.host.client import HostedEngine
 from desktop.inference.runner import measure_context, run_generation
 from desktop.storage.documents import PassageHit
+from desktop.ui.common.owned_thread import OwnedThread
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,6 @@ class InferenceThread(QObject):
     generate_grounded_requested = Signal(int, list, object, int, list)
     measure_grounded_requested = Signal(int, list, int, int, list)
     unload_requested = Signal()
-    _shutdown_requested = Signal()
 
     def __init__(
         self,
@@ -291,10 +291,8 @@ class InferenceThread(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("hearth-inference")
         self._worker = InferenceWorker(engine_factory, describe)
-        self._worker.moveToThread(self._thread)
+        self._thread = OwnedThread(self._worker, self._worker.shutdown, "hearth-inference")
         queued = Qt.ConnectionType.QueuedConnection
         self.load_requested.connect(self._worker.load_model, queued)
         self.generate_requested.connect(self._worker.generate, queued)
@@ -302,10 +300,6 @@ class InferenceThread(QObject):
         self.generate_grounded_requested.connect(self._worker.generate_grounded, queued)
         self.measure_grounded_requested.connect(self._worker.measure_grounded, queued)
         self.unload_requested.connect(self._worker.unload_model, queued)
-        self._shutdown_requested.connect(self._worker.shutdown, queued)
-        # A backstop: if the loop ends before the queued shutdown ran, close the engine
-        # on the worker thread as it finishes.
-        self._thread.finished.connect(self._worker.shutdown, Qt.ConnectionType.DirectConnection)
 
     @property
     def worker(self) -> InferenceWorker:
@@ -314,13 +308,13 @@ class InferenceThread(QObject):
     @property
     def qthread(self) -> QThread:
         """The inference thread itself (`thread()` is the GUI thread this object lives on)."""
-        return self._thread
+        return self._thread.qthread
 
     def start(self) -> None:
         self._thread.start()
 
     def is_running(self) -> bool:
-        return self._thread.isRunning()
+        return self._thread.is_running()
 
     def cancel(self) -> None:
         """Ask the running generation to stop. Returns at once."""
@@ -333,11 +327,4 @@ class InferenceThread(QObject):
         when it did not end within `timeout_ms`.
         """
         self._worker.cancel()
-        if not self._thread.isRunning():
-            return True
-        self._shutdown_requested.emit()
-        self._thread.quit()
-        if self._thread.wait(timeout_ms):
-            return True
-        log.error("The inference thread did not stop within %d ms", timeout_ms)
-        return False
+        return self._thread.stop(timeout_ms)

@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from desktop.core.errors import HearthError
 from desktop.documents.indexer import Indexer, IndexProgress, IndexReport
 from desktop.documents.parser import DocumentParser
 from desktop.storage.documents import DocumentStore
+from desktop.ui.common.owned_thread import OwnedThread
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,6 @@ class IndexingThread(QObject):
     run_finished = Signal(int, object)
     run_failed = Signal(int, str)
     _run_requested = Signal(int, list, int)
-    _shutdown_requested = Signal()
 
     def __init__(
         self,
@@ -151,14 +151,10 @@ class IndexingThread(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("hearth-indexing")
         self.worker = IndexingWorker(open_store, make_parser)
-        self.worker.moveToThread(self._thread)
+        self._thread = OwnedThread(self.worker, self.worker.shutdown, "hearth-indexing")
         queued = Qt.ConnectionType.QueuedConnection
         self._run_requested.connect(self.worker.run, queued)
-        self._shutdown_requested.connect(self.worker.shutdown, queued)
-        self._thread.finished.connect(self.worker.shutdown, Qt.ConnectionType.DirectConnection)
         self._queued = 0
         self._running_or_queued = 0
         self.worker.progressed.connect(self.progressed, queued)
@@ -207,14 +203,7 @@ class IndexingThread(QObject):
     def stop(self, timeout_ms: int = 10_000) -> bool:
         """Cancel, close the parser and the connection on their thread, join it."""
         self.cancel()
-        if not self._thread.isRunning():
-            return True
-        self._shutdown_requested.emit()
-        self._thread.quit()
-        if self._thread.wait(timeout_ms):
-            return True
-        log.error("the indexing thread did not stop within %d ms", timeout_ms)
-        return False
+        return self._thread.stop(timeout_ms)
 
     def _queue(self, collection_id: int, paths: list[str]) -> None:
         self._queued += 1
