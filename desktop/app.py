@@ -36,6 +36,7 @@ from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
 from desktop.storage.conversations import ConversationStore
+from desktop.storage.documents import DocumentStore
 from desktop.storage.keychain import Keychain
 from desktop.storage.lock import LockOwner, WriteLock
 from desktop.storage.migrations import open_and_migrate
@@ -368,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.ui.chat.controller import ChatController
     from desktop.ui.chat.worker import InferenceThread
     from desktop.ui.shell.app_window import build_main_window, keep_conversations
+    from desktop.ui.shell.documents import attach_documents, no_documents
     from desktop.ui.shell.pages import Pages
 
     existing = QApplication.instance()
@@ -396,12 +398,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
     store, store_error = opened.store, opened.error
     profiles = window_profiles(paths, args)
+    documents_store = None if store is None else DocumentStore(store.db)
     controller = ChatController(
         inference,
         system_prompt=DEFAULT_SYSTEM_PROMPT,
         params=GenerationParams(),
         store=store,
         profiles=profiles,
+        search_documents=None if documents_store is None else documents_store.search,
     )
     # Protecting later can help unless the store is held by another process.
     window = build_main_window(
@@ -411,6 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
+    documents = None
+    if documents_store is not None:
+        documents = attach_documents(window, controller, documents_store)
+        documents.start()
+    else:
+        no_documents(window)
     activation.attach(window)
     window.show()  # shown before the model has loaded, and before the last conversation:
     override = None if args.model is None else str(args.model.expanduser().absolute())
@@ -453,6 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return
         closed.append(True)
         inference.stop()  # joins the inference thread
+        if documents is not None:
+            documents.stop()  # joins the indexing thread (its files done are saved)
         controller.save_partial_reply()
         controller.close()
         if opened.store is not None:

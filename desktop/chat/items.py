@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from desktop.chat.cited import Cited, from_stats
 from desktop.core.types import Role
 from desktop.storage.conversations import MessageStatus, StoredMessage
 
@@ -31,6 +32,8 @@ class MessageItem:
     version: int = 0
     versions: int = 1
     position: int = -1
+    #: The passages of the user's documents the reply was given (None: no collection used).
+    cited: Cited | None = None
 
     @classmethod
     def from_stored(cls, message: StoredMessage, position: int = -1) -> MessageItem:
@@ -42,6 +45,7 @@ class MessageItem:
             message.sibling_index,
             message.sibling_count,
             position,
+            from_stats(message.stats) if message.role == "assistant" else None,
         )
 
 

@@ -18,6 +18,7 @@ from desktop.chat.session import MessageItem
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.prompting import with_system_prompt
 from desktop.core.types import ChatMessage
+from desktop.storage.documents import PassageHit
 
 #: `turn_items` value of the draft (not yet a message on screen).
 DRAFT = -1
@@ -34,6 +35,8 @@ class ChatRequest:
     messages: list[ChatMessage]
     pinned: int
     turn_items: list[int]
+    #: Passages of the user's documents for the last question (packed by the engine's side).
+    hits: tuple[PassageHit, ...] = ()
 
     def left_out_items(self, omitted: int) -> int:
         """How many messages at the top of the branch the model does not see."""

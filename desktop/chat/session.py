@@ -24,6 +24,7 @@ import dataclasses
 import time
 from typing import Any
 
+from desktop.chat.cited import from_stats
 from desktop.chat.items import MessageItem, items_ending_at, last_turns, sent, turns
 from desktop.core.errors import ActionRefusedError, ConversationGoneError
 from desktop.core.types import ChatMessage
@@ -220,7 +221,8 @@ class ConversationSession:
         """Give the streaming reply its final text and status; None if there is none."""
         if not self.items or self.items[-1].status != "streaming":
             return None
-        item = dataclasses.replace(self.items[-1], content=text, status=status)
+        cited = from_stats(stats) or self.items[-1].cited
+        item = dataclasses.replace(self.items[-1], content=text, status=status, cited=cited)
         self.items[-1] = item
         if self.store is not None and item.id is not None:
             self.store.finish_message(item.id, status, stats, content=text)

@@ -120,6 +120,17 @@ class Database:
         self._conn.close()
         self._conn = self._reconnect()
 
+    def another_connection(self) -> Database:
+        """A second connection to the same file and key, for another thread (open it there)."""
+        if self._reconnect is None:
+            raise DatabaseError(f"The connection to {self.path} cannot be reopened.")
+        with self._translated():
+            other = Database(self._reconnect(), self.path, self._reconnect)
+        other.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        other.execute("PRAGMA foreign_keys = ON")
+        other.execute("PRAGMA synchronous = NORMAL")
+        return other
+
     @contextmanager
     def _translated(self) -> Iterator[None]:
         try:

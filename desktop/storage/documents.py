@@ -120,6 +120,10 @@ class DocumentStore:
         )
         return [Collection(r[0], r[1], tuple(self.sources(r[0])), *r[2:]) for r in rows]
 
+    def rename_collection(self, collection_id: int, name: str) -> None:
+        """Renames a collection; `DatabaseError` if another one has that name."""
+        self.db.execute("UPDATE doc_collections SET name = ? WHERE id = ?", (name, collection_id))
+
     def remove_collection(self, collection_id: int) -> None:
         """The collection and all of it: sources, files, passages and their index entries."""
         with self.db.transaction():

@@ -14,6 +14,8 @@ copied(). Thread: GUI thread only.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.cited import Cited
 from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown, copied_code
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
@@ -58,6 +61,16 @@ def _button(text: str, tip: str, name: str = "messageAction") -> QToolButton:
     return button
 
 
+def sources_html(cited: Cited) -> str:
+    """ "Sources" and one link per passage (file, page, heading), or why there is none."""
+    if not cited.sources:
+        return "<b>Sources</b><br>No passage of the chosen documents matched the question."
+    links = "<br>".join(
+        f'<a href="source:{s.number}">{html.escape(s.label())}</a>' for s in cited.sources
+    )
+    return f"<b>Sources</b><br>{links}"
+
+
 class MessageBubble(QFrame):
     """One message with its actions; `index` is its position in the branch shown."""
 
@@ -65,6 +78,7 @@ class MessageBubble(QFrame):
     edit_submitted = Signal(int, str)
     version_requested = Signal(int, int)
     copied = Signal()
+    source_requested = Signal(object, int)
 
     def __init__(
         self,
@@ -102,6 +116,13 @@ class MessageBubble(QFrame):
             self._layout.addWidget(name)
         self._layout.addWidget(self.label)
         self._body: StreamingBody | None = None  # a streaming reply's text, while it streams
+        self.sources_label = QLabel()
+        self.sources_label.setObjectName("sourcesList")
+        self.sources_label.setWordWrap(True)
+        self.sources_label.setTextFormat(Qt.TextFormat.RichText)
+        self.sources_label.linkActivated.connect(self._on_source_link)
+        self.sources_label.hide()
+        self._layout.addWidget(self.sources_label)
         self.status_note = QLabel()
         self.status_note.setObjectName("statusNote")
         self._layout.addWidget(self.status_note)
@@ -191,6 +212,7 @@ class MessageBubble(QFrame):
         self.item = item
         if item.status != "streaming" and (item.content != self._text or self._stream):
             self.set_text(item.content)
+        self._show_sources(item)
         note = STATUS_NOTES.get(item.status)
         self.status_note.setText(note or "")
         self.status_note.setVisible(note is not None)
@@ -205,6 +227,19 @@ class MessageBubble(QFrame):
         self.version_label.setText(f"{item.version + 1}/{item.versions}")
         self.buttons["previous"].setEnabled(item.version > 0)
         self.buttons["next"].setEnabled(item.version + 1 < item.versions)
+
+    def _show_sources(self, item: MessageItem) -> None:
+        """The Sources list under a reply given passages of the user's documents."""
+        cited = item.cited
+        if cited is None or item.status == "streaming":
+            self.sources_label.hide()
+            return
+        self.sources_label.setText(sources_html(cited))
+        self.sources_label.show()
+
+    def _on_source_link(self, link: str) -> None:
+        if self.item.cited is not None and link.startswith("source:"):
+            self.source_requested.emit(self.item.cited, int(link.removeprefix("source:")))
 
     def set_actions_enabled(self, enabled: bool) -> None:
         """While a reply streams only Copy stays available."""

@@ -8,7 +8,8 @@ template). The answer becomes a `ContextBudget`; when the history no longer fits
 number of messages left out at the top goes to the view. While a reply streams, the plan
 of the request actually sent is reported instead (`planned`).
 
-Signals: measure_requested(int, list, int, int), budget_changed(ContextBudget | None),
+Signals: measure_requested(int, list, int, int), measure_grounded_requested(int, list, int,
+int, list) (with passages of the user's documents), budget_changed(ContextBudget | None),
 left_out_changed(int). Thread: GUI thread only.
 """
 
@@ -31,6 +32,7 @@ class ContextTracker(QObject):
     """Debounced measuring of the next request; see the module docstring."""
 
     measure_requested = Signal(int, list, int, int)
+    measure_grounded_requested = Signal(int, list, int, int, list)
     budget_changed = Signal(object)
     left_out_changed = Signal(int)
 
@@ -91,6 +93,11 @@ class ContextTracker(QObject):
             return
         self._next_id += 1
         self._pending = (self._next_id, request)
+        if request.hits:
+            self.measure_grounded_requested.emit(
+                self._next_id, request.messages, self._reserve(), request.pinned, list(request.hits)
+            )
+            return
         self.measure_requested.emit(
             self._next_id, request.messages, self._reserve(), request.pinned
         )

@@ -37,6 +37,11 @@ Signals for the view:
     budget_changed(ContextBudget | None)     the next request's share of the context window
     left_out_changed(int)                    this many messages at the top are not sent
     model_load_crashed(str)                  the engine crashed loading this model (its key)
+    collections_changed(list[int])           the document collections this chat answers from
+
+With `search_documents` and chosen collections (`set_collections`), the question of each
+reply carries the best passages of those collections (`desktop.chat.cited`), the meter
+counts them, and the reply keeps its sources (`MessageItem.cited`, saved in its stats).
 
 Which model is loaded is one `ModelState` in `model_slot` (unloaded, loading, ready, failed):
 the status bar and the pages observe `model_slot.changed` rather than asking the controller.
@@ -51,12 +56,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from desktop.chat.cited import SEARCH_LIMIT, Cited, question_terms, to_stats
+from desktop.chat.grounding import Source
 from desktop.chat.keep import keep_in_store
 from desktop.chat.model_state import ModelState
 from desktop.chat.profiles import ChatProfile, ProfileSource
@@ -73,11 +80,16 @@ from desktop.core.types import (
     ModelDescription,
 )
 from desktop.storage.conversations import ConversationStore, MessageStatus
-from desktop.ui.chat.budget import ContextTracker
+from desktop.storage.documents import PassageHit
+from desktop.ui.chat.budget import PLACEHOLDER, ContextTracker
 from desktop.ui.chat.model_slot import ModelSlot
 from desktop.ui.chat.worker import InferenceThread
 
 _T = TypeVar("_T")
+#: (question, collection ids, how many) -> the best passages, best first.
+SearchDocuments = Callable[[str, Sequence[int], int], Sequence[PassageHit]]
+#: The context window assumed for packing passages before a model has loaded.
+DEFAULT_WINDOW = 2048
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +123,7 @@ class ChatController(QObject):
     budget_changed = Signal(object)
     left_out_changed = Signal(int)
     model_load_crashed = Signal(str)
+    collections_changed = Signal(list)
 
     def __init__(
         self,
@@ -120,9 +133,13 @@ class ChatController(QObject):
         params: GenerationParams | None = None,
         store: ConversationStore | None = None,
         profiles: ProfileSource | None = None,
+        search_documents: SearchDocuments | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._search_documents = search_documents
+        self._collections: tuple[int, ...] = ()
+        self._active_cited: Cited | None = None
         self._inference = inference
         self._session = ConversationSession(store)
         self._profiles = profiles
@@ -144,6 +161,7 @@ class ChatController(QObject):
         self._context.budget_changed.connect(self.budget_changed)
         self._context.left_out_changed.connect(self.left_out_changed)
         self._context.measure_requested.connect(inference.measure_requested)
+        self._context.measure_grounded_requested.connect(inference.measure_grounded_requested)
         self._system_prompt = system_prompt
         self._params = params or GenerationParams()
         self._next_id = 0
@@ -170,6 +188,7 @@ class ChatController(QObject):
         worker.model_crashed.connect(self._on_model_crashed)
         worker.context_planned.connect(self._on_context_planned)
         worker.context_measured.connect(self._context.on_measured)
+        worker.sources_chosen.connect(self._on_sources_chosen)
 
     # --- state -------------------------------------------------------------------------
 
@@ -333,6 +352,19 @@ class ChatController(QObject):
         """The composer's text changed: measure the next request again, shortly."""
         self._context.set_draft(text)
 
+    @property
+    def collections(self) -> tuple[int, ...]:
+        """The document collections the next reply answers from (none: no documents)."""
+        return self._collections
+
+    def set_collections(self, collection_ids: Sequence[int]) -> None:
+        """Answer from these collections (their best passages go with each question)."""
+        chosen = tuple(dict.fromkeys(collection_ids))
+        if chosen != self._collections:
+            self._collections = chosen
+            self.collections_changed.emit(list(chosen))
+            self._context.schedule()
+
     # --- chatting ----------------------------------------------------------------------
 
     def send(self, text: str) -> bool:
@@ -407,6 +439,7 @@ class ChatController(QObject):
         item = self._stored(lambda session: session.resume_reply())
         if item is None:
             return False
+        self._active_cited = item.cited
         self._start_generation(request, item)
         return True
 
@@ -439,6 +472,7 @@ class ChatController(QObject):
         items = self._change_branch(lambda session: session.open(conversation_id, message_id))
         if items is None:
             return False
+        self._restore_collections(items)
         self.conversation_changed.emit(conversation_id)
         self.apply_profile()
         index = None if message_id is None else self._session.index_of(message_id)
@@ -605,12 +639,45 @@ class ChatController(QObject):
         return self.busy
 
     def _build_request(self, draft: str = "") -> ChatRequest:
-        """System prompt (the assistant's, with its examples) + the branch shown + `draft`."""
+        """System prompt (the assistant's, with its examples) + the branch shown + `draft`,
+        the last question with the passages of the chosen collections."""
+        return self._grounded_request(draft)[0]
+
+    def _grounded_request(self, draft: str = "") -> tuple[ChatRequest, Cited | None]:
+        """The request with the passages found for its last question (the worker packs those
+        that fit), and what the reply will keep of them (its sources come from the worker)."""
         assistant = self._profile.assistant if self._profile is not None else None
         model = self.model
         window = None if model is None else model.n_ctx  # no turn takes < 1 token
         items = self._session.context_items(window)
-        return build_request(items, assistant, self._system_prompt, draft)
+        request = build_request(items, assistant, self._system_prompt, draft)
+        search, chosen = self._search_documents, self._collections
+        last = request.messages[-1] if request.messages else None
+        if search is None or not chosen or last is None or last.role != "user":
+            return request, None
+        if draft == PLACEHOLDER:  # the meter of an empty composer: no question yet
+            return request, None
+        try:
+            hits = tuple(search(last.content, chosen, SEARCH_LIMIT))
+        except HearthError as error:
+            log.warning("searching the documents failed: %s", error)
+            self.status_changed.emit(f"Could not search your documents: {error}")
+            return request, None
+        cited = Cited((), question_terms(last.content), chosen)
+        return dataclasses.replace(request, hits=hits), cited
+
+    @Slot(int, list)
+    def _on_sources_chosen(self, request_id: int, sources: list[Source]) -> None:
+        cited = self._active_cited
+        if request_id == self._active_id and cited is not None:
+            self._active_cited = dataclasses.replace(cited, sources=tuple(sources))
+
+    def _restore_collections(self, items: Sequence[MessageItem]) -> None:
+        """A reopened chat answers from the collections its last grounded reply used."""
+        for item in reversed(items):
+            if item.cited is not None:
+                self.set_collections(item.cited.collections)
+                return
 
     def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
         """Run one session call; errors become messages, never crashes.
@@ -662,9 +729,10 @@ class ChatController(QObject):
             )
 
     def _start_reply(self) -> None:
-        request = self._build_request()
+        request, cited = self._grounded_request()
         item = self._stored(lambda session: session.start_reply())
         if item is not None:
+            self._active_cited = cited
             self._start_generation(request, item)
 
     def _start_generation(self, request: ChatRequest, item: MessageItem) -> None:
@@ -678,6 +746,11 @@ class ChatController(QObject):
         self._set_phase(ReplyPhase.STREAMING)
         self.generation_started.emit()
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
+        if request.hits:
+            self._inference.generate_grounded_requested.emit(
+                self._active_id, request.messages, self._params, request.pinned, list(request.hits)
+            )
+            return
         self.generate_requested.emit(
             self._active_id, request.messages, self._params, request.pinned
         )
@@ -696,6 +769,9 @@ class ChatController(QObject):
         self._throttle.stop()
         text = self._prefix + "".join(self._pieces)
         stats_dict = None if stats is None else dataclasses.asdict(stats)
+        if self._active_cited is not None:
+            stats_dict = {**(stats_dict or {}), **to_stats(self._active_cited)}
+            self._active_cited = None
         self._active_id = None
         self._active_request = None
         self._prefix, self._pieces = "", []

@@ -16,7 +16,8 @@ scrolled up to read.
 
 Signals (positions are places in the whole branch, `MessageItem.position`):
     edit_submitted(int, str), regenerate_requested(int), continue_requested(int),
-    version_requested(int, int), copied(), older_wanted()
+    version_requested(int, int), copied(), older_wanted(),
+    source_requested(Cited, int) (a reply's sources and the number of the one clicked)
 `set_left_out(n)` dims the first `n` messages (the model no longer sees them: the chat has
 outgrown its context window) and puts a note under the last of them.
 Thread: GUI thread only.
@@ -72,6 +73,7 @@ class ChatView(RowColumn):
     continue_requested = Signal(int)
     version_requested = Signal(int, int)
     copied = Signal()
+    source_requested = Signal(object, int)
     older_wanted = Signal()
 
     def __init__(self, renderer: MarkdownRenderer, parent: QWidget | None = None) -> None:
@@ -275,6 +277,7 @@ class ChatView(RowColumn):
             bubble.edit_submitted.connect(self.edit_submitted)
             bubble.version_requested.connect(self.version_requested)
             bubble.copied.connect(self.copied)
+            bubble.source_requested.connect(self.source_requested)
             bubble.action_requested.connect(self._on_action)
         bubble = widget.bubble
         bubble.set_actions_enabled(self._actions_enabled)

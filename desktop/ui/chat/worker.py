@@ -8,7 +8,9 @@ with its traceback and reported as "Internal error: ...", so nothing escapes int
 
 Slots (run on the worker thread, invoked through queued connections):
     load_model(request_id, path, options), generate(request_id, messages, params, pinned),
-    measure_context(request_id, messages, reserve, pinned), unload_model(), shutdown()
+    measure_context(request_id, messages, reserve, pinned), unload_model(), shutdown(),
+    and `generate_grounded` / `measure_grounded` (the same with passages of the user's
+    documents: as many as fit, counted by the engine, go into the last question)
 Thread-safe plain method (callable from any thread, because the worker thread is busy
 while it generates): cancel()
 Signals (emitted on the worker thread, delivered queued to the GUI thread):
@@ -17,6 +19,7 @@ Signals (emitted on the worker thread, delivered queued to the GUI thread):
     context_measured(int, ContextPlan | str)  a measure_context answer (str: why it won't fit)
     token_generated(int, str), generation_finished(int, GenerationStats),
     generation_failed(int, str), model_unloaded()
+    sources_chosen(int, list[Source])  the passages a grounded generation sends
     model_crashed(str, str)    the engine's process crashed: (model path, phase); a phase of
                                "loading" means the model is unusable until loaded again
 With a `HostedEngine` (the app's factory) no engine code runs in this process: a crash of
@@ -32,6 +35,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from desktop.chat.cited import ground_request
+from desktop.chat.grounding import Source
 from desktop.core.errors import (
     ContextOverflowError,
     EngineCrashedError,
@@ -49,6 +54,8 @@ from desktop.core.types import (
 from desktop.inference.engine import CancelToken, Engine
 from desktop.inference.host.client import HostedEngine
 from desktop.inference.runner import measure_context, run_generation
+from desktop.storage.documents import PassageHit
+from desktop.ui.common.owned_thread import OwnedThread
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +96,7 @@ class InferenceWorker(QObject):
     generation_failed = Signal(int, str)
     model_unloaded = Signal()
     model_crashed = Signal(str, str)
+    sources_chosen = Signal(int, list)
 
     def __init__(
         self, engine_factory: EngineFactory, describe: ModelDescriber = describe_from_path
@@ -166,6 +174,51 @@ class InferenceWorker(QObject):
             on_plan=lambda plan: self.context_planned.emit(request_id, plan),
         )
 
+    @Slot(int, list, object, int, list)
+    def generate_grounded(
+        self,
+        request_id: int,
+        messages: list[ChatMessage],
+        params: GenerationParams,
+        pinned: int,
+        hits: list[PassageHit],
+    ) -> None:
+        """`generate` with the passages that fit put into the last question."""
+        grounded, sources = self._grounded(messages, params.max_tokens, hits)
+        self.sources_chosen.emit(request_id, sources)
+        self.generate(request_id, grounded, params, pinned)
+
+    @Slot(int, list, int, int, list)
+    def measure_grounded(
+        self,
+        request_id: int,
+        messages: list[ChatMessage],
+        reserve: int,
+        pinned: int,
+        hits: list[PassageHit],
+    ) -> None:
+        """`measure_context` of the request as `generate_grounded` would send it."""
+        self.measure_context(
+            request_id, self._grounded(messages, reserve, hits)[0], reserve, pinned
+        )
+
+    def _grounded(
+        self, messages: list[ChatMessage], reserve: int, hits: list[PassageHit]
+    ) -> tuple[list[ChatMessage], list[Source]]:
+        engine = self._engine
+        if engine is None:
+            return messages, []
+        try:
+            return ground_request(
+                messages, hits, engine.n_ctx - reserve, engine.count_prompt_tokens
+            )
+        except HearthError as error:
+            log.warning("packing the passages failed: %s", error)
+            self._report_crash(self._path, error)
+        except Exception as error:
+            _internal_error("packing the passages", error)
+        return messages, []
+
     def _report_crash(self, path: str, error: HearthError) -> None:
         if isinstance(error, EngineCrashedError):
             self.model_crashed.emit(path, error.phase)
@@ -227,8 +280,9 @@ class InferenceThread(QObject):
     load_requested = Signal(int, str, object)
     generate_requested = Signal(int, list, object, int)
     measure_requested = Signal(int, list, int, int)
+    generate_grounded_requested = Signal(int, list, object, int, list)
+    measure_grounded_requested = Signal(int, list, int, int, list)
     unload_requested = Signal()
-    _shutdown_requested = Signal()
 
     def __init__(
         self,
@@ -237,19 +291,15 @@ class InferenceThread(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("hearth-inference")
         self._worker = InferenceWorker(engine_factory, describe)
-        self._worker.moveToThread(self._thread)
+        self._thread = OwnedThread(self._worker, self._worker.shutdown, "hearth-inference")
         queued = Qt.ConnectionType.QueuedConnection
         self.load_requested.connect(self._worker.load_model, queued)
         self.generate_requested.connect(self._worker.generate, queued)
         self.measure_requested.connect(self._worker.measure_context, queued)
+        self.generate_grounded_requested.connect(self._worker.generate_grounded, queued)
+        self.measure_grounded_requested.connect(self._worker.measure_grounded, queued)
         self.unload_requested.connect(self._worker.unload_model, queued)
-        self._shutdown_requested.connect(self._worker.shutdown, queued)
-        # A backstop: if the loop ends before the queued shutdown ran, close the engine
-        # on the worker thread as it finishes.
-        self._thread.finished.connect(self._worker.shutdown, Qt.ConnectionType.DirectConnection)
 
     @property
     def worker(self) -> InferenceWorker:
@@ -258,13 +308,13 @@ class InferenceThread(QObject):
     @property
     def qthread(self) -> QThread:
         """The inference thread itself (`thread()` is the GUI thread this object lives on)."""
-        return self._thread
+        return self._thread.qthread
 
     def start(self) -> None:
         self._thread.start()
 
     def is_running(self) -> bool:
-        return self._thread.isRunning()
+        return self._thread.is_running()
 
     def cancel(self) -> None:
         """Ask the running generation to stop. Returns at once."""
@@ -277,11 +327,4 @@ class InferenceThread(QObject):
         when it did not end within `timeout_ms`.
         """
         self._worker.cancel()
-        if not self._thread.isRunning():
-            return True
-        self._shutdown_requested.emit()
-        self._thread.quit()
-        if self._thread.wait(timeout_ms):
-            return True
-        log.error("The inference thread did not stop within %d ms", timeout_ms)
-        return False
+        return self._thread.stop(timeout_ms)

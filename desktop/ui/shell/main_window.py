@@ -9,7 +9,9 @@ Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+
 search_requested() (Ctrl+K), privacy_requested(), assistant_chosen(str), model_chosen(str),
 assistants_requested(), models_requested() (the pickers' "Manage…" entries),
 draft_changed(str) (the composer's text), files_dropped(list[Path]) (model files dropped on
-the window), and the message actions of the chat view:
+the window), documents_dropped(list[Path]) (documents and folders dropped on it),
+source_requested(Cited, int) (a source under a reply clicked), and the message actions of
+the chat view:
 edit_requested(int, str), regenerate_requested(int), continue_requested(int),
 version_requested(int, int) (positions in the branch shown), older_requested() (the
 view nears the first message read: show the ones above it).
@@ -91,6 +93,8 @@ class MainWindow(QMainWindow):
     models_requested = Signal()
     draft_changed = Signal(str)
     files_dropped = Signal(list)
+    documents_dropped = Signal(list)
+    source_requested = Signal(object, int)
     protect_requested = Signal()
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
@@ -165,6 +169,7 @@ class MainWindow(QMainWindow):
         view.version_requested.connect(self.version_requested)
         view.older_wanted.connect(self.older_requested)
         view.copied.connect(lambda: self.set_status("Copied to the clipboard."))
+        view.source_requested.connect(self.source_requested)
         self._model: ModelDescription | None = None
         self.menu.sidebar_toggled.connect(self.toggle_sidebar)
         app = QApplication.instance()
@@ -202,12 +207,15 @@ class MainWindow(QMainWindow):
             self.drop_files(paths)
 
     def drop_files(self, paths: list[Path]) -> None:
-        """Models go to the Models page (`files_dropped`); other files get a sentence."""
-        models, refusal = route_dropped(paths)
+        """Models go to the Models page (`files_dropped`), documents and folders to the
+        Documents page (`documents_dropped`); other files get a sentence."""
+        models, documents, refusal = route_dropped(paths)
         if refusal is not None:
             self.show_error(refusal)
         if models:
             self.files_dropped.emit(models)
+        if documents:
+            self.documents_dropped.emit(documents)
 
     # --- construction ------------------------------------------------------------------
 
@@ -223,6 +231,14 @@ class MainWindow(QMainWindow):
         self.update_tab_order()
         self.resize(max(self.width(), 1140), self.height())
         self._fit_sidebar()
+
+    def add_composer_control(self, control: QWidget) -> None:
+        """Put `control` (e.g. the documents picker) under the composer, left of the meter."""
+        self._hints.insertWidget(1, control, 0, Qt.AlignmentFlag.AlignTop)
+
+    def add_side_panel(self, panel: QWidget) -> None:
+        """Put `panel` (e.g. a reply's source) right of the chat."""
+        self._columns.addWidget(panel)
 
     def _make_header(self) -> QWidget:
         self.search_action = QAction("Search conversations", self)
@@ -291,6 +307,7 @@ class MainWindow(QMainWindow):
         hints = QHBoxLayout()
         hints.setContentsMargins(6, 0, 6, 0)
         hints.addWidget(hint, 1)  # all the room there is: wraps only when it must
+        self._hints = hints
         hints.addWidget(self.context_meter, 0, Qt.AlignmentFlag.AlignTop)
         inner.addLayout(hints)
 

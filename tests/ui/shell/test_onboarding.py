@@ -55,14 +55,19 @@ def test_dropped_files_are_routed_by_type(chat_app: ChatApp, tmp_path: Path) -> 
     model = tinymodels.write_tiny_llama_gguf(tmp_path / "renamed.dat")  # a model by its bytes
     notes = tmp_path / "notes.txt"
     notes.write_text("shopping list", encoding="utf-8")
-    with chat_app.qtbot.waitSignal(window.files_dropped, timeout=1000) as dropped:
-        window.drop_files([model, notes, tmp_path])
-    assert dropped.args == [[model]]
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff")
+    with (
+        chat_app.qtbot.waitSignal(window.files_dropped, timeout=1000) as models,
+        chat_app.qtbot.waitSignal(window.documents_dropped, timeout=1000) as documents,
+    ):
+        window.drop_files([model, notes, tmp_path, photo])
+    assert models.args == [[model]]
+    assert documents.args == [[notes, tmp_path]]
     assert window.error_banner.isVisible()
     assert window.error_label.text() == (
-        "The window cannot add documents or folders yet, so “notes.txt”, "
-        f"“{tmp_path.name}” were not added; add them with `hearth docs add PATH` in a "
-        "terminal, or drop a model file (.gguf)."
+        "“photo.jpg” was not added: Hearth reads models (.gguf, .bin) and documents (plain "
+        "text, Markdown, HTML, PDF, DOCX, ODT, EPUB and source code)."
     )
     with chat_app.qtbot.assertNotEmitted(window.files_dropped):
         window.drop_files([notes])

@@ -1,0 +1,1 @@
+"""The Documents page, indexing in the background, the collection picker, the sources panel."""

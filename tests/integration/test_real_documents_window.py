@@ -1,0 +1,88 @@
+"""The real window, the built-in model, the real store and the real indexing together: a
+folder of a PDF and a note is dropped on the window, indexed, and a question is answered
+with its sources, which open on the right page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop.app import make_engine_factory
+from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
+from desktop.core.types import GenerationParams, LoadOptions
+from desktop.storage.conversations import ConversationStore
+from desktop.storage.documents import DocumentStore
+from desktop.storage.migrations import open_and_migrate
+from desktop.ui.chat.controller import ChatController
+from desktop.ui.chat.worker import InferenceThread
+from desktop.ui.documents.indexing import IndexingThread
+from desktop.ui.documents.source_panel import SourcePanel
+from desktop.ui.shell.app_window import build_main_window
+from desktop.ui.shell.documents import DocumentsFeature
+from tests import sample_docs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def parts(
+    qtbot: QtBot, embedded_model: Path, tmp_path: Path
+) -> Iterator[tuple[ChatController, DocumentsFeature]]:
+    db = open_and_migrate(tmp_path / "hearth.db", bytes(range(32)))
+    docs = DocumentStore(db)
+    factory, describer = make_engine_factory()
+    inference = InferenceThread(factory, describe=describer)
+    inference.start()
+    controller = ChatController(
+        inference,
+        system_prompt=DEFAULT_SYSTEM_PROMPT,
+        params=GenerationParams(max_tokens=48, temperature=0.0),
+        store=ConversationStore(db),
+        search_documents=docs.search,
+    )
+    window = build_main_window(controller)
+    qtbot.addWidget(window)
+    indexing = IndexingThread(lambda: DocumentStore(db.another_connection()))
+    feature = DocumentsFeature(window, controller, docs, indexing, SourcePanel(lambda _p: True))
+    feature.start()
+    window.show()
+    with qtbot.waitSignal(controller.model_ready_changed, timeout=30_000):
+        controller.load_model(embedded_model, LoadOptions(n_ctx=2048, n_threads=2))
+    yield controller, feature
+    if feature.page is not None:
+        feature.page.detach()
+    controller.stop()
+    controller.close()
+    assert inference.stop()
+    assert feature.indexing.stop()
+    db.close()
+
+
+def test_the_built_in_model_answers_with_sources(
+    qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature], tmp_path: Path
+) -> None:
+    controller, feature = parts
+    folder = tmp_path / "Home"
+    folder.mkdir()
+    (folder / "manual.pdf").write_bytes(
+        sample_docs.pdf_bytes(
+            [["Boiler manual."], ["To reset the boiler, hold the red button for five seconds."]]
+        )
+    )
+    (folder / "garden.md").write_text("# Garden\nWater the roses every week.", encoding="utf-8")
+    with qtbot.waitSignal(feature.indexing.run_finished, timeout=30_000):
+        feature.add_dropped([folder])
+    assert controller.collections  # the dropped folder is this chat's documents
+    with qtbot.waitSignal(controller.generation_ended, timeout=120_000):
+        controller.send("How do I reset the boiler?")
+    reply = controller.items[-1]
+    assert reply.content.strip()
+    assert reply.cited is not None
+    first = reply.cited.sources[0]
+    assert (Path(first.path).name, first.page) == ("manual.pdf", 2)
+    feature.show_source(reply.cited, 1)
+    assert feature.panel.where.text().startswith("page 2 · ")
+    assert "reset" in feature.panel.passage.toPlainText()
