@@ -9,7 +9,8 @@ use. Plain Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from desktop.core.types import Role
 from desktop.storage.conversations import MessageStatus, StoredMessage
@@ -21,7 +22,8 @@ class MessageItem:
 
     `position`: its place in the whole branch (0 the first message; system messages not
     counted), also when the messages above it have not been read; -1 when not known (a
-    list of items is then its own branch: the place in the list).
+    list of items is then its own branch: the place in the list). `created_at`: when it
+    was written (None when not known); not part of an item's identity.
     """
 
     id: int | None
@@ -31,6 +33,7 @@ class MessageItem:
     version: int = 0
     versions: int = 1
     position: int = -1
+    created_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
     def from_stored(cls, message: StoredMessage, position: int = -1) -> MessageItem:
@@ -42,6 +45,7 @@ class MessageItem:
             message.sibling_index,
             message.sibling_count,
             position,
+            message.created_at,
         )
 
 

@@ -17,6 +17,9 @@ scrolled up to read.
 Signals (positions are places in the whole branch, `MessageItem.position`):
     edit_submitted(int, str), regenerate_requested(int), continue_requested(int),
     version_requested(int, int), copied(), older_wanted()
+Tab goes through the messages that exist as widgets in screen order (each message's text,
+then its actions), after the view itself and before what follows it; a message the
+keyboard reaches is scrolled into sight (`tab_stops()` lists them for the window's chain).
 `set_left_out(n)` dims the first `n` messages (the model no longer sees them: the chat has
 outgrown its context window) and puts a note under the last of them.
 Thread: GUI thread only.
@@ -28,7 +31,7 @@ import dataclasses
 import time
 from bisect import bisect_left
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -39,7 +42,8 @@ from PySide6.QtWidgets import (
 
 from desktop.chat.markdown import MarkdownRenderer
 from desktop.chat.session import MessageItem
-from desktop.ui.chat.bubble import MessageBubble, MessageRow
+from desktop.ui.chat.bubble import MessageBubble
+from desktop.ui.chat.message_row import MessageRow
 from desktop.ui.chat.row_column import RowColumn
 from desktop.ui.chat.rows import estimate_height
 
@@ -56,6 +60,8 @@ MAX_FRAME_MS = 250
 FRAME_COST_FACTOR = 16
 #: Older messages are asked for when the screen is this many screens from the first one.
 LOAD_SCREENS = 2.0
+#: Room left above or below a message the keyboard reaches (pixels).
+REVEAL_MARGIN = 12
 LEFT_OUT_NOTE = (
     "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
     "context window. The assistant's instructions and examples are kept while they fit."
@@ -85,6 +91,7 @@ class ChatView(RowColumn):
         self._pending_text: str | None = None
         self._frame_ms = float(MIN_FRAME_MS)
         self._last_frame = 0.0
+        self._chained: list[QWidget] = []  # the tab stops in the order last set
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._render_frame)
@@ -120,6 +127,10 @@ class ChatView(RowColumn):
     def left_out(self) -> int:
         """How many messages at the top are marked as not sent to the model."""
         return self._left_out
+
+    def tab_stops(self) -> list[QWidget]:
+        """The widgets Tab visits in the messages, in screen order."""
+        return [stop for row in sorted(self._rows) for stop in self._rows[row].bubble.tab_stops()]
 
     def is_left_out(self, index: int) -> bool:
         return self._row_of(index) is not None and index < self._left_out
@@ -265,8 +276,10 @@ class ChatView(RowColumn):
         if reused is not None:
             widget = reused
             widget.bubble.rebind(item, self._indexes[row])
+            widget.set_tab_stops(True)
         else:
             widget = MessageRow(item, self._indexes[row], self._renderer, self.viewport())
+            widget.focus_entered.connect(self._reveal)
             bubble = widget.bubble
             bubble.edit_submitted.connect(self.edit_submitted)
             bubble.version_requested.connect(self.version_requested)
@@ -307,6 +320,7 @@ class ChatView(RowColumn):
         return len(self._items)
 
     def _laid_out(self, value: int, height: int) -> None:
+        self._chain_tab_order()
         near_top = value < height * LOAD_SCREENS
         if near_top and self._indexes and self._indexes[0] > 0 and not self._older_asked:
             self._older_asked = True  # until the page arrives; asked after this pass
@@ -339,6 +353,39 @@ class ChatView(RowColumn):
         cost_ms = (time.thread_time() - started) * 1000
         self._frame_ms = min(MAX_FRAME_MS, max(MIN_FRAME_MS, FRAME_COST_FACTOR * cost_ms))
         self._last_frame = time.monotonic()
+
+    def _chain_tab_order(self) -> None:
+        """Tab goes from the view through the messages in screen order, then on to what
+        followed the view (rows created later would come last in the window's chain)."""
+        stops = self.tab_stops()
+        if stops == self._chained:
+            return
+        self._chained = stops
+        previous: QWidget = self
+        for stop in stops:
+            QWidget.setTabOrder(previous, stop)
+            previous = stop
+
+    def _reveal(self, widget: QWidget) -> None:
+        """Scroll so that `widget` (in a message the keyboard reached) is on screen."""
+        row = next((r for r, w in self._rows.items() if w.isAncestorOf(widget)), None)
+        if row is None:
+            return
+        top = widget.mapTo(self.viewport(), QPoint(0, 0)).y()
+        bottom, height = top + widget.height(), self.viewport().height()
+        if top < REVEAL_MARGIN:
+            delta = top - REVEAL_MARGIN
+        elif bottom > height - REVEAL_MARGIN:
+            delta = min(bottom - height + REVEAL_MARGIN, top - REVEAL_MARGIN)
+        else:
+            return
+        bar = self.verticalScrollBar()
+        self._follow = False
+        # The row stays there while the rows above it are measured.
+        self._pin = (row, self._rows[row].y() - delta)
+        self._scroll_to(bar.value() + delta)
+        self._pin = None
+        self._follow = bar.value() >= bar.maximum()
 
     # --- left-out note -----------------------------------------------------------------
 

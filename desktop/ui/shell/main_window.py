@@ -352,6 +352,7 @@ class MainWindow(QMainWindow):
             self.new_chat_button,
             self.menu_button,
             self.chat_view,
+            *self.chat_view.tab_stops(),
             self.composer,
             self.stop_button,
             self.send_button,
