@@ -9,7 +9,8 @@ Signals: send_requested(str), stop_requested(), new_chat_requested() (also Ctrl+
 search_requested() (Ctrl+K), privacy_requested(), assistant_chosen(str), model_chosen(str),
 assistants_requested(), models_requested() (the pickers' "Manage…" entries),
 draft_changed(str) (the composer's text), files_dropped(list[Path]) (model files dropped on
-the window), and the message actions of the chat view:
+the window), quit_requested() (Quit in the menu, Ctrl+Q), hidden_to_tray() (closed while
+`keep_in_tray`: the window only hid), and the message actions of the chat view:
 edit_requested(int, str), regenerate_requested(int), continue_requested(int),
 version_requested(int, int) (positions in the branch shown), older_requested() (the
 view nears the first message read: show the ones above it).
@@ -25,6 +26,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
+    QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
     draft_changed = Signal(str)
     files_dropped = Signal(list)
     protect_requested = Signal()
+    quit_requested = Signal()
+    hidden_to_tray = Signal()
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
         super().__init__()
@@ -122,6 +126,9 @@ class MainWindow(QMainWindow):
         self.search_dialog: QWidget | None = None
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self._sidebar_choice: bool | None = None  # None: shown when the window is wide
+        #: Closing only hides the window (Hearth keeps running in the tray) unless quitting.
+        self.keep_in_tray = False
+        self._quitting = False
         self.setCentralWidget(central)
         self.status_line = StatusLine(self.statusBar())
         line = self.status_line
@@ -187,6 +194,22 @@ class MainWindow(QMainWindow):
             self.composer_card.style().unpolish(self.composer_card)
             self.composer_card.style().polish(self.composer_card)
 
+    # --- closing ------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """With `keep_in_tray`, closing hides the window (a reply being written goes on);
+        quitting (`set_quitting`) closes it."""
+        if self.keep_in_tray and not self._quitting:
+            event.ignore()
+            self.hide()
+            self.hidden_to_tray.emit()
+            return
+        super().closeEvent(event)
+
+    def set_quitting(self) -> None:
+        """Hearth is quitting: the next close closes the window, whatever `keep_in_tray`."""
+        self._quitting = True
+
     # --- model files dropped on the window ------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -234,6 +257,8 @@ class MainWindow(QMainWindow):
         self.menu.addAction(self.search_action)
         self.privacy_action = self.menu.addAction("Privacy…")
         self.privacy_action.triggered.connect(self.privacy_requested)
+        self.menu.add_closing(self)
+        self.menu.quit_requested.connect(self.quit_requested)
         header = self.header = Header(self.menu)
         self.assistant_picker, self.model_picker = header.assistant_picker, header.model_picker
         self.not_saving_badge, self.privacy_button = header.not_saving_badge, header.privacy_button
