@@ -88,6 +88,7 @@ class MessageBubble(QFrame):
         self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
         self.label = QLabel()
         self.label.setObjectName("messageText")
+        self.label.setIndent(0)  # its focus ring (a border) must not indent the text
         self.label.setWordWrap(True)
         self.label.setOpenExternalLinks(False)
         self.label.setTextInteractionFlags(_TEXT_FLAGS)
@@ -194,6 +195,7 @@ class MessageBubble(QFrame):
     def _block_label(self) -> QLabel:
         label = QLabel()
         label.setObjectName("messageText")
+        label.setIndent(0)
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setOpenExternalLinks(False)

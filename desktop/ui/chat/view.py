@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QLabel,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -434,8 +435,10 @@ class ChatView(RowColumn):
             widest = int(available * USER_BUBBLE_FRACTION) - 28
             metrics = bubble.label.fontMetrics()
             natural = max(metrics.horizontalAdvance(line) for line in bubble.text.split("\n"))
+            frame = bubble.label.contentsMargins()  # the focus ring's room
+            natural += frame.left() + frame.right() + 4
             # As wide as the text needs (no early wrapping of short messages), up to `widest`.
-            bubble.label.setMinimumWidth(min(natural + 4, widest))
+            bubble.label.setMinimumWidth(min(natural, widest))
             bubble.label.setMaximumWidth(widest)
         else:
             bubble.setMaximumWidth(min(available, READING_WIDTH))
@@ -449,9 +452,17 @@ class ChatView(RowColumn):
         elif name == "continue":
             self.continue_requested.emit(index)
 
-    def _make_empty_state(self) -> QWidget:
-        widget = QWidget(self.viewport())
-        widget.setObjectName("emptyState")
+    def _make_empty_state(self) -> QScrollArea:
+        """ "How can I help?" (and what the window adds under it, in `empty_content`),
+        scrolled rather than squeezed when large text does not fit."""
+        area = QScrollArea(self.viewport())
+        area.setObjectName("emptyState")
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take the focus
+        area.setWidgetResizable(True)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        widget = QWidget()
+        widget.setObjectName("emptyContent")
         layout = QVBoxLayout(widget)
         layout.addStretch(1)
         title = QLabel("How can I help?")
@@ -466,7 +477,9 @@ class ChatView(RowColumn):
             label.setWordWrap(True)
             layout.addWidget(label)
         layout.addStretch(1)
-        return widget
+        area.setWidget(widget)
+        self.empty_content = widget
+        return area
 
 
 def _shown(items: list[MessageItem]) -> tuple[list[MessageItem], list[int]]:

@@ -115,9 +115,13 @@ class MainWindow(QMainWindow):
         self.chat_view = ChatView(self.renderer)
         column.addWidget(self.chat_view, 1)
         self.welcome = Welcome()
-        empty = self.chat_view.empty_state.layout()
-        if isinstance(empty, QVBoxLayout):
-            empty.insertWidget(empty.count() - 1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty = self.chat_view.empty_content.layout()
+        if isinstance(empty, QVBoxLayout):  # centred, as wide as its text allows
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(self.welcome, 100)
+            row.addStretch(1)
+            empty.insertLayout(empty.count() - 1, row)
         self.welcome.prompt_chosen.connect(self.send_requested)
         self.welcome.models_requested.connect(self.models_requested)
         column.addLayout(self._make_bottom())
