@@ -113,8 +113,9 @@ class WrappingButton(QPushButton):
         return layout.totalHeightForWidth(width) if layout is not None else -1
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """The button's frame and focus ring, without its text (the label draws it)."""
+        """The button's frame, background and focus ring (its bevel); the label draws the
+        text, so no focus rectangle is drawn around an empty text."""
         option = QStyleOptionButton()
         self.initStyleOption(option)
         option.text = ""
-        QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButton, option)
+        QStylePainter(self).drawControl(QStyle.ControlElement.CE_PushButtonBevel, option)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -68,10 +68,13 @@ from desktop.ui.shell.window_menu import WindowMenu
 __all__ = ["MainWindow"]
 
 
-#: The narrowest window (everything stays usable) and the narrowest that shows the chat
-#: list unless the user hides or shows it (Ctrl+B).
+#: The narrowest window (everything stays usable; more with large text, see
+#: `_chat_minimum_width`) and the narrowest that shows the chat list unless the user hides
+#: or shows it (Ctrl+B).
 MIN_WIDTH = 480
 SIDEBAR_WIDTH = 760
+#: The fewest characters the composer keeps beside its buttons.
+COMPOSER_CHARS = 14
 
 
 class MainWindow(QMainWindow):
@@ -363,8 +366,8 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog.activateWindow()
 
     def update_tab_order(self) -> None:
-        """Tab follows the screen: the chat list, the header left to right, the messages,
-        then the composer and its buttons."""
+        """Tab follows the screen: the chat list, the header left to right, the messages
+        (or a new chat's examples), then the composer and its buttons."""
         chain: list[QWidget] = []
         if self.sidebar is not None:
             chain += [
@@ -382,6 +385,7 @@ class MainWindow(QMainWindow):
             self.menu_button,
             self.chat_view,
             *self.chat_view.tab_stops(),
+            *self.welcome.tab_stops(),  # a new chat's examples, where the messages would be
             self.composer,
             self.stop_button,
             self.send_button,
@@ -470,14 +474,40 @@ class MainWindow(QMainWindow):
         self._fit_sidebar()
 
     def _fit_sidebar(self) -> None:
-        """The chat list as the user chose (Ctrl+B), else shown when the window is wide."""
+        """The chat list as the user chose (Ctrl+B), else shown when the window is wide.
+
+        The window is never narrower than what the chat column needs with its text
+        whole (and the chat list beside it, when shown): showing the list in a narrow
+        window with large text widens the window."""
         if self.sidebar is None:
+            self._keep_minimum_width(self._chat_minimum_width())
             return
+        chat = self._chat_minimum_width()
+        beside = self.sidebar.minimumWidth() + chat
         choice = self._sidebar_choice
-        visible = self.width() >= SIDEBAR_WIDTH if choice is None else choice
+        visible = self.width() >= max(SIDEBAR_WIDTH, beside) if choice is None else choice
         if visible != self.sidebar.isVisible():
             self.sidebar.setVisible(visible)
         self.menu.show_sidebar_visible(visible)
+        self._keep_minimum_width(beside if visible else chat)
+
+    def _keep_minimum_width(self, width: int) -> None:
+        wanted = max(MIN_WIDTH, width)
+        if self.minimumWidth() != wanted:
+            self.setMinimumWidth(wanted)  # a narrower window grows to it
+
+    def _chat_minimum_width(self) -> int:
+        """The narrowest the chat column gets with nothing cut off: the folded header, or
+        the composer with a few words beside Stop and Send."""
+        buttons = self.stop_button.sizeHint().width() + self.send_button.sizeHint().width()
+        text = self.composer.fontMetrics().averageCharWidth() * COMPOSER_CHARS
+        composer = buttons + text + 2 * 28 + 40  # the column's and the card's margins
+        return max(self.header.folded_width(), composer)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # the text size changed
+            self._fit_sidebar()
 
     @Slot(str)
     def set_status(self, text: str) -> None:

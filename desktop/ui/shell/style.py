@@ -94,7 +94,12 @@ APP_STYLE = "\n".join((BASE_STYLE, WINDOW_STYLE, SEARCH_STYLE, MODELS_STYLE, ASS
 
 def style_sheet(theme: Theme) -> str:
     """The whole application's style sheet in `theme`'s colours and sizes."""
-    return theme.render(APP_STYLE, arrow=resource_path("icons", "chevron-down.svg").as_posix())
+    return theme.render(
+        APP_STYLE,
+        # PNG, not SVG: the packaged app carries no SVG image plugin.
+        arrow=resource_path("icons", "chevron-down.png").as_posix(),
+        check=resource_path("icons", "check.png").as_posix(),
+    )
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:

@@ -71,6 +71,10 @@ class Welcome(QWidget):
     def _fit_width(self) -> None:
         self.setMaximumWidth(self.fontMetrics().averageCharWidth() * WIDTH_CHARS)
 
+    def tab_stops(self) -> list[QWidget]:
+        """Its buttons in screen order, for the window's Tab order."""
+        return [*self.examples, self.models_button]
+
     def set_builtin(self, builtin: bool) -> None:
         """Show the note while the built-in model answers."""
         self.builtin_note.setVisible(builtin)

@@ -135,3 +135,14 @@ def test_shift_tab_from_the_composer_reaches_the_last_reply_in_sight(
     assert focused is first
     top = focused.mapTo(view.viewport(), focused.rect().topLeft()).y()
     assert 0 <= top < view.viewport().height()
+
+
+def test_a_new_chat_tabs_through_its_examples_between_the_header_and_the_composer(
+    stored_app: ChatApp,
+) -> None:
+    window = stored_app.window
+    stored_app.load()
+    window.welcome.set_builtin(True)
+    chain = focus_chain(window, window.menu_button)
+    examples = [*window.welcome.examples, window.welcome.models_button]
+    assert chain[chain.index(window.chat_view) + 1 : chain.index(window.composer)] == examples

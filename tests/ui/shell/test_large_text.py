@@ -6,13 +6,16 @@ squeezed, and the status bar's parts fit."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QHelpEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QLabel,
+    QScrollArea,
     QToolTip,
     QWidget,
 )
@@ -23,6 +26,7 @@ from desktop.core.types import GenerationStats
 from desktop.ui.common.fitting import ElidedLabel, WrappingButton
 from desktop.ui.shell.main_window import MainWindow
 from tests.ui.fakes import ChatApp
+from tests.ui.privacy.test_privacy_dialog import make_dialog
 
 LARGE_POINTS = 20.0
 STATS = GenerationStats(
@@ -121,3 +125,43 @@ def test_a_cut_status_part_ends_with_an_ellipsis_and_shows_whole_in_its_tooltip(
         )
         assert QToolTip.text().startswith(part.text())
         QToolTip.hideText()
+
+
+def test_the_privacy_page_fits_the_screen_with_large_text_and_scrolls(
+    large_font: None, qtbot: QtBot, tmp_path: Path
+) -> None:
+    dialog = make_dialog(qtbot, tmp_path, "passphrase")
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    QApplication.processEvents()
+    screen = dialog.screen().availableGeometry()
+    assert dialog.height() <= screen.height() and dialog.width() <= screen.width()
+    assert clipped(dialog) == []
+    scroll = dialog.findChild(QScrollArea)
+    assert scroll is not None
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0  # 20 pt text is taller than the dialog: it scrolls
+    with qtbot.waitActive(dialog):
+        dialog.activateWindow()
+    dialog.include_models.setFocus()
+    qtbot.keyClick(dialog.include_models, Qt.Key.Key_Tab)  # on to the last section's field
+    assert dialog.confirm_edit.hasFocus() and bar.value() > 0
+
+
+def test_showing_the_chat_list_in_a_narrow_window_with_large_text_widens_it(
+    large_font: None, stored_app: ChatApp, qtbot: QtBot
+) -> None:
+    window = stored_app.window
+    stored_app.load()
+    settle(qtbot, window, 600)
+    sidebar = window.sidebar
+    assert sidebar is not None and not sidebar.isVisible()  # narrow: hidden by itself
+    assert clipped(window) == []
+    window.toggle_sidebar()  # Ctrl+B
+    settle(qtbot, window, window.width())
+    assert sidebar.isVisible() and window.width() > 600
+    assert clipped(window) == []
+    window.toggle_sidebar()
+    assert window.minimumWidth() < window.width()  # hidden again: it may be narrowed
+    settle(qtbot, window, 600)
+    assert window.width() == 600 and clipped(window) == []
