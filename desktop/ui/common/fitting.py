@@ -31,15 +31,20 @@ MIN_ELIDED_CHARS = 3
 class ElidedLabel(QLabel):
     """A one-line label that shortens its text with "…" rather than being cut off."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, text: str = "", parent: QWidget | None = None, keep: int = MIN_ELIDED_CHARS
+    ) -> None:
         super().__init__(text, parent)
+        self._keep = keep  # the characters it keeps before its "…", however narrow
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         metrics = self.fontMetrics()
-        shortest = metrics.horizontalAdvance(self.text()[:MIN_ELIDED_CHARS] + "…")
+        text = self.text()
+        kept = text if len(text) <= self._keep else text[: self._keep] + "…"
+        shortest = metrics.horizontalAdvance(kept)
         margins = self.contentsMargins()
         width = min(hint.width(), shortest + margins.left() + margins.right())
         return QSize(width, hint.height())

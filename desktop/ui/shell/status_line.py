@@ -24,7 +24,7 @@ class StatusLine:
         self.model_dot.hide()
         self.model_label = ElidedLabel("No model loaded")
         self.model_label.setObjectName("modelLabel")
-        self.status_label = ElidedLabel("")
+        self.status_label = ElidedLabel("", keep=12)  # "Generating…" stays whole
         self.status_label.setObjectName("statusLabel")
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
