@@ -24,6 +24,12 @@ from pytestqt.qtbot import QtBot
 from desktop.chat.session import MessageItem
 from desktop.core.types import GenerationStats
 from desktop.ui.common.fitting import ElidedLabel, WrappingButton
+from desktop.ui.privacy.unlock_dialogs import (
+    PassphraseDialog,
+    RecoveryDialog,
+    RecoveryKeyDialog,
+    SetupDialog,
+)
 from desktop.ui.shell.main_window import MainWindow
 from tests.ui.fakes import ChatApp
 from tests.ui.privacy.test_privacy_dialog import make_dialog
@@ -166,3 +172,29 @@ def test_showing_the_chat_list_in_a_narrow_window_with_large_text_widens_it(
     assert window.minimumWidth() < window.width()  # hidden again: it may be narrowed
     settle(qtbot, window, 600)
     assert window.width() == 600 and clipped(window) == []
+
+
+def test_the_first_run_and_unlock_dialogs_fit_their_text_with_large_text(
+    large_font: None, qtbot: QtBot
+) -> None:
+    for dialog in (
+        SetupDialog("No keychain service is available on this system.", True, None),
+        PassphraseDialog("Type the passphrase of your conversations.", None),
+        RecoveryDialog("The keychain lost the key.", True, None),
+        RecoveryKeyDialog("ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567-ABCD-EFGH-IJKL-MNOP"),
+    ):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        QApplication.processEvents()
+        screen = dialog.screen().availableGeometry()
+        assert dialog.width() <= screen.width() and dialog.height() <= screen.height()
+        assert clipped(dialog) == [], type(dialog).__name__
+        if isinstance(dialog, SetupDialog):
+            height = dialog.height()
+            dialog.passphrase.setText("short")
+            dialog.protect.click()  # refused: the message makes the dialog grow
+            QApplication.processEvents()
+            assert dialog.error.isVisible() and dialog.height() > height
+            assert clipped(dialog) == []
+        dialog.close()
