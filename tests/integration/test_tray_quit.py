@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from desktop.storage.lock import WriteLock
+from tests.integration.test_cli import hearth
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "tray test passphrase"
@@ -93,16 +94,8 @@ def test_the_tray_keeps_hearth_answering_and_quit_ends_everything(tmp_path: Path
     assert lock.try_acquire()  # the store was closed and the folder released
     lock.release()
     export = tmp_path / "chats.json"
-    command = ["export", "--format", "json", str(export)]
-    exported = subprocess.run(
-        [sys.executable, "-m", "desktop", "--data-dir", str(data), *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    secrets = {key: env[key] for key in ("HEARTH_PASSPHRASE", "PYTHON_KEYRING_BACKEND")}
+    exported = hearth(data, "export", "--format", "json", str(export), **secrets)
     assert exported.returncode == 0, exported.stderr
     messages = json.loads(export.read_text())["conversations"][0]["messages"]
     reply = [m for m in messages if m["role"] == "assistant"]

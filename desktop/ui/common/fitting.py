@@ -44,15 +44,19 @@ class ElidedLabel(QLabel):
         metrics = self.fontMetrics()
         text = self.text()
         kept = text if len(text) <= self._keep else text[: self._keep] + "…"
-        shortest = metrics.horizontalAdvance(kept)
+        shortest = metrics.horizontalAdvance(kept) + 2  # rounding: never "…" by a pixel
         margins = self.contentsMargins()
         width = min(hint.width(), shortest + margins.left() + margins.right())
         return QSize(width, hint.height())
 
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width() + 2, hint.height())  # as in `minimumSizeHint`
+
     @property
     def cut(self) -> bool:
         """Whether the text is shown shortened now."""
-        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+        return self.shown_text() != self.text()
 
     def shown_text(self) -> str:
         """The text as painted (with "…" when it does not fit)."""
