@@ -477,8 +477,8 @@ class MainWindow(QMainWindow):
         """The chat list as the user chose (Ctrl+B), else shown when the window is wide.
 
         The window is never narrower than what the chat column needs with its text
-        whole (and the chat list beside it, when shown): showing the list in a narrow
-        window with large text widens the window."""
+        whole (and the chat list beside it, when the user chose to show it): showing the
+        list in a narrow window with large text widens the window."""
         if self.sidebar is None:
             self._keep_minimum_width(self._chat_minimum_width())
             return
@@ -489,7 +489,8 @@ class MainWindow(QMainWindow):
         if visible != self.sidebar.isVisible():
             self.sidebar.setVisible(visible)
         self.menu.show_sidebar_visible(visible)
-        self._keep_minimum_width(beside if visible else chat)
+        # Shown by choice: room for both. Shown by width: it hides again when narrower.
+        self._keep_minimum_width(beside if visible and choice else chat)
 
     def _keep_minimum_width(self, width: int) -> None:
         wanted = max(MIN_WIDTH, width)

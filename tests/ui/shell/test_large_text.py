@@ -198,3 +198,18 @@ def test_the_first_run_and_unlock_dialogs_fit_their_text_with_large_text(
             assert dialog.error.isVisible() and dialog.height() > height
             assert clipped(dialog) == []
         dialog.close()
+
+
+def test_a_window_that_keeps_nothing_narrows_by_hiding_its_list_and_cuts_nothing(
+    large_font: None, chat_app: ChatApp, qtbot: QtBot
+) -> None:
+    window = chat_app.window  # no store: the Not saving badge and the list's placeholder
+    chat_app.load()
+    settle(qtbot, window, 1400)
+    sidebar = window.sidebar
+    assert sidebar is not None and sidebar.isVisible() and window.not_saving_badge.isVisible()
+    assert clipped(window) == []
+    settle(qtbot, window, 600)
+    assert not sidebar.isVisible()  # shown by width, so it gave way: narrowing not blocked
+    assert window.width() < 1000
+    assert clipped(window) == []
