@@ -23,7 +23,7 @@ from desktop import __version__
 from desktop.chat.profiles import ChatProfiles, make_profiles
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.vault import make_vault
-from desktop.core.appearance import Appearance
+from desktop.core.appearance import Appearance, Behaviour
 from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
@@ -151,9 +151,9 @@ def _install_excepthook(log_file: Path | None) -> None:
     sys.excepthook = hook
 
 
-def _quit_on_sigint(app: QCoreApplication) -> None:
+def _quit_on_sigint(app: QCoreApplication, quit_app: Callable[[], None]) -> None:
     """Ctrl+C in the terminal closes the window cleanly (Qt's loop would ignore it)."""
-    signal.signal(signal.SIGINT, lambda *_args: app.quit())
+    signal.signal(signal.SIGINT, lambda *_args: quit_app())
     timer = QTimer(app)
     timer.timeout.connect(lambda: None)  # lets Python run its signal handlers
     timer.start(250)
@@ -471,16 +471,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             opened.store.db.close()
         claim.release()
 
+    def quit_app() -> None:
+        """Quit for good (the menu's or the tray's Quit, Ctrl+C), also when the window
+        would only hide into the tray."""
+        window.set_quitting()
+        app.quit()
+
     def delete_all_data(include_models: bool) -> None:
         shut_down()
         setup_logging(None)  # the log file is among what goes
         report = wipe_all_data(wipe_targets(paths, include_models), Keychain())
         _report_wipe(window, report)
-        app.quit()
+        quit_app()
 
+    def save_behaviour(behaviour: Behaviour) -> None:
+        try:
+            behaviour.save(paths.settings_path)
+        except OSError as error:
+            log.warning("could not save the window settings: %s", error)
+
+    from desktop.ui.shell.tray import install_tray
+
+    install_tray(app, window, Behaviour.load(paths.settings_path), save_behaviour)
+    window.quit_requested.connect(quit_app)
     window.privacy_requested.connect(lambda: _open_privacy(window, paths, opened, delete_all_data))
     app.aboutToQuit.connect(shut_down)
-    _quit_on_sigint(app)
+    _quit_on_sigint(app, quit_app)
     code = app.exec()
     log.info("Hearth exiting (%s)", code)
     return int(code)

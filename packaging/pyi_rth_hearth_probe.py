@@ -137,7 +137,8 @@ def _documents() -> dict[str, Any]:
 
 
 def _resources() -> dict[str, Any]:
-    """The built-in assistants and the pickers' arrow, where the running app looks for them."""
+    """The built-in assistants and the style's images (the pickers' arrow, a ticked box's
+    mark), where the running app looks for them, readable."""
     from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
     from desktop.ui.shell.style import resource_path
 
@@ -145,10 +146,13 @@ def _resources() -> dict[str, Any]:
     builtins = sorted(a.id for a in store.assistants() if a.builtin)
     if len(builtins) < 4 or store.problems:
         raise RuntimeError(f"built-in assistants {builtins}, problems {store.problems}")
-    arrow = resource_path("icons", "chevron-down.svg")
-    if not arrow.is_file():
-        raise RuntimeError(f"{arrow} is missing")
-    return {"assistants": builtins, "arrow": str(arrow)}
+    from PySide6.QtGui import QImage
+
+    images = [resource_path("icons", name) for name in ("chevron-down.png", "check.png")]
+    for image in images:
+        if QImage(str(image)).isNull():  # missing, or no image format to read it
+            raise RuntimeError(f"{image} is missing or unreadable")
+    return {"assistants": builtins, "arrow": str(images[0])}
 
 
 def probe() -> int:

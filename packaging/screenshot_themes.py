@@ -9,11 +9,13 @@ to each width and captured once it has stopped changing. The second theme reopen
 same conversations (the passphrase comes from HEARTH_PASSPHRASE).
 
     python packaging/screenshot_themes.py [--display :35] [--out resources]
-        [--widths 1400 600] [--text-step 0] [--themes light dark]
+        [--widths 1400 600] [--text-step 0] [--themes light dark] [--font-size 20]
 
 Writes OUT/screenshot-THEME.png (the first width) and OUT/screenshot-THEME-WIDTH.png
-(the others). Needs Xvfb, openbox and xdotool (Debian: xvfb openbox xdotool); the window is
-captured with Qt's own screen grab on that display.
+(the others). `--font-size PT` gives the desktop a system font of PT points (GTK's
+settings, which Qt reads through its gtk3 platform theme) and adds `-PTpt` to the names.
+Needs Xvfb, openbox and xdotool (Debian: xvfb openbox xdotool); the window is captured
+with Qt's own screen grab on that display.
 """
 
 from __future__ import annotations
@@ -165,6 +167,13 @@ def run_theme(
         "QT_QPA_PLATFORM": "xcb",
         "PYTHON_KEYRING_BACKEND": NO_KEYCHAIN,
     }
+    if args.font_size:
+        gtk = data / "desktop-config" / "gtk-3.0"
+        gtk.mkdir(parents=True, exist_ok=True)
+        font = f"[Settings]\ngtk-font-name=DejaVu Sans {args.font_size}\n"
+        (gtk / "settings.ini").write_text(font, encoding="utf-8")
+        env["XDG_CONFIG_HOME"] = str(gtk.parent)
+        env["QT_QPA_PLATFORMTHEME"] = "gtk3"
     if not first:
         env["HEARTH_PASSPHRASE"] = PASSPHRASE
     app = subprocess.Popen(
@@ -201,7 +210,9 @@ def run_theme(
             desktop.xdotool("windowsize", "--sync", window, str(width), str(HEIGHT))
             time.sleep(1.5)
             wait_until_still(desktop, window, 20.0)
-            name = f"screenshot-{theme}.png" if index == 0 else f"screenshot-{theme}-{width}.png"
+            size = f"-{args.font_size}pt" if args.font_size else ""
+            wide = "" if index == 0 else f"-{width}"
+            name = f"screenshot-{theme}{wide}{size}.png"
             target = args.out / name
             desktop.capture(window, target)
             shots.append(target)
@@ -218,6 +229,7 @@ def main() -> int:
     parser.add_argument("--widths", type=int, nargs="+", default=[1400, 600])
     parser.add_argument("--text-step", type=int, default=0)
     parser.add_argument("--themes", nargs="+", default=["light", "dark"])
+    parser.add_argument("--font-size", type=int, default=0, help="system font size in points")
     args = parser.parse_args()
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:

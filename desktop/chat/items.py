@@ -9,7 +9,8 @@ use. Plain Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from desktop.chat.cited import Cited, from_stats
 from desktop.core.types import Role
@@ -22,7 +23,8 @@ class MessageItem:
 
     `position`: its place in the whole branch (0 the first message; system messages not
     counted), also when the messages above it have not been read; -1 when not known (a
-    list of items is then its own branch: the place in the list).
+    list of items is then its own branch: the place in the list). `created_at`: when it
+    was written (None when not known); not part of an item's identity.
     """
 
     id: int | None
@@ -34,6 +36,7 @@ class MessageItem:
     position: int = -1
     #: The passages of the user's documents the reply was given (None: no collection used).
     cited: Cited | None = None
+    created_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
     def from_stored(cls, message: StoredMessage, position: int = -1) -> MessageItem:
@@ -46,6 +49,7 @@ class MessageItem:
             message.sibling_count,
             position,
             from_stats(message.stats) if message.role == "assistant" else None,
+            message.created_at,
         )
 
 

@@ -154,6 +154,7 @@ READABLE_PAIRS: tuple[tuple[str, str, float], ...] = (
     *(("focus", back, LARGE_TEXT_OR_MARK) for back in ("window", "surface", "sidebar")),
     ("focus", "hover", LARGE_TEXT_OR_MARK),
     ("focus", "selection", LARGE_TEXT_OR_MARK),
+    ("focus", "user_bubble", LARGE_TEXT_OR_MARK),  # a focused question's text
     ("control_border", "surface", LARGE_TEXT_OR_MARK),
     ("control_border", "window", LARGE_TEXT_OR_MARK),
     ("online", "sidebar", LARGE_TEXT_OR_MARK),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from desktop.chat.cited import from_stats
@@ -157,7 +158,7 @@ class ConversationSession:
         """Commit a user message (creating the conversation first); (item, created)."""
         created = False
         if self.store is None:
-            item = self._next(MessageItem(None, "user", text))
+            item = self._next(MessageItem(None, "user", text, created_at=datetime.now(UTC)))
         else:
             if self.conversation_id is None:
                 self.conversation_id = self.store.create_conversation(
@@ -175,7 +176,7 @@ class ConversationSession:
         """An empty `streaming` reply after the last message (a sibling of any earlier one)."""
         parent_id = self.items[-1].id if self.items else None
         if self.store is None or self.conversation_id is None:
-            item = MessageItem(None, "assistant", "", "streaming")
+            item = MessageItem(None, "assistant", "", "streaming", created_at=datetime.now(UTC))
         else:
             item = MessageItem.from_stored(
                 self.store.add_message(
@@ -235,7 +236,7 @@ class ConversationSession:
         with it."""
         row, item = self._item(index, "user")
         if self.store is None or item.id is None:
-            edited = MessageItem(None, "user", text, position=index)
+            edited = MessageItem(None, "user", text, position=index, created_at=datetime.now(UTC))
         else:
             edited = MessageItem.from_stored(self.store.edit_user_message(item.id, text), index)
         self.items = [*self.items[:row], edited]

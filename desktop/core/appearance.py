@@ -1,16 +1,19 @@
-"""How the window looks: the theme (light, dark or the system's) and the text size.
+"""How the window looks (the theme: light, dark or the system's; the text size) and
+behaves (`Behaviour`: keep running in the tray when the window closes).
 
-Kept in `settings.json` in the config dir (`Appearance.load` / `save`): a missing or
-damaged file, or a value out of range, gives the defaults, never an error.
+Both are kept in `settings.json` in the config dir (`load` / `save`; each save keeps the
+other's keys): a missing or damaged file, or a value out of range, gives the defaults,
+never an error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from desktop.core.files import atomic_write_text
 
@@ -20,6 +23,7 @@ log = logging.getLogger(__name__)
 MIN_TEXT_STEP = -3
 MAX_TEXT_STEP = 8
 TEXT_STEP_FACTOR = 1.1
+SCHEMA_VERSION = 1
 
 
 class ThemeMode(StrEnum):
@@ -47,15 +51,7 @@ class Appearance:
 
     @classmethod
     def load(cls, path: Path) -> Appearance:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as error:
-            log.warning("ignoring unreadable settings %s: %s", path, error)
-            return cls()
-        if not isinstance(data, dict):
-            return cls()
+        data = read_settings(path)
         theme = data.get("theme")
         step = data.get("text_step")
         chosen = cls(
@@ -66,6 +62,37 @@ class Appearance:
         return chosen
 
     def save(self, path: Path) -> None:
-        data = {"schema_version": 1, **asdict(self)}
-        data["theme"] = self.theme.value
-        atomic_write_text(Path(path), json.dumps(data, indent=2))
+        update_settings(path, {"theme": self.theme.value, "text_step": self.text_step})
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What closing the window does: with `keep_in_tray` (off by default) it only hides it,
+    and Hearth keeps running in the system tray."""
+
+    keep_in_tray: bool = False
+
+    @classmethod
+    def load(cls, path: Path) -> Behaviour:
+        return cls(keep_in_tray=read_settings(path).get("keep_in_tray") is True)
+
+    def save(self, path: Path) -> None:
+        update_settings(path, {"keep_in_tray": self.keep_in_tray})
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """The settings file as a dict (empty when it is missing or damaged)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        log.warning("ignoring unreadable settings %s: %s", path, error)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def update_settings(path: Path, values: dict[str, Any]) -> None:
+    """Write `values` into the settings file, keeping its other keys."""
+    data = {**read_settings(path), **values, "schema_version": SCHEMA_VERSION}
+    atomic_write_text(Path(path), json.dumps(data, indent=2))

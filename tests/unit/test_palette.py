@@ -9,7 +9,7 @@ import pytest
 from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
 
 from desktop.chat.palette import READABLE_PAIRS, TEXT, THEMES, Palette, contrast_ratio
-from desktop.core.appearance import Appearance, ThemeMode
+from desktop.core.appearance import Appearance, Behaviour, ThemeMode
 
 
 def test_contrast_ratio_matches_the_wcag_reference_values() -> None:
@@ -56,3 +56,16 @@ def test_appearance_is_saved_and_damaged_files_give_the_defaults(tmp_path: Path)
     assert loaded.theme is ThemeMode.SYSTEM and loaded.text_step == 8
     path.write_text("not json", encoding="utf-8")
     assert Appearance.load(path) == Appearance()
+
+
+def test_keep_in_tray_is_off_by_default_and_saved_beside_the_appearance(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    assert Behaviour.load(path) == Behaviour(keep_in_tray=False)
+    Appearance(ThemeMode.DARK, 2).save(path)
+    Behaviour(keep_in_tray=True).save(path)
+    assert Behaviour.load(path).keep_in_tray is True
+    assert Appearance.load(path) == Appearance(ThemeMode.DARK, 2)  # neither save loses the other
+    Appearance(ThemeMode.LIGHT, 0).save(path)
+    assert Behaviour.load(path).keep_in_tray is True
+    path.write_text('{"keep_in_tray": "yes"}', encoding="utf-8")
+    assert Behaviour.load(path).keep_in_tray is False

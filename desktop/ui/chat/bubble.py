@@ -33,6 +33,7 @@ from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown, copied_co
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
 from desktop.ui.chat.streaming_body import StreamingBody
+from desktop.ui.chat.timestamps import long_when, short_when
 
 _THINKING_HTML = "<i>Thinking…</i>"
 _STOPPED_HTML = "<i>Stopped before any text.</i>"
@@ -98,6 +99,7 @@ class MessageBubble(QFrame):
         self.setObjectName("userBubble" if item.role == "user" else "assistantBubble")
         self.label = QLabel()
         self.label.setObjectName("messageText")
+        self.label.setIndent(0)  # its focus ring (a border) must not indent the text
         self.label.setWordWrap(True)
         self.label.setOpenExternalLinks(False)
         self.label.setTextInteractionFlags(_TEXT_FLAGS)
@@ -134,6 +136,12 @@ class MessageBubble(QFrame):
         self.buttons: dict[str, QToolButton] = {}
         self.version_label = QLabel()
         self.version_label.setObjectName("versionLabel")
+        self.time_label = QLabel()
+        self.time_label.setObjectName("messageTime")
+        keep_room = self.time_label.sizePolicy()
+        keep_room.setRetainSizeWhenHidden(True)  # showing it moves nothing
+        self.time_label.setSizePolicy(keep_room)
+        self.time_label.hide()
         self._build_actions()
         self.set_text(item.content)
         self.update_item(item)
@@ -227,6 +235,33 @@ class MessageBubble(QFrame):
         self.version_label.setText(f"{item.version + 1}/{item.versions}")
         self.buttons["previous"].setEnabled(item.version > 0)
         self.buttons["next"].setEnabled(item.version + 1 < item.versions)
+        self._show_time()
+
+    def _show_time(self) -> None:
+        """When the message was written: short beside the actions, in full in its tooltip
+        and in the text's accessible description."""
+        moment = self.item.created_at
+        if moment is None:
+            self.time_label.clear()
+            self.time_label.hide()
+            full = ""
+        else:
+            full = f"{'Sent' if self.role == 'user' else 'Answered'} {long_when(moment)}"
+            self.time_label.setText(short_when(moment))
+        self.time_label.setToolTip(full)
+        self.label.setAccessibleDescription(full)
+
+    def set_time_shown(self, shown: bool) -> None:
+        """Show the time beside the actions (the pointer is over the message, or the focus
+        is in it)."""
+        self.time_label.setVisible(shown and bool(self.time_label.text()))
+
+    def tab_stops(self) -> list[QWidget]:
+        """The widgets Tab visits in this message, in screen order: its text, then its
+        actions from left to right."""
+        stops: list[QWidget] = [self._editor or self.label]
+        order = ("previous", "next", "copy", "edit", "continue", "regenerate")
+        return stops + [self.buttons[name] for name in order if name in self.buttons]
 
     def _show_sources(self, item: MessageItem) -> None:
         """The Sources list under a reply given passages of the user's documents."""
@@ -313,6 +348,7 @@ class MessageBubble(QFrame):
             self.buttons[name] = _button(text, tip, "versionArrow" if arrow else "messageAction")
         if user:
             self._actions_row.addStretch(1)
+            self._actions_row.addWidget(self.time_label)
         self._actions_row.addWidget(self.buttons["previous"])
         self._actions_row.addWidget(self.version_label)
         self._actions_row.addWidget(self.buttons["next"])
@@ -320,6 +356,7 @@ class MessageBubble(QFrame):
             if name in self.buttons:
                 self._actions_row.addWidget(self.buttons[name])
         if not user:
+            self._actions_row.addWidget(self.time_label)
             self._actions_row.addStretch(1)
         self.buttons["copy"].clicked.connect(self._copy)
         for name, step in (("previous", -1), ("next", 1)):
@@ -344,56 +381,3 @@ class MessageBubble(QFrame):
         if code is not None:
             QGuiApplication.clipboard().setText(code)
             self.copied.emit()
-
-
-class MessageRow(QWidget):
-    """A bubble with its actions under it (and the left-out note, when it is the last
-    message the model no longer sees): one row of the chat view."""
-
-    def __init__(
-        self,
-        item: MessageItem,
-        index: int,
-        renderer: MarkdownRenderer,
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.bubble = MessageBubble(item, index, renderer, self)
-        self.note: QLabel | None = None
-        self._column = QVBoxLayout(self)
-        self._column.setContentsMargins(0, 0, 0, 0)
-        self._column.setSpacing(2)
-        line = QHBoxLayout()
-        line.setContentsMargins(0, 0, 0, 0)
-        if item.role == "user":
-            line.addStretch(1)
-            line.addWidget(self.bubble)
-        else:
-            line.addWidget(self.bubble, 1)
-            line.addStretch(0)
-        self._column.addLayout(line)
-        self._column.addWidget(self.bubble.action_bar)
-
-    def measure(self, width: int) -> int:
-        """The row's height at `width` (its text wrapped to fit)."""
-        self._column.activate()
-        height = self.heightForWidth(width) if self.hasHeightForWidth() else -1
-        return height if height > 0 else self.sizeHint().height()
-
-    def set_left_out(self, left_out: bool) -> None:
-        if bool(self.property("leftOut")) != left_out:
-            self.setProperty("leftOut", left_out)
-            for widget in (self, *self.findChildren(QWidget)):
-                style = widget.style()
-                style.unpolish(widget)
-                style.polish(widget)
-
-    def set_note(self, note: QLabel | None) -> None:
-        """Show `note` under this row (None: take the current one out)."""
-        if self.note is not None:
-            self._column.removeWidget(self.note)
-        self.note = note
-        if note is not None:
-            note.setParent(self)
-            self._column.addWidget(note)
-            note.show()

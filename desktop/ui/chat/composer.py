@@ -80,6 +80,9 @@ class Composer(QPlainTextEdit):
                 0, 0, width, 10_000, Qt.TextFlag.TextWordWrap, self.placeholderText()
             )
             lines = max(lines, round(shown.height() / self.fontMetrics().lineSpacing()))
+            # Emptied (a message sent): Qt repaints only where the text was, which would
+            # leave the placeholder's later lines unpainted.
+            self.viewport().update()
         self.setVerticalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAsNeeded
             if lines > MAX_LINES

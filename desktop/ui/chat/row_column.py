@@ -19,7 +19,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
-from desktop.ui.chat.bubble import MessageRow
+from desktop.ui.chat.message_row import MessageRow
 from desktop.ui.chat.rows import RowGeometry
 
 #: Left and right margin of the column.
@@ -95,7 +95,8 @@ class RowColumn(QAbstractScrollArea):
             pool = self._pool.get(widget.bubble.role)
             if pool is not None and len(pool) < POOL_SIZE and not widget.bubble.editing:
                 # Parked out of sight but not hidden: showing a widget again costs as
-                # much as styling a new one.
+                # much as styling a new one. Out of the Tab order until it is reused.
+                widget.set_tab_stops(False)
                 widget.move(0, PARKED_Y)
                 pool.append(widget)
             else:

@@ -18,6 +18,9 @@ Signals (positions are places in the whole branch, `MessageItem.position`):
     edit_submitted(int, str), regenerate_requested(int), continue_requested(int),
     version_requested(int, int), copied(), older_wanted(),
     source_requested(Cited, int) (a reply's sources and the number of the one clicked)
+Tab goes through the messages that exist as widgets in screen order (each message's text,
+then its actions), after the view itself and before what follows it; a message the
+keyboard reaches is scrolled into sight (`tab_stops()` lists them for the window's chain).
 `set_left_out(n)` dims the first `n` messages (the model no longer sees them: the chat has
 outgrown its context window) and puts a note under the last of them.
 Thread: GUI thread only.
@@ -29,18 +32,20 @@ import dataclasses
 import time
 from bisect import bisect_left
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QLabel,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.chat.markdown import MarkdownRenderer
 from desktop.chat.session import MessageItem
-from desktop.ui.chat.bubble import MessageBubble, MessageRow
+from desktop.ui.chat.bubble import MessageBubble
+from desktop.ui.chat.message_row import MessageRow
 from desktop.ui.chat.row_column import RowColumn
 from desktop.ui.chat.rows import estimate_height
 
@@ -59,6 +64,8 @@ MAX_FRAME_MS = 400
 STREAM_CPU_SHARE = 0.04
 #: Older messages are asked for when the screen is this many screens from the first one.
 LOAD_SCREENS = 2.0
+#: Room left above or below a message the keyboard reaches (pixels).
+REVEAL_MARGIN = 12
 LEFT_OUT_NOTE = (
     "↑ {n} earlier messages are not sent to the model: this chat is longer than its "
     "context window. The assistant's instructions and examples are kept while they fit."
@@ -90,6 +97,7 @@ class ChatView(RowColumn):
         self._frame_ms = float(MIN_FRAME_MS)
         self._last_frame = 0.0
         self._last_frame_cpu = 0.0  # the GUI thread's CPU clock at the last frame
+        self._chained: list[QWidget] = []  # the tab stops in the order last set
         self._frame_timer = QTimer(self)
         self._frame_timer.setSingleShot(True)
         self._frame_timer.timeout.connect(self._render_frame)
@@ -125,6 +133,10 @@ class ChatView(RowColumn):
     def left_out(self) -> int:
         """How many messages at the top are marked as not sent to the model."""
         return self._left_out
+
+    def tab_stops(self) -> list[QWidget]:
+        """The widgets Tab visits in the messages, in screen order."""
+        return [stop for row in sorted(self._rows) for stop in self._rows[row].bubble.tab_stops()]
 
     def is_left_out(self, index: int) -> bool:
         return self._row_of(index) is not None and index < self._left_out
@@ -271,8 +283,10 @@ class ChatView(RowColumn):
         if reused is not None:
             widget = reused
             widget.bubble.rebind(item, self._indexes[row])
+            widget.set_tab_stops(True)
         else:
             widget = MessageRow(item, self._indexes[row], self._renderer, self.viewport())
+            widget.focus_entered.connect(self._reveal)
             bubble = widget.bubble
             bubble.edit_submitted.connect(self.edit_submitted)
             bubble.version_requested.connect(self.version_requested)
@@ -314,6 +328,7 @@ class ChatView(RowColumn):
         return len(self._items)
 
     def _laid_out(self, value: int, height: int) -> None:
+        self._chain_tab_order()
         near_top = value < height * LOAD_SCREENS
         if near_top and self._indexes and self._indexes[0] > 0 and not self._older_asked:
             self._older_asked = True  # until the page arrives; asked after this pass
@@ -351,6 +366,39 @@ class ChatView(RowColumn):
         self._geometry.set_height(row, widget.measure(self._row_width()))
         self._layout_rows()  # painting follows in the event loop, which lets the worker run
         self._last_frame = time.monotonic()
+
+    def _chain_tab_order(self) -> None:
+        """Tab goes from the view through the messages in screen order, then on to what
+        followed the view (rows created later would come last in the window's chain)."""
+        stops = self.tab_stops()
+        if stops == self._chained:
+            return
+        self._chained = stops
+        previous: QWidget = self
+        for stop in stops:
+            QWidget.setTabOrder(previous, stop)
+            previous = stop
+
+    def _reveal(self, widget: QWidget) -> None:
+        """Scroll so that `widget` (in a message the keyboard reached) is on screen."""
+        row = next((r for r, w in self._rows.items() if w.isAncestorOf(widget)), None)
+        if row is None:
+            return
+        top = widget.mapTo(self.viewport(), QPoint(0, 0)).y()
+        bottom, height = top + widget.height(), self.viewport().height()
+        if top < REVEAL_MARGIN:
+            delta = top - REVEAL_MARGIN
+        elif bottom > height - REVEAL_MARGIN:
+            delta = min(bottom - height + REVEAL_MARGIN, top - REVEAL_MARGIN)
+        else:
+            return
+        bar = self.verticalScrollBar()
+        self._follow = False
+        # The row stays there while the rows above it are measured.
+        self._pin = (row, self._rows[row].y() - delta)
+        self._scroll_to(bar.value() + delta)
+        self._pin = None
+        self._follow = bar.value() >= bar.maximum()
 
     # --- left-out note -----------------------------------------------------------------
 
@@ -399,8 +447,10 @@ class ChatView(RowColumn):
             widest = int(available * USER_BUBBLE_FRACTION) - 28
             metrics = bubble.label.fontMetrics()
             natural = max(metrics.horizontalAdvance(line) for line in bubble.text.split("\n"))
+            frame = bubble.label.contentsMargins()  # the focus ring's room
+            natural += frame.left() + frame.right() + 4
             # As wide as the text needs (no early wrapping of short messages), up to `widest`.
-            bubble.label.setMinimumWidth(min(natural + 4, widest))
+            bubble.label.setMinimumWidth(min(natural, widest))
             bubble.label.setMaximumWidth(widest)
         else:
             bubble.setMaximumWidth(min(available, READING_WIDTH))
@@ -414,9 +464,17 @@ class ChatView(RowColumn):
         elif name == "continue":
             self.continue_requested.emit(index)
 
-    def _make_empty_state(self) -> QWidget:
-        widget = QWidget(self.viewport())
-        widget.setObjectName("emptyState")
+    def _make_empty_state(self) -> QScrollArea:
+        """ "How can I help?" (and what the window adds under it, in `empty_content`),
+        scrolled rather than squeezed when large text does not fit."""
+        area = QScrollArea(self.viewport())
+        area.setObjectName("emptyState")
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its buttons take the focus
+        area.setWidgetResizable(True)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        widget = QWidget()
+        widget.setObjectName("emptyContent")
         layout = QVBoxLayout(widget)
         layout.addStretch(1)
         title = QLabel("How can I help?")
@@ -431,7 +489,9 @@ class ChatView(RowColumn):
             label.setWordWrap(True)
             layout.addWidget(label)
         layout.addStretch(1)
-        return widget
+        area.setWidget(widget)
+        self.empty_content = widget
+        return area
 
 
 def _shown(items: list[MessageItem]) -> tuple[list[MessageItem], list[int]]:

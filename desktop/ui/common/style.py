@@ -5,7 +5,8 @@ sizes). The shell applies it to the whole application with each feature's own ru
 so dialogs look like the main window and nothing leaks from one window into another.
 Every control that can take the keyboard focus shows a 2 px ring in `$focus` (3:1 against
 the backgrounds it sits on; the palette test checks it); borders are reserved in the
-normal state so the ring does not move anything.
+normal state so the ring does not move anything. A state that comes and goes (`:default`
+follows the focus in a dialog) never changes the font, which would outgrow the button.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 BASE_STYLE = """
 QWidget { color: $text; font-size: $fs; }
 QDialog, QMainWindow { background: $window; }
+QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }  /* icons crowd the text */
 QToolTip { background: $surface; color: $text; border: 1px solid $control_border; padding: 4px; }
 QLabel { background: transparent; }
 QLabel:disabled, QCheckBox:disabled, QRadioButton:disabled { color: $disabled; }
@@ -30,7 +32,8 @@ QPushButton:pressed { background: $selection; }
 QPushButton:disabled { color: $disabled; border-color: $border; }
 QPushButton:focus { border: 2px solid $focus; padding: 4px 11px; }
 QPushButton#primaryButton, QPushButton#sendButton, QPushButton:default {
-    background: $accent; color: $on_accent; border: 1px solid $accent; font-weight: 600; }
+    background: $accent; color: $on_accent; border: 1px solid $accent; }
+QPushButton#primaryButton, QPushButton#sendButton { font-weight: 600; }
 QPushButton#primaryButton:hover, QPushButton#sendButton:hover, QPushButton:default:hover {
     background: $accent_hover; }
 QPushButton#primaryButton:focus, QPushButton#sendButton:focus, QPushButton:default:focus {
@@ -62,13 +65,18 @@ QComboBox:hover { background: $hover; }
 QComboBox:focus { border: 2px solid $focus; padding: 3px 23px 3px 9px; }
 QComboBox::drop-down { border: none; width: 22px; subcontrol-origin: padding;
                        subcontrol-position: center right; }
-QComboBox::down-arrow { image: url($arrow); width: 10px; height: 6px; }
+QComboBox::down-arrow { image: url($arrow); width: 0.7em; height: 0.42em; }
 QComboBox QAbstractItemView { background: $surface; color: $text; border: 1px solid $border;
                               selection-background-color: $selection; selection-color: $text; }
 
 QCheckBox, QRadioButton { spacing: 8px; padding: 2px; border: 2px solid transparent;
                           border-radius: 6px; }
 QCheckBox:focus, QRadioButton:focus { border-color: $focus; }
+QCheckBox::indicator { width: 0.85em; height: 0.85em; border: 1px solid $control_border;
+                       border-radius: 3px; background: $surface; }
+QCheckBox::indicator:checked { background: $accent; border-color: $accent; image: url($check); }
+QCheckBox::indicator:disabled { border-color: $border; background: $hover; }
+QCheckBox::indicator:checked:disabled { background: $disabled; border-color: $disabled; }
 
 QListView, QListWidget, QTreeView, QTableView {
     background: $sidebar; color: $text; border: 2px solid transparent; border-radius: 10px;

@@ -1,6 +1,8 @@
 """The search palette (Ctrl+K): full-text search over every message, as a command palette.
 
-`SearchDialog` is a frameless popup centred over its parent window (modal to it): a query
+`SearchDialog` is a frameless popup centred over its parent window (modal to it), its
+corners rounded by a mask (no translucent window, whose corners turn black on a desktop
+without a compositor): a query
 line, the matching messages (the conversation's title and a snippet with the hits
 highlighted) and a status line. Typing searches after a short pause (`DEBOUNCE_MS`);
 Up/Down/PageUp/PageDown move the selection while the focus stays in the query line; Enter
@@ -49,7 +51,10 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QPainter,
+    QPainterPath,
     QPalette,
+    QRegion,
+    QResizeEvent,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -82,6 +87,8 @@ TYPE_TO_SEARCH = "Type to search"
 KEYS_HINT = "↑↓ to move · Enter to open · Esc to close"
 UNEXPECTED_FAILURE = "Search failed unexpectedly; the details were logged."
 PALETTE_SIZE = QSize(640, 420)
+#: The radius of the palette's corners (its frame's border-radius in `SEARCH_STYLE`).
+CORNER_RADIUS = 10
 SNIPPET_LINES = 2
 
 SearchFunction = Callable[[str], Sequence[SearchHit]]
@@ -270,7 +277,6 @@ class SearchDialog(QDialog):
         self.setObjectName("searchDialog")
         self.setWindowTitle("Search")
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
         self.resize(PALETTE_SIZE)
 
         self.query_edit = QLineEdit()
@@ -427,6 +433,15 @@ class SearchDialog(QDialog):
         y = max(area.top(), min(y, area.bottom() - height + 1))
         self.move(x, y)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Round the corners by masking them off: nothing is drawn there at all."""
+        super().resizeEvent(event)
+        outline = QPainterPath()
+        # A little tighter than the frame's curve, so the mask never eats its border.
+        radius = CORNER_RADIUS - 2
+        outline.addRoundedRect(QRectF(self.rect()), radius, radius)
+        self.setMask(QRegion(outline.toFillPolygon().toPolygon()))
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
             watched is self.query_edit
@@ -454,6 +469,7 @@ class SearchDialog(QDialog):
 
 
 SEARCH_STYLE = """
+#searchDialog { background: $surface; }
 #searchFrame { background: $surface; border: 1px solid $control_border; border-radius: 10px; }
 QLineEdit#searchQuery, QLineEdit#searchQuery:focus { background: transparent; color: $text;
     border: none; font-size: $fs_large; padding: 12px 14px; }

@@ -12,7 +12,9 @@ Signals: protect_requested(). Thread: GUI thread only.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from desktop.ui.common.fitting import WrappingButton
 
 NOT_KEPT = "Chats in this window are not kept: they are gone when Hearth closes."
 
@@ -37,7 +39,7 @@ class UnsavedSidebar(QFrame):
         self.reason.setWordWrap(True)
         self.reason.setTextFormat(Qt.TextFormat.PlainText)
         self.reason.hide()
-        self.protect_button = QPushButton("Protect my conversations…")
+        self.protect_button = WrappingButton("Protect my conversations…")  # large text wraps
         self.protect_button.setObjectName("protectButton")
         self.protect_button.setToolTip("Choose how to protect your chats, then keep them")
         self.protect_button.clicked.connect(self.protect_requested)
@@ -47,7 +49,7 @@ class UnsavedSidebar(QFrame):
         column.addWidget(title)
         column.addWidget(self.note)
         column.addWidget(self.reason)
-        column.addWidget(self.protect_button, 0, Qt.AlignmentFlag.AlignLeft)
+        column.addWidget(self.protect_button)
         column.addStretch(1)
 
     def set_reason(self, reason: str | None, can_protect: bool | None = None) -> None:

@@ -16,15 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -129,7 +133,9 @@ class PrivacyDialog(QDialog):
         self._change_passphrase = change_passphrase
         self._save_preferences = save_preferences
         self._preferences = state.preferences
-        column = QVBoxLayout(self)
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self._where(state.paths))
         column.addWidget(self._protection(state))
         column.addWidget(self._network())
@@ -138,18 +144,37 @@ class PrivacyDialog(QDialog):
         self.message.setWordWrap(True)
         column.addWidget(self.message)
         column.addStretch(1)
+        # Large text or a small screen: the sections scroll, the Close button stays.
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
-        column.addWidget(close)
-        # Wrapped labels get the height their text needs at the dialog's width (a dialog's
-        # layout would otherwise size them for one line and clip them).
-        for label in self.findChildren(QLabel):
-            if label.wordWrap() and label.text():
-                box = label.fontMetrics().boundingRect(
-                    QRect(0, 0, DIALOG_WIDTH - 60, 10_000), Qt.TextFlag.TextWordWrap, label.text()
-                )
-                label.setMinimumHeight(box.height() + 4)
-        self.resize(DIALOG_WIDTH, self.minimumSizeHint().height())
+        outer = QVBoxLayout(self)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(close)
+        self._fit(content, close)
+
+    def _fit(self, content: QWidget, buttons: QWidget) -> None:
+        """As wide as about 72 characters (at least `DIALOG_WIDTH`) and as tall as the
+        sections at that width, within the screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
+        chars = self.fontMetrics().averageCharWidth() * 72
+        width = min(max(DIALOG_WIDTH, chars), area.width() - 40)
+        margins = self.contentsMargins()
+        layout = self.layout()
+        if layout is not None:
+            margins = layout.contentsMargins()
+        inner = width - margins.left() - margins.right()
+        scrollbar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        height = content.heightForWidth(inner - scrollbar)
+        if height < 0:
+            height = content.sizeHint().height()
+        height += buttons.sizeHint().height() + margins.top() + margins.bottom() + 12
+        self.resize(width, min(height, area.height() * 9 // 10))
 
     # --- sections ----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +28,9 @@ from PySide6.QtWidgets import (
 from desktop.ui.privacy.unlock import NO_ENCRYPTION, RETRY, USE_RECOVERY_KEY
 
 MIN_PASSPHRASE = 8
+#: The narrowest dialog, and its usual width in average characters of its font.
+MIN_DIALOG_WIDTH = 460
+DIALOG_CHARS = 60
 
 
 def _label(text: str, name: str = "") -> QLabel:
@@ -52,7 +55,6 @@ class _Dialog(QDialog):
     def __init__(self, title: str, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.setMinimumWidth(460)
         self.column = QVBoxLayout(self)
         heading = _label(title, "dialogHeading")
         heading.setTextFormat(Qt.TextFormat.PlainText)
@@ -66,11 +68,36 @@ class _Dialog(QDialog):
     def finish_layout(self) -> None:
         self.column.addWidget(self.error)
         self.column.addWidget(self.buttons)
+        self.fit()
 
     def show_error(self, text: str | None) -> None:
         self.error.setText(text or "")
         self.error.setVisible(bool(text))
-        self.adjustSize()  # the dialog grows to show the message, and shrinks back
+        self.fit()  # the dialog grows to show the message, and shrinks back
+
+    def fit(self) -> None:
+        """As wide as its buttons in a row (at least `DIALOG_CHARS` characters), or with
+        the buttons stacked when a row would not fit the screen; as tall as its text
+        needs at that width, so large text is never squeezed."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
+        margins = self.column.contentsMargins()
+        sides = margins.left() + margins.right()
+        horizontal = Qt.Orientation.Horizontal
+        self.buttons.setOrientation(horizontal)
+        row = self.buttons.sizeHint().width() + sides
+        if row > area.width() * 7 // 10:
+            self.buttons.setOrientation(Qt.Orientation.Vertical)
+            row = self.buttons.sizeHint().width() + sides
+        chars = self.fontMetrics().averageCharWidth() * DIALOG_CHARS
+        width = min(max(MIN_DIALOG_WIDTH, chars, row), area.width() - 40)
+        self.column.activate()
+        height = self.column.totalHeightForWidth(width)
+        if height < 0:
+            height = self.column.totalSizeHint().height()
+        height = min(height, area.height() - 40)
+        self.setMinimumSize(min(width, row), height)
+        self.resize(width, height)
 
 
 class PassphraseDialog(_Dialog):

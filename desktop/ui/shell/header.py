@@ -104,6 +104,30 @@ class Header(QFrame):
             if isinstance(layout, QHBoxLayout):  # narrow: the pickers take the free room
                 layout.setStretchFactor(picker, 1 if compact else 0)
 
+    def folded_width(self) -> int:
+        """About the narrowest the folded header gets with nothing cut off: the pickers
+        at their shortest (a few letters and "…"), the shown buttons whole."""
+        metrics = self.fontMetrics()
+        letters = self.assistant_picker.minimumContentsLength() + 1
+        picker = metrics.averageCharWidth() * letters + metrics.height() * 2  # and its arrow
+        parts = [
+            picker if isinstance(widget, QComboBox) else widget.sizeHint().width()
+            for widget in (
+                self.assistant_picker,
+                self.model_picker,
+                self.not_saving_badge,
+                self.new_chat_button,
+                self.menu_button,
+            )
+            if not widget.isHidden()
+        ]
+        row = self.layout()
+        if row is None:
+            return sum(parts)
+        margins = row.contentsMargins()
+        gaps = row.spacing() * max(0, len(parts) - 1)
+        return margins.left() + margins.right() + sum(parts) + gaps
+
     def show_search(self, shown: bool) -> None:
         self.search_shown = shown
         self.search_button.setVisible(shown and not self.compact)

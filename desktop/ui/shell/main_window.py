@@ -10,8 +10,9 @@ search_requested() (Ctrl+K), privacy_requested(), assistant_chosen(str), model_c
 assistants_requested(), models_requested() (the pickers' "Manage…" entries),
 draft_changed(str) (the composer's text), files_dropped(list[Path]) (model files dropped on
 the window), documents_dropped(list[Path]) (documents and folders dropped on it),
-source_requested(Cited, int) (a source under a reply clicked), and the message actions of
-the chat view:
+source_requested(Cited, int) (a source under a reply clicked), quit_requested() (Quit in
+the menu, Ctrl+Q), hidden_to_tray() (closed while `keep_in_tray`: the window only hid), and
+the message actions of the chat view:
 edit_requested(int, str), regenerate_requested(int), continue_requested(int),
 version_requested(int, int) (positions in the branch shown), older_requested() (the
 view nears the first message read: show the ones above it).
@@ -24,9 +25,10 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
+    QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -68,10 +70,13 @@ from desktop.ui.shell.window_menu import WindowMenu
 __all__ = ["MainWindow"]
 
 
-#: The narrowest window (everything stays usable) and the narrowest that shows the chat
-#: list unless the user hides or shows it (Ctrl+B).
+#: The narrowest window (everything stays usable; more with large text, see
+#: `_chat_minimum_width`) and the narrowest that shows the chat list unless the user hides
+#: or shows it (Ctrl+B).
 MIN_WIDTH = 480
 SIDEBAR_WIDTH = 760
+#: The fewest characters the composer keeps beside its buttons.
+COMPOSER_CHARS = 14
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +101,8 @@ class MainWindow(QMainWindow):
     documents_dropped = Signal(list)
     source_requested = Signal(object, int)
     protect_requested = Signal()
+    quit_requested = Signal()
+    hidden_to_tray = Signal()
 
     def __init__(self, renderer: MarkdownRenderer | None = None) -> None:
         super().__init__()
@@ -115,9 +122,13 @@ class MainWindow(QMainWindow):
         self.chat_view = ChatView(self.renderer)
         column.addWidget(self.chat_view, 1)
         self.welcome = Welcome()
-        empty = self.chat_view.empty_state.layout()
-        if isinstance(empty, QVBoxLayout):
-            empty.insertWidget(empty.count() - 1, self.welcome, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty = self.chat_view.empty_content.layout()
+        if isinstance(empty, QVBoxLayout):  # centred, as wide as its text allows
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(self.welcome, 100)
+            row.addStretch(1)
+            empty.insertLayout(empty.count() - 1, row)
         self.welcome.prompt_chosen.connect(self.send_requested)
         self.welcome.models_requested.connect(self.models_requested)
         column.addLayout(self._make_bottom())
@@ -126,6 +137,9 @@ class MainWindow(QMainWindow):
         self.search_dialog: QWidget | None = None
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self._sidebar_choice: bool | None = None  # None: shown when the window is wide
+        #: Closing only hides the window (Hearth keeps running in the tray) unless quitting.
+        self.keep_in_tray = False
+        self._quitting = False
         self.setCentralWidget(central)
         self.status_line = StatusLine(self.statusBar())
         line = self.status_line
@@ -192,6 +206,22 @@ class MainWindow(QMainWindow):
             self.composer_card.style().unpolish(self.composer_card)
             self.composer_card.style().polish(self.composer_card)
 
+    # --- closing ------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """With `keep_in_tray`, closing hides the window (a reply being written goes on);
+        quitting (`set_quitting`) closes it."""
+        if self.keep_in_tray and not self._quitting:
+            event.ignore()
+            self.hide()
+            self.hidden_to_tray.emit()
+            return
+        super().closeEvent(event)
+
+    def set_quitting(self) -> None:
+        """Hearth is quitting: the next close closes the window, whatever `keep_in_tray`."""
+        self._quitting = True
+
     # --- model files dropped on the window ------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -250,6 +280,8 @@ class MainWindow(QMainWindow):
         self.menu.addAction(self.search_action)
         self.privacy_action = self.menu.addAction("Privacy…")
         self.privacy_action.triggered.connect(self.privacy_requested)
+        self.menu.add_closing(self)
+        self.menu.quit_requested.connect(self.quit_requested)
         header = self.header = Header(self.menu)
         self.assistant_picker, self.model_picker = header.assistant_picker, header.model_picker
         self.not_saving_badge, self.privacy_button = header.not_saving_badge, header.privacy_button
@@ -351,8 +383,8 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog.activateWindow()
 
     def update_tab_order(self) -> None:
-        """Tab follows the screen: the chat list, the header left to right, the messages,
-        then the composer and its buttons."""
+        """Tab follows the screen: the chat list, the header left to right, the messages
+        (or a new chat's examples), then the composer and its buttons."""
         chain: list[QWidget] = []
         if self.sidebar is not None:
             chain += [
@@ -369,6 +401,8 @@ class MainWindow(QMainWindow):
             self.new_chat_button,
             self.menu_button,
             self.chat_view,
+            *self.chat_view.tab_stops(),
+            *self.welcome.tab_stops(),  # a new chat's examples, where the messages would be
             self.composer,
             self.stop_button,
             self.send_button,
@@ -457,14 +491,41 @@ class MainWindow(QMainWindow):
         self._fit_sidebar()
 
     def _fit_sidebar(self) -> None:
-        """The chat list as the user chose (Ctrl+B), else shown when the window is wide."""
+        """The chat list as the user chose (Ctrl+B), else shown when the window is wide.
+
+        The window is never narrower than what the chat column needs with its text
+        whole (and the chat list beside it, when the user chose to show it): showing the
+        list in a narrow window with large text widens the window."""
         if self.sidebar is None:
+            self._keep_minimum_width(self._chat_minimum_width())
             return
+        chat = self._chat_minimum_width()
+        beside = self.sidebar.minimumWidth() + chat
         choice = self._sidebar_choice
-        visible = self.width() >= SIDEBAR_WIDTH if choice is None else choice
+        visible = self.width() >= max(SIDEBAR_WIDTH, beside) if choice is None else choice
         if visible != self.sidebar.isVisible():
             self.sidebar.setVisible(visible)
         self.menu.show_sidebar_visible(visible)
+        # Shown by choice: room for both. Shown by width: it hides again when narrower.
+        self._keep_minimum_width(beside if visible and choice else chat)
+
+    def _keep_minimum_width(self, width: int) -> None:
+        wanted = max(MIN_WIDTH, width)
+        if self.minimumWidth() != wanted:
+            self.setMinimumWidth(wanted)  # a narrower window grows to it
+
+    def _chat_minimum_width(self) -> int:
+        """The narrowest the chat column gets with nothing cut off: the folded header, or
+        the composer with a few words beside Stop and Send."""
+        buttons = self.stop_button.sizeHint().width() + self.send_button.sizeHint().width()
+        text = self.composer.fontMetrics().averageCharWidth() * COMPOSER_CHARS
+        composer = buttons + text + 2 * 28 + 40  # the column's and the card's margins
+        return max(self.header.folded_width(), composer)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # the text size changed
+            self._fit_sidebar()
 
     @Slot(str)
     def set_status(self, text: str) -> None:

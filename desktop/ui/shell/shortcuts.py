@@ -20,6 +20,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Tab  /  Shift+Tab", "Next or previous control"),
     ("Up  /  Down", "Move in lists and search results"),
     ("F1  /  Ctrl+/", "This list"),
+    ("Ctrl+Q", "Quit Hearth"),
 )
 
 

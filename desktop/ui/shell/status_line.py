@@ -1,15 +1,16 @@
 """The window's status bar: the model (a dot when ready, its name, why it did not load),
-load progress, what is happening now, and the last reply's statistics.
+load progress, what is happening now, and the last reply's statistics. In a narrow
+window each part is shortened with "…" (whole in its tooltip) rather than cut off.
 
 Thread: GUI thread only.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from desktop.chat.model_state import ModelPhase, ModelState
+from desktop.ui.common.fitting import ElidedLabel
 
 
 class StatusLine:
@@ -21,10 +22,9 @@ class StatusLine:
         self.model_dot.setObjectName("onlineDot")
         self.model_dot.setAccessibleName("Model ready")
         self.model_dot.hide()
-        self.model_label = QLabel("No model loaded")
-        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_label = ElidedLabel("No model loaded")
         self.model_label.setObjectName("modelLabel")
-        self.status_label = QLabel("")
+        self.status_label = ElidedLabel("", keep=12)  # "Generating…" stays whole
         self.status_label.setObjectName("statusLabel")
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
@@ -32,7 +32,7 @@ class StatusLine:
         self.progress_bar.setFixedWidth(140)
         self.progress_bar.setAccessibleName("Loading the model")
         self.progress_bar.hide()
-        self.stats_label = QLabel("")
+        self.stats_label = ElidedLabel("")
         self.stats_label.setObjectName("statsLabel")
         bar.addWidget(self.model_dot)
         bar.addWidget(self.model_label)

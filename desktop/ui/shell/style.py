@@ -27,7 +27,7 @@ def resource_path(*parts: str) -> Path:
 
 
 WINDOW_STYLE = """
-#central, #chatView, #chatContainer, #emptyState { background: $window; }
+#central, #chatView, #chatContainer, #emptyState, #emptyContent { background: $window; }
 #header { background: $window; border-bottom: 1px solid $border; }
 #appTitle { font-size: $fs_title; font-weight: 600; }
 #headerDot { color: $muted; }
@@ -46,7 +46,11 @@ QToolButton#versionArrow { font-size: $fs_large; padding: 0 8px; min-width: 24px
 #editBox { background: $surface; border: 2px solid $focus; border-radius: 8px; }
 #statusNote { color: $warning_text; font-size: $fs_small; font-style: italic; }
 #speakerName { color: $muted; font-size: $fs_small; font-weight: 600; }
-#messageTime { color: $muted; font-size: $fs_small; }
+#messageTime { color: $muted; font-size: $fs_small; padding: 0 6px; }
+QLabel#messageText { border: 2px solid transparent; border-radius: 4px; }
+QLabel#messageText:focus { border-color: $focus; }
+#chatView { border: 2px solid transparent; }
+#chatView:focus { border-color: $focus; }
 #emptyTitle { font-size: $fs_huge; font-weight: 600; }
 #emptyHint { color: $muted; }
 QPushButton#examplePrompt { text-align: left; padding: 8px 12px; }
@@ -90,7 +94,12 @@ APP_STYLE = "\n".join((BASE_STYLE, WINDOW_STYLE, SEARCH_STYLE, MODELS_STYLE, ASS
 
 def style_sheet(theme: Theme) -> str:
     """The whole application's style sheet in `theme`'s colours and sizes."""
-    return theme.render(APP_STYLE, arrow=resource_path("icons", "chevron-down.svg").as_posix())
+    return theme.render(
+        APP_STYLE,
+        # PNG, not SVG: the packaged app carries no SVG image plugin.
+        arrow=resource_path("icons", "chevron-down.png").as_posix(),
+        check=resource_path("icons", "check.png").as_posix(),
+    )
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:

@@ -1,5 +1,6 @@
 """What a new chat shows under "How can I help?": example prompts that suit a small model,
-and an honest line about the built-in model with the way to a bigger one.
+and an honest line about the built-in model with the way to a bigger one. Its width
+follows the text size; a prompt that does not fit on one line wraps.
 
 Signals: prompt_chosen(str) (an example was clicked: send it), models_requested().
 Thread: GUI thread only.
@@ -7,8 +8,10 @@ Thread: GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from desktop.ui.common.fitting import WrappingButton
 
 EXAMPLE_PROMPTS = (
     "Write a short poem about the sea",
@@ -20,6 +23,8 @@ BUILTIN_NOTE = (
     "The built-in model is tiny: it is good at short, simple tasks and is often wrong about "
     "facts and sums. For better answers, add a bigger model (a .gguf file) in Models."
 )
+#: The widest the column gets, in average characters of its font.
+WIDTH_CHARS = 52
 
 
 class Welcome(QWidget):
@@ -31,7 +36,6 @@ class Welcome(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcome")
-        self.setMaximumWidth(460)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 16, 0, 0)
         column.setSpacing(6)
@@ -40,7 +44,7 @@ class Welcome(QWidget):
         column.addWidget(title)
         self.examples: list[QPushButton] = []
         for prompt in EXAMPLE_PROMPTS:
-            button = QPushButton(prompt)
+            button = WrappingButton(prompt)
             button.setObjectName("examplePrompt")
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.setToolTip("Send this message")
@@ -57,6 +61,19 @@ class Welcome(QWidget):
         column.addWidget(self.builtin_note)
         column.addWidget(self.models_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.set_builtin(False)
+        self._fit_width()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # the text size changed
+            self._fit_width()
+
+    def _fit_width(self) -> None:
+        self.setMaximumWidth(self.fontMetrics().averageCharWidth() * WIDTH_CHARS)
+
+    def tab_stops(self) -> list[QWidget]:
+        """Its buttons in screen order, for the window's Tab order."""
+        return [*self.examples, self.models_button]
 
     def set_builtin(self, builtin: bool) -> None:
         """Show the note while the built-in model answers."""

@@ -2,12 +2,15 @@
 
 `WindowMenu` holds the actions that are not on screen all the time: Theme (follow the
 system, light, dark), text size (Ctrl+= bigger, Ctrl+- smaller, Ctrl+0 the system's),
-Show/Hide the conversation list (Ctrl+B), Keyboard shortcuts (F1, Ctrl+/), and the header's
-own buttons (Search, Privacy) for when a narrow window folds them away. The actions are
-added to the window too, so their shortcuts work wherever the focus is.
+Show/Hide the conversation list (Ctrl+B), Keyboard shortcuts (F1, Ctrl+/), the header's
+own buttons (Search, Privacy) for when a narrow window folds them away, and last (added by
+`add_closing`) "Keep running in the tray when the window closes" (shown only where there
+is a tray) and Quit Hearth (Ctrl+Q). The actions are added to the window too, so their
+shortcuts work wherever the focus is.
 
 Signals: theme_chosen(str) (a `ThemeMode` value), text_size_requested(int) (+1, -1, or 0
-for the system's size), sidebar_toggled(), shortcuts_requested().
+for the system's size), sidebar_toggled(), shortcuts_requested(),
+keep_in_tray_chosen(bool) (the user ticked or unticked it), quit_requested().
 Thread: GUI thread only.
 """
 
@@ -33,6 +36,8 @@ class WindowMenu(QMenu):
     text_size_requested = Signal(int)
     sidebar_toggled = Signal()
     shortcuts_requested = Signal()
+    keep_in_tray_chosen = Signal(bool)
+    quit_requested = Signal()
 
     def __init__(self, window: QWidget) -> None:
         super().__init__("Menu", window)
@@ -59,6 +64,17 @@ class WindowMenu(QMenu):
         self.addSeparator()
         self.shortcuts = self._action("Keyboard shortcuts", ["F1", "Ctrl+/"], window)
         self.shortcuts.triggered.connect(self.shortcuts_requested)
+
+    def add_closing(self, window: QWidget) -> None:
+        """The last section: keep running in the tray (hidden until there is a tray), Quit."""
+        self.addSeparator()
+        self.keep_in_tray = QAction("Keep running in the tray when the window closes", self)
+        self.keep_in_tray.setCheckable(True)
+        self.keep_in_tray.setVisible(False)
+        self.keep_in_tray.triggered.connect(self.keep_in_tray_chosen)
+        self.addAction(self.keep_in_tray)
+        self.quit = self._action("Quit Hearth", ["Ctrl+Q"], window)
+        self.quit.triggered.connect(self.quit_requested)
 
     def _action(self, text: str, keys: list[str], window: QWidget) -> QAction:
         action = QAction(text, self)

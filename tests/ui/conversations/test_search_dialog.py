@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.modeltest import ModelTester
@@ -313,3 +313,19 @@ def test_a_long_snippet_is_cut_to_two_lines_with_an_ellipsis() -> None:
     assert document.toPlainText().endswith("…")
     short = snippet_document("one <b>hit</b>", QFont(), 240, QPalette())
     assert short.toPlainText() == "one hit"
+
+
+def test_the_palette_draws_nothing_in_its_corners_so_no_desktop_shows_them_black(
+    palette: Palette,
+) -> None:
+    """Without a compositor a translucent window's transparent corners come out black:
+    the palette is opaque and its corners are masked off instead."""
+    dialog = palette.dialog
+    assert not dialog.testAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+    mask = dialog.mask()
+    rect = dialog.rect()
+    for corner in (rect.topLeft(), rect.topRight(), rect.bottomLeft(), rect.bottomRight()):
+        assert not mask.contains(corner)
+    assert mask.contains(rect.center())
+    assert mask.contains(QPoint(rect.center().x(), rect.top()))  # only the corners go
+    assert mask.contains(QPoint(rect.left(), rect.center().y()))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -63,8 +63,9 @@ def test_every_template_renders_in_both_themes(themed: Theme) -> None:
         sheet = style_sheet(themed)
         assert "$" not in sheet
         assert themed.palette.text in sheet and themed.palette.focus in sheet
-    arrow = resource_path("icons", "chevron-down.svg")
-    assert arrow.is_file() and arrow.as_posix() in sheet
+    for name in ("chevron-down.png", "check.png"):  # PNG: read without an image plugin
+        image = resource_path("icons", name)
+        assert not QImage(str(image)).isNull() and image.as_posix() in sheet
     assert "#1f2328" not in APP_STYLE  # colours come from the palette, by name
 
 
