@@ -36,6 +36,10 @@ Schema v5: documents (`desktop.storage.documents`). `doc_collections` (named, ca
 with its size, mtime, sha256 and status (`pending`, `indexed`, `failed` with a one-line
 `reason`); `doc_passages` (text, heading path, page) with `doc_passages_fts`, an FTS5
 index kept by triggers. Deleting a collection deletes its sources, files and passages.
+
+Schema v6: `doc_passages_fts` stems English words (FTS5 `porter` over the same `unicode61`
+rules), so "separates" finds "separated" and "indexing" finds "indexes"; the upgrade
+re-creates the index from the passages.
 """
 
 from __future__ import annotations
@@ -181,6 +185,22 @@ _SCHEMA_V5 = (
 )
 
 
+_DOC_TOKENIZER_V6 = "porter unicode61 remove_diacritics 2 categories 'L* N* Co So'"
+_SCHEMA_V6 = (
+    "DROP TABLE doc_passages_fts",
+    f"""CREATE VIRTUAL TABLE doc_passages_fts USING fts5(
+        text, heading, content='doc_passages', content_rowid='id',
+        tokenize="{_DOC_TOKENIZER_V6}"
+    )""",
+    "INSERT INTO doc_passages_fts(doc_passages_fts) VALUES ('rebuild')",
+)
+
+
+def _stemmed_documents(db: Database) -> None:
+    for statement in _SCHEMA_V6:
+        db.execute(statement)
+
+
 def _documents(db: Database) -> None:
     for statement in _SCHEMA_V5:
         db.execute(statement)
@@ -219,6 +239,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _conversation_assistant,
     _emoji_search,
     _documents,
+    _stemmed_documents,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
