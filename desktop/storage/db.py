@@ -184,6 +184,17 @@ class Database:
         self._conn.close()
 
 
+def load_vectors(connection: Any) -> None:
+    """sqlite-vec's `vec0` tables (document vectors) on this connection."""
+    import sqlite_vec
+
+    connection.enable_load_extension(True)
+    try:
+        connection.load_extension(sqlite_vec.loadable_path())
+    finally:
+        connection.enable_load_extension(False)
+
+
 def _apply_key(connection: Any, key: bytes) -> None:
     if len(key) not in RAW_KEY_LENGTHS:
         raise ValueError(f"a raw SQLCipher key has 32 or 48 bytes, not {len(key)}")
@@ -219,6 +230,7 @@ def open_database(
             connection.execute("PRAGMA cipher_log_level = NONE")
             if key is not None:
                 _apply_key(connection, key)
+            load_vectors(connection)
         except BaseException:
             connection.close()
             raise

@@ -40,6 +40,13 @@ index kept by triggers. Deleting a collection deletes its sources, files and pas
 Schema v6: `doc_passages_fts` stems English words (FTS5 `porter` over the same `unicode61`
 rules), so "separates" finds "separated" and "indexing" finds "indexes"; the upgrade
 re-creates the index from the passages.
+
+Schema v7: passage vectors. `doc_vectors` is a sqlite-vec `vec0` table (384 float32 per
+passage, cosine distance, the passage id as rowid, its collection as a metadata column for
+filtered k-NN), inside the encrypted file like everything else. `doc_passages.embedded`
+marks the passages that have their vector (a partial index finds the others quickly, so an
+interrupted embedding run continues where it stopped); deleting a passage (its file, its
+collection) deletes its vector by trigger.
 """
 
 from __future__ import annotations
@@ -196,6 +203,24 @@ _SCHEMA_V6 = (
 )
 
 
+_SCHEMA_V7 = (
+    """CREATE VIRTUAL TABLE doc_vectors USING vec0(
+        collection_id integer, embedding float[384] distance_metric=cosine
+    )""",
+    "ALTER TABLE doc_passages ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX doc_passages_unembedded ON doc_passages(id) WHERE embedded = 0",
+    """CREATE TRIGGER doc_vectors_delete AFTER DELETE ON doc_passages
+        WHEN old.embedded = 1 BEGIN
+            DELETE FROM doc_vectors WHERE rowid = old.id;
+        END""",
+)
+
+
+def _document_vectors(db: Database) -> None:
+    for statement in _SCHEMA_V7:
+        db.execute(statement)
+
+
 def _stemmed_documents(db: Database) -> None:
     for statement in _SCHEMA_V6:
         db.execute(statement)
@@ -240,6 +265,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _emoji_search,
     _documents,
     _stemmed_documents,
+    _document_vectors,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
