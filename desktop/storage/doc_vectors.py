@@ -1,9 +1,12 @@
-"""Passage vectors (schema v7): stored in sqlite-vec's `doc_vectors`, found by k-NN.
+"""Passage vectors (schema v7): exact float32 rows in `doc_vector_data`, one-bit copies in
+sqlite-vec's `doc_vectors` for a fast first pass.
 
 `pending()` hands out passages that have no vector yet (oldest first), `save()` stores a
 batch of vectors and marks their passages in one transaction, so an embedding run killed at
-any point continues with exactly the passages left. `nearest()` returns passage ids by
-cosine distance, optionally only within some collections.
+any point continues with exactly the passages left. `nearest()` takes the `COARSE`
+nearest passages by Hamming distance of the one-bit vectors, then ranks those by the exact
+cosine distance, optionally only within some collections. With fewer passages than
+`COARSE`, the ranking is exact.
 
 Thread: like `DocumentStore`, used from the thread that owns its `Database`.
 """
@@ -19,6 +22,7 @@ import numpy as np
 from desktop.storage.db import Database
 
 DIMENSIONS = 384
+COARSE = 400  # candidates from the one-bit scan, ranked exactly afterwards
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,12 @@ class VectorIndex:
                 )
                 if cursor.rowcount:
                     self.db.execute(
-                        "INSERT INTO doc_vectors (rowid, collection_id, embedding)"
-                        " VALUES (?, ?, ?)",
+                        "INSERT INTO doc_vector_data (passage_id, embedding) VALUES (?, ?)",
+                        (passage.passage_id, row.tobytes()),
+                    )
+                    self.db.execute(
+                        "INSERT INTO doc_vectors (rowid, collection_id, coarse)"
+                        " VALUES (?, ?, vec_quantize_binary(?))",
                         (passage.passage_id, passage.collection_id, row.tobytes()),
                     )
                     saved += 1
@@ -94,14 +102,26 @@ class VectorIndex:
         """The `k` passage ids closest to `vector` (cosine distance, smallest first)."""
         if k < 1 or (collections is not None and not collections):
             return []
-        query = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
         where, args = _in_collections("collection_id", collections)
         rows = self.db.query_all(
-            "SELECT rowid, distance FROM doc_vectors"
-            f" WHERE embedding MATCH ? AND k = ?{where} ORDER BY distance",
-            (query, k, *args),
+            "SELECT rowid FROM doc_vectors"
+            f" WHERE coarse MATCH vec_quantize_binary(?) AND k = ?{where}",
+            (query.tobytes(), max(COARSE, k), *args),
         )
-        return [(int(r[0]), float(r[1])) for r in rows]
+        if not rows:
+            return []
+        exact = self.db.query_all(
+            "SELECT passage_id, embedding FROM doc_vector_data"
+            f" WHERE passage_id IN ({','.join('?' * len(rows))})",
+            tuple(row[0] for row in rows),
+        )
+        ids = [int(row[0]) for row in exact]
+        matrix = np.frombuffer(b"".join(row[1] for row in exact), dtype=np.float32)
+        distances = 1.0 - matrix.reshape(len(ids), DIMENSIONS) @ query
+        order = np.argsort(distances, kind="stable")[:k]
+        return [(ids[i], float(distances[i])) for i in order]
 
 
 def _in_collections(column: str, collections: Sequence[int] | None) -> tuple[str, list[int]]:

@@ -101,8 +101,10 @@ def test_removing_files_and_collections_removes_their_vectors(
     assert db.scalar("SELECT count(*) FROM doc_vectors") == 10
     store.remove_collection(gone)
     assert db.scalar("SELECT count(*) FROM doc_vectors") == 5
+    assert db.scalar("SELECT count(*) FROM doc_vector_data") == 5
     car = store.file_id(keep, "/d/car.txt")
     assert car is not None
     store.save_indexed(car, [NewPassage("new", "", None)], size=2, mtime_ns=2, sha256="y", pages=1)
     assert db.scalar("SELECT count(*) FROM doc_vectors") == 2  # the file's old vectors went
+    assert db.scalar("SELECT count(*) FROM doc_vector_data") == 2
     assert VectorIndex(db).counts() == (2, 3)
