@@ -63,21 +63,26 @@ class EmbeddingRun:
         progress: Callable[[EmbedProgress], None] | None = None,
         cancel: threading.Event | None = None,
         batch: int = BATCH,
+        limit: int | None = None,
     ) -> None:
+        """`limit`: stop after about this many passages (benchmarks)."""
         self.vectors = vectors
         self.embedder = embedder
         self._progress = progress or (lambda _: None)
         self._cancel = cancel or threading.Event()
         self._batch = batch
+        self._limit = limit
 
     def run(self, collections: Sequence[int] | None = None) -> EmbedReport:
         start = time.monotonic()
         report = EmbedReport()
         done, total = self.vectors.counts(collections)
-        progress = EmbedProgress(total=total - done)
+        todo = total - done if self._limit is None else min(total - done, self._limit)
+        progress = EmbedProgress(total=todo)
         self._progress(progress)
         while not (cancelled := self._cancel.is_set()):
-            batch = self.vectors.pending(self._batch, collections)
+            size = min(self._batch, progress.total - progress.done)
+            batch = self.vectors.pending(size, collections) if size > 0 else []
             if not batch:
                 break
             try:

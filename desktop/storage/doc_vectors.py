@@ -22,7 +22,9 @@ import numpy as np
 from desktop.storage.db import Database
 
 DIMENSIONS = 384
-COARSE = 400  # candidates from the one-bit scan, ranked exactly afterwards
+#: Candidates from the one-bit scan, ranked exactly afterwards. vec0's top-k costs about
+#: N·k: at 100,000 passages k=400 took 68 ms, k=100 15 ms (same recall in the evaluation).
+COARSE = 100
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ engine host child, into an encrypted database in DIR (default build/eval-retriev
 a second run only evaluates). A question counts as found when one of the first five passages
 comes from its module and contains its `anchor` (e.g. "def rmtree(").
 
---tune: the fusion's RRF k and the meaning cut-off are chosen on the questions of the "tune"
-split, and every setting is reported on the "test" split (the held-out half) as well.
+Each question's candidates by words and by meaning are computed once; recall@5 of words,
+meaning and both is then reported for the fusion in use (`doc_search.FUSION`), on all
+questions and on each split. --tune: the fusion settings (RRF k, the meaning cut-off, the
+weight and depth of the words list) with the best "both" on the "tune" split are reported on
+the "test" split (the held-out half), which played no part in choosing them.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def prepared(data_dir: Path, modules: Sequence[str], quiet: bool = False) -> Ite
     db: Database = open_and_migrate(data_dir / "eval.db", KEY)
     embedder = HostedEmbedder(embedding_model(data_dir / "cache"))
     try:
-        store = DocumentStore(db, embed_query=lambda q: embedder.embed([q])[0])
+        store = DocumentStore(db)
         start = time.monotonic()
         with DocumentParser() as parser:
             report = Indexer(store, parser).add("stdlib", module_files(modules))
@@ -77,43 +80,93 @@ def prepared(data_dir: Path, modules: Sequence[str], quiet: bool = False) -> Ite
 
         start = time.monotonic()
         EmbeddingRun(VectorIndex(db), embedder, show).run()
-        yield store, indexed, time.monotonic() - start
+        yield store, embedder, indexed, time.monotonic() - start
     finally:
         embedder.close()
         db.close()
 
 
-def found(store: DocumentStore, question: dict[str, str], mode: doc_search.SearchMode) -> bool:
-    hits = store.search(question["question"], limit=K, mode=mode)
-    return any(
-        Path(hit.path).stem == question["module"] and question["anchor"] in hit.text
-        for hit in hits
+Lists = tuple[list[int], list[tuple[int, float]]]  # by words, by meaning (id, distance)
+
+
+def ranked(store: DocumentStore, embedder: HostedEmbedder, text: str) -> Lists:
+    """The question's candidates by words and by meaning, as the search itself gets them."""
+    words = doc_search.word_hits(store.db, text, None, doc_search.CANDIDATES)
+    vector = embedder.embed([text])[0]
+    return [h.passage_id for h in words], VectorIndex(store.db).nearest(
+        vector, doc_search.CANDIDATES
     )
 
 
-def recall(store: DocumentStore, questions: Sequence[dict[str, str]]) -> dict[str, float]:
-    if not questions:
-        return dict.fromkeys(MODES, 0.0)
-    return {
-        mode: sum(found(store, q, mode) for q in questions) / len(questions) for mode in MODES
-    }
+def passages(store: DocumentStore) -> dict[int, tuple[str, str]]:
+    rows = store.db.query_all(
+        "SELECT p.id, f.path, p.text FROM doc_passages p JOIN doc_files f ON f.id = p.file_id"
+    )
+    return {pid: (Path(path).stem, text) for pid, path, text in rows}
 
 
-def tune(store: DocumentStore, questions: Sequence[dict[str, str]]) -> None:
-    split = {name: [q for q in questions if q["split"] == name] for name in ("tune", "test")}
-    default = (doc_search.RRF_K, doc_search.MAX_DISTANCE)
-    print(f"{'rrf k':>6} {'cut-off':>8} {'tune both':>10} {'test both':>10}")
-    best: tuple[float, int, float] | None = None
-    for rrf_k in (5, 20, 60, 120):
-        for cutoff in (0.6, 0.7, 0.8, 1.0):
-            doc_search.RRF_K, doc_search.MAX_DISTANCE = rrf_k, cutoff
-            on = {name: recall(store, qs)["both"] for name, qs in split.items()}
-            print(f"{rrf_k:>6} {cutoff:>8.2f} {on['tune']:>10.2f} {on['test']:>10.2f}")
-            if best is None or on["tune"] > best[0]:
-                best = (on["tune"], rrf_k, cutoff)
-    doc_search.RRF_K, doc_search.MAX_DISTANCE = default
+def top(lists: Lists, mode: str, fusion: doc_search.Fusion) -> list[int]:
+    words, meaning = lists
+    if mode == "words":
+        return words[:K]
+    if mode == "meaning":
+        return [pid for pid, distance in meaning if distance <= fusion.max_distance][:K]
+    return [pid for pid, _ in doc_search.fuse(words, meaning, K, fusion)]
+
+
+class Evaluation:
+    """Each question's two candidate lists, computed once; recall@5 for any fusion."""
+
+    def __init__(self, store: DocumentStore, embedder: HostedEmbedder, questions: Any) -> None:
+        self.questions = list(questions)
+        self.texts = passages(store)
+        self.lists = [ranked(store, embedder, q["question"]) for q in self.questions]
+
+    def recall(
+        self, fusion: doc_search.Fusion = doc_search.FUSION, split: str | None = None
+    ) -> dict[str, float]:
+        chosen = [
+            (q, lists)
+            for q, lists in zip(self.questions, self.lists, strict=True)
+            if split is None or q["split"] == split
+        ]
+        if not chosen:
+            return dict.fromkeys(MODES, 0.0)
+        return {
+            mode: sum(
+                any(
+                    self.texts[pid][0] == q["module"] and q["anchor"] in self.texts[pid][1]
+                    for pid in top(lists, mode, fusion)
+                )
+                for q, lists in chosen
+            )
+            / len(chosen)
+            for mode in MODES
+        }
+
+
+def tune(evaluation: Evaluation) -> doc_search.Fusion:
+    """The fusion with the best recall@5 of "both" on the tune split (ties: the first)."""
+    best: tuple[float, doc_search.Fusion] | None = None
+    for rrf_k in (5, 20, 60):
+        for cutoff in (0.6, 0.7, 0.8):
+            for weight in (0.25, 0.5, 1.0):
+                for depth in (5, 10, 50):
+                    fusion = doc_search.Fusion(rrf_k, cutoff, weight, depth)
+                    score = evaluation.recall(fusion, "tune")["both"]
+                    if best is None or score > best[0]:
+                        best = (score, fusion)
     assert best is not None
-    print(f"best on the tune split: k={best[1]}, cut-off={best[2]} (in use: {default})")
+    return best[1]
+
+
+def report(evaluation: Evaluation, fusion: doc_search.Fusion, title: str) -> None:
+    print(f"{title}: {fusion}")
+    for split in (None, "tune", "test"):
+        scores = evaluation.recall(fusion, split)
+        n = sum(1 for q in evaluation.questions if split is None or q["split"] == split)
+        name = f"{split or 'all'} ({n})"
+        print(f"  {name:<10} " + "  ".join(f"{m} {v:.2f}" for m, v in scores.items()))
 
 
 def main() -> int:
@@ -125,25 +178,17 @@ def main() -> int:
     data = load_questions()
     questions = data["questions"][: args.only]
     modules = sorted({q["module"] for q in questions}) if args.only else data["modules"]
-    with prepared(args.data_dir, modules) as (store, indexed_s, embedded_s):
+    with prepared(args.data_dir, modules) as (store, embedder, indexed_s, embedded_s):
         print(
             f"{len(modules)} modules, {VectorIndex(store.db).counts()[1]} passages; this run: "
             f"indexing {indexed_s:.1f} s, embedding {embedded_s:.1f} s"
         )
         start = time.monotonic()
-        scores = recall(store, questions)
-        spent = time.monotonic() - start
-        print(f"recall@{K} over {len(questions)} questions ({spent:.1f} s):")
-        for mode in MODES:
-            print(f"  {mode:<8} {scores[mode]:.2f}")
-        for name in ("tune", "test"):
-            part = [q for q in questions if q["split"] == name]
-            if part:
-                print(f"  {name} split ({len(part)}): " + ", ".join(
-                    f"{m} {v:.2f}" for m, v in recall(store, part).items()
-                ))  # fmt: skip
+        evaluation = Evaluation(store, embedder, questions)
+        print(f"recall@{K}, {len(questions)} questions ({time.monotonic() - start:.1f} s)")
+        report(evaluation, doc_search.FUSION, "in use")
         if args.tune:
-            tune(store, questions)
+            report(evaluation, tune(evaluation), "best on the tune split")
     return 0
 
 
