@@ -108,7 +108,7 @@ def _templates_left_alone(llama_cpp: Any) -> Iterator[None]:
         module.Jinja2ChatFormatter = original
 
 
-def import_llama_cpp() -> Any:
+def _import_llama_cpp() -> Any:
     """Import llama_cpp and route its (process-wide) log to Python logging, once.
 
     The ctypes callback is kept in a module-level dict because llama.cpp holds the
@@ -124,11 +124,14 @@ def import_llama_cpp() -> Any:
     return llama_cpp
 
 
+import_llama_cpp = _import_llama_cpp  # for the embedder, which shares the log routing
+
+
 class LlamaCppEngine:
     """The Engine protocol over `llama_cpp.Llama`. See the module docstring for threading."""
 
     def __init__(self, chat_format: str = "chatml") -> None:
-        self._llama_cpp = import_llama_cpp()
+        self._llama_cpp = _import_llama_cpp()
         self.info = EngineInfo("llama.cpp", str(self._llama_cpp.__version__), ("gguf",))
         self.usage = Usage()
         self._fallback_format = chat_format
