@@ -66,18 +66,22 @@ def os_and_arch() -> tuple[str, str]:
     return name, arch
 
 
-def requirements() -> tuple[list[str], str, str]:
-    """Run-time and build requirements (pyproject), the llama-cpp pin, the model wheel pin."""
+def requirements() -> tuple[list[str], str, list[str]]:
+    """Run-time and build requirements (pyproject), the llama-cpp pin, the model wheel pins
+    (the built-in model and the embedding model, installed without their dependencies)."""
     import tomllib  # here, so that an older Python reaches the version message
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = list(project["dependencies"]) + list(project["optional-dependencies"]["build"])
     llama = next(req for req in wanted if req.startswith("llama-cpp-python=="))
     dev_sh = (PACKAGING / "dev.sh").read_text(encoding="utf-8")
-    model = re.search(r'^EMBEDDED_WHEEL="([^"]+)"', dev_sh, re.MULTILINE)
-    if not model:
-        raise SystemExit("build: packaging/dev.sh does not name the embedded model wheel")
-    return wanted, llama, model.group(1)
+    models = [
+        re.search(rf'^{name}="([^"]+)"', dev_sh, re.MULTILINE)
+        for name in ("EMBEDDED_WHEEL", "EMBEDDING_WHEEL")
+    ]
+    if not all(models):
+        raise SystemExit("build: packaging/dev.sh does not name the model wheels")
+    return wanted, llama, [found.group(1) for found in models if found]
 
 
 def venv_python(path: Path) -> Path:
@@ -99,7 +103,7 @@ def set_up_venv(path: Path) -> Path:
     if not python.exists():
         log(f"Creating the build environment in {path}")
         venv.EnvBuilder(with_pip=True, clear=True).create(path)
-    inputs = "\n".join([*wanted, model, sys.version, str(WHEELHOUSE)])
+    inputs = "\n".join([*wanted, *model, sys.version, str(WHEELHOUSE)])
     stamp = path / ".hearth-build-stamp"
     digest = hashlib.sha256(inputs.encode()).hexdigest()
     if stamp.exists() and stamp.read_text(encoding="utf-8") == digest:
@@ -120,8 +124,8 @@ def set_up_venv(path: Path) -> Path:
         python, "-m", "pip", "install", "--quiet", "--find-links", WHEELHOUSE,
         "--only-binary", "llama-cpp-python", *wanted,
     )  # fmt: skip
-    # Only the model file is needed: no dependencies (they pull a whole CLI).
-    run(python, "-m", "pip", "install", "--quiet", "--no-deps", model)
+    # Only the model files are needed: no dependencies (they pull whole other programs).
+    run(python, "-m", "pip", "install", "--quiet", "--no-deps", *model)
     stamp.write_text(digest, encoding="utf-8")
     return python
 

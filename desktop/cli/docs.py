@@ -4,10 +4,12 @@
     hearth docs list [--collection NAME]          collections, or one's files and status
     hearth docs remove NAME [PATH...]             a whole collection, or some of its sources
     hearth docs reindex [--collection NAME]       changed files redone, deleted ones purged
-    hearth docs search QUERY... [--collection NAME] [--limit N]
+    hearth docs search QUERY... [--collection NAME] [--limit N] [--mode words|meaning|both]
     hearth ask --docs NAME "..."                  (the helpers at the end of this module)
 
-Progress goes to stderr, results to stdout. Indexing can be stopped with Ctrl+C at any
+After the words of new files are searchable, `add` and `reindex` embed the passages that
+have no vector yet (in the engine host child; `docs_embed`). Progress goes to stderr,
+results to stdout. Indexing can be stopped with Ctrl+C at any
 time: the files done stay done, and `reindex` (or `add` again) continues. The heavy parts
 (storage, parsers) are imported only when a `docs` command runs.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop.cli import args as cli_args
+from desktop.cli.docs_embed import embed_passages, query_embedder
 from desktop.core.errors import HearthError
 
 if TYPE_CHECKING:
@@ -53,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     search.add_argument("query", nargs="+")
     search.add_argument("--collection", action="append", help="only this collection (repeat)")
     search.add_argument("--limit", type=cli_args.limit_type, default=10)
+    search.add_argument(
+        "--mode",
+        choices=("words", "meaning", "both"),
+        default="both",
+        help="match the words, the meaning, or both fused (default)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
@@ -71,12 +80,13 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         if args.docs_command == "list":
             return _list(store, args.collection, out)
         if args.docs_command == "search":
-            return _search(store, args, out)
+            with query_embedder(paths) as embed_query:
+                return _search(DocumentStore(conversations.db, embed_query), args, out)
         if args.docs_command == "remove":
             return _remove(store, args.collection, args.paths, out)
         if args.docs_command == "add":
-            return _index(store, out, add=(args.collection, args.paths))
-        return _index(store, out, only=args.collection)
+            return _index(store, paths, out, add=(args.collection, args.paths))
+        return _index(store, paths, out, only=args.collection)
 
 
 def _require(store: DocumentStore, name: str) -> int:
@@ -89,6 +99,7 @@ def _require(store: DocumentStore, name: str) -> int:
 
 def _index(
     store: DocumentStore,
+    paths: AppPaths,
     out: TextIO,
     add: tuple[str, list[Path]] | None = None,
     only: str | None = None,
@@ -96,7 +107,7 @@ def _index(
     from desktop.documents.indexer import Indexer
     from desktop.documents.parser import DocumentParser
 
-    meter = _ProgressLine(sys.stderr)
+    meter = ProgressLine(sys.stderr)
     with DocumentParser() as parser:
         indexer = Indexer(store, parser, progress=meter.show)
         try:
@@ -118,6 +129,7 @@ def _index(
     meter.end()
     for name, report in reports:
         _print_report(name, report, out)
+    embed_passages(store, [store.collection_id(name) for name, _ in reports], paths, out)
     everything_failed = any(r.failed and not r.indexed and not r.unchanged for _, r in reports)
     return 1 if everything_failed else 0
 
@@ -135,7 +147,7 @@ def _print_report(name: str, report: IndexReport, out: TextIO) -> None:
         print(f"  {path}: {reason}", file=out)
 
 
-class _ProgressLine:
+class ProgressLine:
     """Indexing progress on stderr: one line redrawn on a terminal, a line every 2 s if not."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -145,21 +157,24 @@ class _ProgressLine:
         self._drawn = False
 
     def show(self, progress: IndexProgress) -> None:
-        now = time.monotonic()
         done = progress.files_done == progress.files_total
-        if not done and now - self._last < (0.2 if self.tty else _PROGRESS_EVERY_S):
-            return
-        self._last = now
         left = progress.seconds_left()
         eta = f", about {_duration(left)} left" if left is not None and not done else ""
         line = (
             f"[{progress.files_done}/{progress.files_total} files] "
             f"{progress.passages_done:,} passages, {progress.rate():.1f} files/s{eta}"
         )
+        self.write(line, done, bool(progress.files_total))
+
+    def write(self, line: str, done: bool, worth_a_line: bool = True) -> None:
+        now = time.monotonic()
+        if not done and now - self._last < (0.2 if self.tty else _PROGRESS_EVERY_S):
+            return
+        self._last = now
         if self.tty:
             self.stream.write("\r\033[K" + line[:200])
             self._drawn = True
-        elif progress.files_total:
+        elif worth_a_line:
             self.stream.write(line + "\n")
         self.stream.flush()
 
@@ -217,10 +232,11 @@ def _remove(store: DocumentStore, name: str, paths: list[Path], out: TextIO) -> 
 def _search(store: DocumentStore, args: argparse.Namespace, out: TextIO) -> int:
     query = cli_args.text_argument(" ".join(args.query), "search text")
     ids = [_require(store, name) for name in args.collection] if args.collection else None
-    hits = store.search(query, ids, limit=args.limit)
+    hits = store.search(query, ids, limit=args.limit, mode=args.mode)
     for n, hit in enumerate(hits, 1):
         where = hit.path + (f", page {hit.page}" if hit.page else "")
         where += f" — {hit.heading}" if hit.heading else ""
+        where += "  (by meaning)" if hit.how == "meaning" else ""
         print(f"[{n}] {where}\n    {' '.join(hit.snippet.split())}", file=out)
     if not hits:
         print(f"No passages match {query!r}.", file=out)
@@ -245,7 +261,8 @@ def find_passages(
     with ExitStack() as stack:
         if store is None:
             store = stack.enter_context(open_store(paths, writing=False))
-        documents = DocumentStore(store.db)
+        embed_query = stack.enter_context(query_embedder(paths))
+        documents = DocumentStore(store.db, embed_query)
         ids = [_require(documents, name) for name in names]
         hits = documents.search(question, ids, limit=PASSAGES_CONSIDERED)
     if not hits:

@@ -22,8 +22,12 @@ EXPORT_FORMATS = ("md", "html", "json", "pdf")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # No abbreviations at this level: they would make a command's own options ambiguous
+    # (`docs search --mode` against `--model` and `--model-type`).
     parser = HearthParser(
-        prog="hearth", description="Hearth: a private, offline assistant on your own computer."
+        prog="hearth",
+        description="Hearth: a private, offline assistant on your own computer.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"Hearth {__version__}")
     parser.add_argument(

@@ -161,3 +161,7 @@ class DocumentError(HearthError):
     The message is one line without the file's name, shown beside it ("no text layer; OCR
     is not supported yet").
     """
+
+
+class EmbeddingError(HearthError):
+    """Passages cannot be embedded (model missing, damaged or crashed): words still search."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import tempfile
@@ -100,3 +101,12 @@ def _unwritable(path: Path, error: OSError) -> str:
         return f"The disk is full, so Hearth could not write {path}. Free some space and try again."
     reason = error.strerror or str(error)
     return f"Hearth could not write {path} ({reason.lower()}); nothing was written."
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 in hex, read in 1 MB pieces."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

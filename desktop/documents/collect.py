@@ -10,13 +10,13 @@ look binary; a file named as a source itself is always reported. What cannot be 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.files import file_sha256 as file_sha256  # the parser child's hash
 from desktop.documents.formats import SUPPORTED, TEXT, format_of
 from desktop.documents.parse_text import SNIFF_BYTES, looks_binary
 
@@ -38,15 +38,6 @@ def describe_os_error(error: OSError) -> str:
     if error.errno == errno.ENOENT:
         return "a broken link (its target does not exist)"
     return f"cannot be read ({(error.strerror or str(error)).lower()})"
-
-
-def file_sha256(path: Path) -> str:
-    """The file's SHA-256 in hex, read in 1 MB pieces."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def find_files(source: str) -> Iterator[Found]:

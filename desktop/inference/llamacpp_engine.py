@@ -129,6 +129,9 @@ def _import_llama_cpp() -> Any:
     return llama_cpp
 
 
+import_llama_cpp = _import_llama_cpp  # for the embedder, which shares the log routing
+
+
 class LlamaCppEngine:
     """The Engine protocol over `llama_cpp.Llama`. See the module docstring for threading."""
 

@@ -17,6 +17,7 @@ that one thread.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -195,6 +196,25 @@ class Database:
         self._conn.close()
 
 
+def vec0_path() -> str:
+    """sqlite-vec's loadable extension, found without importing its package (which imports
+    numpy: 0.1 s that `hearth search` would pay); SQLite adds the platform's suffix."""
+    spec = importlib.util.find_spec("sqlite_vec")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    if not folders:
+        raise DatabaseError("Hearth's sqlite-vec package is missing; reinstall Hearth.")
+    return str(Path(folders[0]) / "vec0")
+
+
+def load_vectors(connection: Any) -> None:
+    """sqlite-vec's `vec0` tables (document vectors) on this connection."""
+    connection.enable_load_extension(True)
+    try:
+        connection.load_extension(vec0_path())
+    finally:
+        connection.enable_load_extension(False)
+
+
 def _apply_key(connection: Any, key: bytes) -> None:
     if len(key) not in RAW_KEY_LENGTHS:
         raise ValueError(f"a raw SQLCipher key has 32 or 48 bytes, not {len(key)}")
@@ -230,6 +250,7 @@ def open_database(
             connection.execute("PRAGMA cipher_log_level = NONE")
             if key is not None:
                 _apply_key(connection, key)
+            load_vectors(connection)
         except BaseException:
             connection.close()
             raise

@@ -17,17 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from desktop.storage.conversations import fts_phrases, storable, to_db_time
+from desktop.storage import doc_search
+from desktop.storage.conversations import storable, to_db_time
 from desktop.storage.db import Database
+from desktop.storage.doc_search import STOPWORDS as STOPWORDS  # re-exported
+from desktop.storage.doc_search import PassageHit as PassageHit
+from desktop.storage.doc_search import QueryEmbedder, SearchMode
+from desktop.storage.doc_search import any_word_query as any_word_query
 
 FileStatus = Literal["pending", "indexed", "failed"]
-#: Words too common to rank by; dropped from a query that has other words.
-STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how",
-    "i", "if", "in", "is", "it", "of", "on", "or", "so", "that", "the", "this", "to", "was",
-    "what", "when", "where", "which", "who", "why", "will", "with",
-})  # fmt: skip
-_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 
 
 @dataclass(frozen=True)
@@ -61,38 +59,20 @@ class DocFile:
 
 
 @dataclass(frozen=True)
-class PassageHit:
-    """A passage matching a search; `snippet` marks the matched words with `[` `]`."""
-
-    passage_id: int
-    collection: str
-    path: str
-    page: int | None
-    heading: str
-    text: str
-    snippet: str
-    score: float
-
-
-@dataclass(frozen=True)
 class NewPassage:
     text: str
     heading: str
     page: int | None
 
 
-def any_word_query(text: str) -> str:
-    """An FTS5 query matching passages with any word of `text` (common words dropped)."""
-    phrases = fts_phrases(text)
-    rare = [p for p in phrases if p.strip('"').casefold() not in STOPWORDS]
-    return " OR ".join(dict.fromkeys(rare or phrases))
-
-
 class DocumentStore:
     """Collections, files and passages in the encrypted database. See the module docstring."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, embed_query: QueryEmbedder | None = None) -> None:
+        """`embed_query` turns a query into its vector (in the engine host child), for
+        searches by meaning; None: words only."""
         self.db = db
+        self._embed_query = embed_query
 
     # -- collections and sources ----------------------------------------------------------
     def collection_id(self, name: str, create: bool = False) -> int | None:
@@ -241,56 +221,20 @@ class DocumentStore:
 
     # -- search ---------------------------------------------------------------------------
     def search(
-        self, query: str, collections: Sequence[int] | None = None, limit: int = 10
+        self,
+        query: str,
+        collections: Sequence[int] | None = None,
+        limit: int = 10,
+        mode: SearchMode = "both",
     ) -> list[PassageHit]:
-        """The passages best matching any word of `query` (BM25), best first.
+        """The passages best matching `query`, best first (see `doc_search`).
 
-        Two steps: the best `limit` passage ids by score (the sort holds only ids and
-        scores), then the text, file and snippet of those few.
+        `mode`: "words" (BM25 over the words, stemmed), "meaning" (nearest vectors of the
+        query's embedding) or "both" (the two fused by reciprocal rank). "both" is "words"
+        when there is no embedder or no passage has a vector yet; "meaning" then raises
+        `EmbeddingError`.
         """
-        match = any_word_query(query)
-        if not match or limit < 1:
-            return []
-        where = ""
-        args: list[Any] = [match]
-        if collections is not None:
-            where = (
-                " AND (SELECT f.collection_id FROM doc_passages p JOIN doc_files f"
-                " ON f.id = p.file_id WHERE p.id = doc_passages_fts.rowid)"
-                f" IN ({','.join('?' * len(collections))})"
-            )
-            args += list(collections)
-        best = self.db.query_all(
-            "SELECT rowid, bm25(doc_passages_fts, 1.0, 0.4) AS score FROM doc_passages_fts"
-            f" WHERE doc_passages_fts MATCH ?{where} ORDER BY score LIMIT ?",
-            (*args, limit),
-        )
-        if not best:
-            return []
-        scores = dict(best)
-        rows = self.db.query_all(
-            "SELECT p.id, c.name, f.path, p.page, p.heading, p.text,"
-            " snippet(doc_passages_fts, 0, ?, ?, '…', 24)"
-            " FROM doc_passages_fts JOIN doc_passages p ON p.id = doc_passages_fts.rowid"
-            " JOIN doc_files f ON f.id = p.file_id JOIN doc_collections c ON c.id = f.collection_id"
-            f" WHERE doc_passages_fts MATCH ? AND doc_passages_fts.rowid IN"
-            f" ({','.join('?' * len(scores))})",
-            (_MARK_OPEN, _MARK_CLOSE, match, *scores),
-        )
-        hits = [
-            PassageHit(
-                passage_id=row[0],
-                collection=row[1],
-                path=row[2],
-                page=row[3],
-                heading=row[4],
-                text=row[5],
-                snippet=row[6].replace(_MARK_OPEN, "[").replace(_MARK_CLOSE, "]"),
-                score=float(scores[row[0]]),
-            )
-            for row in rows
-        ]
-        return sorted(hits, key=lambda hit: (hit.score, hit.passage_id))
+        return doc_search.search(self.db, self._embed_query, query, collections, limit, mode)
 
 
 def _under_any(path: str, sources: Sequence[str]) -> bool:

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from sqlcipher3 import dbapi2 as sqlcipher
 
 from desktop.core.errors import DatabaseError, EncryptionError
-from desktop.storage.db import translate_error
+from desktop.storage.db import load_vectors, translate_error
 from desktop.storage.keyfile import fsync_dir
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ def connect(path: Path, key: bytes | None) -> Any:
     try:
         if key is not None:
             connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        load_vectors(connection)  # a vec0 table is counted and copied like any other
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except BaseException:
         connection.close()

@@ -36,6 +36,21 @@ Schema v5: documents (`desktop.storage.documents`). `doc_collections` (named, ca
 with its size, mtime, sha256 and status (`pending`, `indexed`, `failed` with a one-line
 `reason`); `doc_passages` (text, heading path, page) with `doc_passages_fts`, an FTS5
 index kept by triggers. Deleting a collection deletes its sources, files and passages.
+
+Schema v6: `doc_passages_fts` stems English words (FTS5 `porter` over the same `unicode61`
+rules), so "separates" finds "separated" and "indexing" finds "indexes"; the upgrade
+re-creates the index from the passages.
+
+Schema v7: passage vectors, inside the encrypted file like everything else.
+`doc_vector_data` keeps each passage's vector (384 float32, L2-normalised; deleted with its
+passage). `doc_vectors` is a sqlite-vec `vec0` table of the same vectors quantised to one
+bit per dimension (48 bytes, the passage id as rowid, its collection as a metadata column):
+its Hamming k-NN scan stays small enough to sit in the page cache, so a search by meaning
+reads candidates from it and ranks them exactly by cosine from `doc_vector_data` (a float
+vec0 scan decrypts every page, about 1 s at 100,000 passages). `doc_passages.embedded`
+marks the passages that have their vector (a partial index finds the others quickly, so an
+interrupted embedding run continues where it stopped); deleting a passage (its file, its
+collection) deletes its vectors.
 """
 
 from __future__ import annotations
@@ -181,6 +196,44 @@ _SCHEMA_V5 = (
 )
 
 
+_DOC_TOKENIZER_V6 = "porter unicode61 remove_diacritics 2 categories 'L* N* Co So'"
+_SCHEMA_V6 = (
+    "DROP TABLE doc_passages_fts",
+    f"""CREATE VIRTUAL TABLE doc_passages_fts USING fts5(
+        text, heading, content='doc_passages', content_rowid='id',
+        tokenize="{_DOC_TOKENIZER_V6}"
+    )""",
+    "INSERT INTO doc_passages_fts(doc_passages_fts) VALUES ('rebuild')",
+)
+
+
+_SCHEMA_V7 = (
+    """CREATE TABLE doc_vector_data (
+        passage_id INTEGER PRIMARY KEY REFERENCES doc_passages(id) ON DELETE CASCADE,
+        embedding BLOB NOT NULL
+    )""",
+    """CREATE VIRTUAL TABLE doc_vectors USING vec0(
+        collection_id integer, coarse bit[384]
+    )""",
+    "ALTER TABLE doc_passages ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX doc_passages_unembedded ON doc_passages(id) WHERE embedded = 0",
+    """CREATE TRIGGER doc_vectors_delete AFTER DELETE ON doc_passages
+        WHEN old.embedded = 1 BEGIN
+            DELETE FROM doc_vectors WHERE rowid = old.id;
+        END""",
+)
+
+
+def _document_vectors(db: Database) -> None:
+    for statement in _SCHEMA_V7:
+        db.execute(statement)
+
+
+def _stemmed_documents(db: Database) -> None:
+    for statement in _SCHEMA_V6:
+        db.execute(statement)
+
+
 def _documents(db: Database) -> None:
     for statement in _SCHEMA_V5:
         db.execute(statement)
@@ -219,6 +272,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _conversation_assistant,
     _emoji_search,
     _documents,
+    _stemmed_documents,
+    _document_vectors,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

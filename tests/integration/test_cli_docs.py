@@ -28,6 +28,16 @@ def test_add_list_search_reindex_and_remove(tmp_path: Path) -> None:
     )
     assert f"  {docs / 'scan.pdf'}: no text layer; OCR is not supported yet" in added.stdout
     assert "[3/3 files] 3 passages" in added.stderr  # progress on stderr
+    assert "Embedded 3 passages for search by meaning in " in added.stdout
+    assert "[3/3 passages embedded]" in added.stderr
+
+    meaning = hearth(data, "docs", "search", "--mode", "meaning", "removing limescale deposits")
+    assert (
+        meaning.stdout.splitlines()[0]
+        == f"[1] {docs / 'kettle.md'} — Kettle › Descaling  (by meaning)"
+    )
+    words = hearth(data, "docs", "search", "--mode", "words", "removing limescale deposits")
+    assert words.returncode == 1 and words.stdout.startswith("No passages match")
 
     listed = hearth(data, "docs", "list")
     assert listed.stdout == (

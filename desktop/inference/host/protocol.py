@@ -8,6 +8,9 @@ request `id` they belong to.
     count     {messages}                                -> count {n} | error
     generate  {messages, params}                        -> token {text}*, done {usage} | error
     cancel    {target}     (no answer: the generation ends early with `done`)
+    embed_load {path, n_threads}                        -> embed_ready {dims} | error
+    embed     {texts}                                   -> embedded {rows, dims, data} | error
+              (`data`: the vectors as base64 of little-endian float32, row after row)
     prefill   {messages}                                -> prefilled {n} (n evaluated; the
                                                            next request cancels it)
     close     {}                                        -> closed, then the child exits
@@ -16,6 +19,7 @@ request `id` they belong to.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import struct
@@ -74,6 +78,23 @@ def encode_messages(messages: Any) -> list[dict[str, str]]:
 
 def decode_messages(data: list[dict[str, str]]) -> list[ChatMessage]:
     return [ChatMessage(m["role"], m["content"]) for m in data]  # type: ignore[arg-type]
+
+
+def encode_vectors(rows: Any) -> dict[str, Any]:
+    """Float rows (a 2-D numpy array) as `rows`, `dims` and base64 float32 `data`."""
+    import numpy as np
+
+    array = np.ascontiguousarray(rows, dtype="<f4")
+    data = base64.b64encode(array.tobytes()).decode("ascii")
+    return {"rows": int(array.shape[0]), "dims": int(array.shape[1]), "data": data}
+
+
+def decode_vectors(event: dict[str, Any]) -> Any:
+    """The 2-D float32 numpy array an `embedded` event carries."""
+    import numpy as np
+
+    raw = base64.b64decode(event["data"])
+    return np.frombuffer(raw, dtype="<f4").reshape(int(event["rows"]), int(event["dims"]))
 
 
 def encode_params(params: GenerationParams) -> dict[str, Any]:

@@ -22,10 +22,13 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from desktop.inference.engine import CancelToken, Engine
 from desktop.inference.host import protocol
+
+if TYPE_CHECKING:
+    from desktop.inference.llama_embedder import LlamaEmbedder
 
 FROZEN_COMMAND = "__engine-host"
 MODULE = "desktop.inference.host.server"
@@ -48,6 +51,7 @@ class HostServer:
         self._tokens_lock = threading.Lock()
         self._prefills: list[CancelToken] = []  # read-aheads queued or running
         self._engine: Engine | None = None
+        self._embedder: LlamaEmbedder | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         with self._write_lock:
@@ -102,6 +106,8 @@ class HostServer:
                 self.send({"ev": "count", "id": request_id, "n": n})
             elif op == "generate":
                 self._generate(request_id, request)
+            elif op in ("embed_load", "embed"):
+                self._embedding(op, request_id, request)
             elif op == "prefill":
                 self.send({"ev": "prefilled", "id": request_id, "n": self._prefill(request)})
             elif op == "close":
@@ -210,7 +216,28 @@ class HostServer:
             log.debug("engine host: reading ahead failed: %s", error)
             return 0
 
+    def _embedding(self, op: str, request_id: int, request: dict[str, Any]) -> None:
+        """Embedding requests, on their own model (a host may hold it alone)."""
+        from desktop.inference.llama_embedder import LlamaEmbedder
+
+        if op == "embed_load":
+            self._close_embedder()
+            threads = int(request.get("n_threads") or 2)
+            self._embedder = LlamaEmbedder(Path(request["path"]), threads)
+            self.send({"ev": "embed_ready", "id": request_id, "dims": self._embedder.dimensions})
+            return
+        if self._embedder is None:
+            raise protocol.errors.EmbeddingError("No embedding model is loaded yet.")
+        rows = self._embedder.embed([str(text) for text in request["texts"]])
+        self.send({"ev": "embedded", "id": request_id, **protocol.encode_vectors(rows)})
+
+    def _close_embedder(self) -> None:
+        embedder, self._embedder = self._embedder, None
+        if embedder is not None:
+            embedder.close()
+
     def _close_engine(self) -> None:
+        self._close_embedder()
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
