@@ -171,7 +171,8 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
             return _ask_remote(args, out, paths, prompt, stack, *remote)
         engine = engine_host(args, paths)
         stack.callback(engine.close)  # on a failure: ended (killed if need be) before exiting
-        engine.prepare()  # its Python starts while this process imports and chooses the model
+        # Its Python and llama.cpp load while this process imports and chooses the model.
+        engine.prepare(warm=True)
         lock = None
         if not args.no_save:  # the window or another command using the store: refused first
             from desktop.cli.store import open_store, write_lock

@@ -217,10 +217,14 @@ class HostedEngine:
         self.begin_load(path, options)
         self.finish_load(progress)
 
-    def prepare(self) -> None:
-        """Start a child now, with no model yet: the next load uses it instead of waiting."""
+    def prepare(self, warm: bool = False) -> None:
+        """Start a child now, with no model yet: the next load uses it instead of waiting.
+        `warm`: it also loads llama.cpp's library at once (most models are GGUF files), so
+        a command that is still choosing its model does not wait for that later."""
         if self._spare is None:
             self._spare = _Child(self.command, self._env)
+            if warm:
+                self._spare.send({"op": "warm", "id": 0})
 
     def begin_load(self, path: Path, options: LoadOptions) -> None:
         """Ask a child to load `path` and return at once; `finish_load` waits for it."""

@@ -108,6 +108,8 @@ class HostServer:
                 self._generate(request_id, request)
             elif op in ("embed_load", "embed"):
                 self._embedding(op, request_id, request)
+            elif op == "warm":
+                self._warm()
             elif op == "prefill":
                 self.send({"ev": "prefilled", "id": request_id, "n": self._prefill(request)})
             elif op == "close":
@@ -121,6 +123,16 @@ class HostServer:
                 log.error("engine host: %s failed", op, exc_info=error)
             self.send(protocol.encode_error(request_id, error))
         return True
+
+    def _warm(self) -> None:
+        """Load llama.cpp's library before a model is asked for; a failure here is only
+        logged (the load that follows reports it)."""
+        try:
+            from desktop.inference.llamacpp_engine import import_llama_cpp
+
+            import_llama_cpp()
+        except Exception as error:  # the load will say what is wrong, in its own words
+            log.debug("engine host: loading llama.cpp ahead failed: %s", error)
 
     def _require(self) -> Engine:
         if self._engine is None:
