@@ -34,10 +34,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return parser_main(args[1:])
     if any(arg in HEADLESS for arg in args):
+        started = None
+        if argv is None and args[:1] == ["ask"] and not {"-h", "--help"} & set(args):
+            # The engine host's Python and llama.cpp start loading before the rest of the
+            # command line is even imported (it ends with this process if unused).
+            from desktop.inference.host.client import HostedEngine
+
+            started = HostedEngine.spare()
         from desktop.cli.main import main as cli_main
 
         try:
-            code = cli_main(args)
+            code = cli_main(args, engine_host=started)
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
             _silence_stdout()
             return 141

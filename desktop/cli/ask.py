@@ -163,7 +163,8 @@ def read_prompt(args: argparse.Namespace) -> str:
     return prompt
 
 
-def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
+def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths, started: Any = None) -> int:
+    """`started`: an engine host process the entry point started before anything else."""
     prompt = read_prompt(args)
     remote = _remote_model(args, paths)
     with ExitStack() as stack:
@@ -172,7 +173,7 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         engine = engine_host(args, paths)
         stack.callback(engine.close)  # on a failure: ended (killed if need be) before exiting
         # Its Python and llama.cpp load while this process imports and chooses the model.
-        engine.prepare(warm=True)
+        engine.prepare(warm=True, started=started)
         lock = None
         if not args.no_save:  # the window or another command using the store: refused first
             from desktop.cli.store import open_store, write_lock

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from desktop.cli import args as cli_args
 from desktop.cli.parser import MODEL_COMMANDS, build_parser
@@ -52,8 +52,13 @@ def refuse_own_file(paths: AppPaths, out: Path) -> None:
         )
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point for the headless commands. Returns the process exit code."""
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, engine_host: Any = None
+) -> int:
+    """Entry point for the headless commands. Returns the process exit code.
+
+    `engine_host`: an engine host process already started for `ask` (`HostedEngine.spare`),
+    used instead of starting one."""
     stream = out or sys.stdout
     args = build_parser().parse_args(argv)
     from desktop.logging_setup import setup_logging
@@ -65,7 +70,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"hearth: {folder_problem(paths.data_dir, error)}", file=sys.stderr)
         return 1
     try:
-        code = _run(args, stream, paths)
+        code = _run(args, stream, paths, engine_host)
         if code is not None:
             return code
     except HearthError as exc:
@@ -89,7 +94,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     return 2
 
 
-def _run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int | None:
+def _run(
+    args: argparse.Namespace, out: TextIO, paths: AppPaths, engine_host: Any = None
+) -> int | None:
     """Run the command `args` names, importing only what it needs; None: there is none."""
     if args.self_test:
         from desktop.cli.selftest import cmd_self_test
@@ -98,7 +105,7 @@ def _run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int | None:
     if args.command == "ask":
         from desktop.cli.ask import cmd_ask
 
-        return cmd_ask(args, out, paths)
+        return cmd_ask(args, out, paths, engine_host)
     if args.command in MODEL_COMMANDS:
         from desktop.cli import models as cli_models
 

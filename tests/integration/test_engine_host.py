@@ -231,3 +231,19 @@ def test_a_request_goes_before_a_read_ahead(hosted: HostedEngine) -> None:
     assert hosted.wait_prefilled(ahead, 60.0) == 0  # cancelled inside llama.cpp
     reply = "".join(hosted.stream(QUESTION, GenerationParams(temperature=0.0), CancelToken()))
     assert "Paris" in reply and hosted.restarts == 0
+
+
+def test_an_engine_host_started_early_is_the_one_that_answers(embedded_model: Path) -> None:
+    """`hearth ask` starts its engine host (llama.cpp loading) before importing the rest of
+    itself; that process is the one that loads the model and answers, no second one."""
+    started = HostedEngine.spare()
+    engine = HostedEngine()
+    try:
+        engine.prepare(warm=True, started=started)
+        engine.load(embedded_model, LoadOptions(n_ctx=1024, n_threads=2))
+        assert engine._child is started
+        reply = "".join(engine.stream(QUESTION, GenerationParams(max_tokens=8), CancelToken()))
+        assert reply.strip()
+    finally:
+        engine.close()
+    assert not _alive(started.pid) or _zombie(started.pid)

@@ -217,14 +217,27 @@ class HostedEngine:
         self.begin_load(path, options)
         self.finish_load(progress)
 
-    def prepare(self, warm: bool = False) -> None:
+    def prepare(self, warm: bool = False, started: Any = None) -> None:
         """Start a child now, with no model yet: the next load uses it instead of waiting.
         `warm`: it also loads llama.cpp's library at once (most models are GGUF files), so
-        a command that is still choosing its model does not wait for that later."""
-        if self._spare is None:
-            self._spare = _Child(self.command, self._env)
-            if warm:
-                self._spare.send({"op": "warm", "id": 0})
+        a command that is still choosing its model does not wait for that later.
+        `started`: a child `spare()` started earlier, taken instead of a new one."""
+        if self._spare is not None:
+            return
+        if isinstance(started, _Child) and started.alive():
+            self._spare = started
+            return
+        self._spare = _Child(self.command, self._env)
+        if warm:
+            self._spare.send({"op": "warm", "id": 0})
+
+    @staticmethod
+    def spare() -> _Child:
+        """An engine host process started now, llama.cpp's library loading, for a
+        `prepare` to come (a command starts it before importing the rest of itself)."""
+        child = _Child(default_command(), None)
+        child.send({"op": "warm", "id": 0})
+        return child
 
     def begin_load(self, path: Path, options: LoadOptions) -> None:
         """Ask a child to load `path` and return at once; `finish_load` waits for it."""
