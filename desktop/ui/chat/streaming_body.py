@@ -43,7 +43,11 @@ class StreamingBody(QTextBrowser):
         self.setOpenLinks(False)
         self.anchorClicked.connect(self._on_anchor)
         self.viewport().setAutoFillBackground(False)
-        self.setStyleSheet("QTextBrowser#streamingText { background: transparent; }")
+        # No box of its own (the app styles text editors with a border and padding): the
+        # reply sits exactly where the finished message will.
+        self.setStyleSheet(
+            "QTextBrowser#streamingText { background: transparent; border: none; padding: 0; }"
+        )
         self.document().setDocumentMargin(0)
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         policy.setHeightForWidth(True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QTextDocument, QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown
@@ -98,3 +98,18 @@ def test_the_wheel_over_a_streaming_reply_scrolls_the_chat(qtbot: QtBot) -> None
     )
     QApplication.sendEvent(body.viewport(), wheel)
     assert bar.value() < before
+
+
+def test_the_text_sits_where_the_finished_message_will(qtbot: QtBot) -> None:
+    """Text editors get a border and padding from the app's style sheet; the streaming
+    reply has neither, so its text does not jump when the reply ends."""
+    holder = QWidget()
+    holder.setStyleSheet("QTextEdit { border: 3px solid red; padding: 10px 12px; }")
+    body = StreamingBody(holder)
+    qtbot.addWidget(holder)
+    holder.resize(400, 200)
+    body.resize(400, 200)
+    holder.show()
+    qtbot.waitExposed(holder)
+    assert body.viewport().geometry().topLeft() == QPoint(0, 0)
+    assert body.viewport().width() == body.width()
