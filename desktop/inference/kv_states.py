@@ -44,6 +44,10 @@ class KvStates:
         return len(self._states)
 
     @property
+    def budget(self) -> int:
+        return self._budget
+
+    @property
     def size(self) -> int:
         return sum(len(state.data) for state in self._states.values())
 

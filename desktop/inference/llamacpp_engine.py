@@ -283,8 +283,10 @@ class LlamaCppEngine:
         if live is None or not text.startswith(live[0]):
             saved = self._states.take(text)
             if live is not None and llm.n_tokens >= SAVE_MIN_TOKENS:
-                tokens = tuple(int(t) for t in llm._input_ids[: llm.n_tokens])
-                self._states.put(SavedState(live[0], tuple(live[1]), tokens, _state(llm)))
+                data = _state(llm, self._states.budget)
+                if data is not None:
+                    tokens = tuple(int(t) for t in llm._input_ids[: llm.n_tokens])
+                    self._states.put(SavedState(live[0], tuple(live[1]), tokens, data))
             if saved is not None and _restore(llm, saved):
                 self._cached_prompt = (saved.text, list(saved.prompt_tokens))
                 self._rendered = None  # tokenize again: the restored tokens are reused
@@ -403,10 +405,13 @@ def _common_prefix(llm: Any, tokens: list[int]) -> int:
     return count
 
 
-def _state(llm: Any) -> bytes:
-    """The context's state (its KV cache), serialised by llama.cpp."""
+def _state(llm: Any, limit: int) -> bytes | None:
+    """The context's state (its KV cache), serialised by llama.cpp; None when it would be
+    larger than `limit` bytes (a big model's cache is not copied only to be refused)."""
     llama_cpp = _import_llama_cpp()
     size = int(llama_cpp.llama_state_get_size(llm.ctx))
+    if size > limit:
+        return None
     buffer = (ctypes.c_uint8 * size)()
     written = int(llama_cpp.llama_state_get_data(llm.ctx, buffer, size))
     return ctypes.string_at(buffer, min(written, size))

@@ -259,3 +259,25 @@ def test_going_back_to_an_earlier_chat_restores_its_cache_and_answers_the_same(
         assert reply == "".join(plain.stream(chat_a, params, CancelToken()))
     finally:
         plain.close()
+
+
+def test_a_state_larger_than_the_budget_is_not_kept(
+    embedded_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llama_cpp
+
+    def copied(*_args: object) -> int:
+        raise AssertionError("a state over the budget was copied")
+
+    monkeypatch.setattr(llama_cpp, "llama_state_get_data", copied)
+    small = LlamaCppEngine(state_budget=64 * 1024)  # a few tokens' worth
+    small.load(embedded_model, LoadOptions(n_ctx=1024, n_threads=2))
+    try:
+        params = GenerationParams(max_tokens=2, temperature=0.0)
+        notes = " ".join(f"Item {n} costs {n} coins." for n in range(60))
+        list(small.stream([ChatMessage("user", notes)], params, CancelToken()))
+        assert small._llm.n_tokens >= 256
+        list(small.stream([ChatMessage("user", "Name a bird.")], params, CancelToken()))
+        assert len(small._states) == 0  # refused before anything was copied
+    finally:
+        small.close()
