@@ -224,6 +224,23 @@ _SCHEMA_V7 = (
 )
 
 
+_SCHEMA_V8 = (
+    """CREATE TABLE network_contacts (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        host TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX network_contacts_at ON network_contacts(at)",
+)
+
+
+def _network_contacts(db: Database) -> None:
+    for statement in _SCHEMA_V8:
+        db.execute(statement)
+
+
 def _document_vectors(db: Database) -> None:
     for statement in _SCHEMA_V7:
         db.execute(statement)
@@ -274,6 +291,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _documents,
     _stemmed_documents,
     _document_vectors,
+    _network_contacts,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
