@@ -49,8 +49,7 @@ class ContactLog:
     def recent(self, limit: int = 200, *, host: str | None = None) -> list[Contact]:
         if host is None:
             rows = self._db.query_all(
-                "SELECT at, host, purpose, detail FROM network_contacts "
-                "ORDER BY id DESC LIMIT ?",
+                "SELECT at, host, purpose, detail FROM network_contacts ORDER BY id DESC LIMIT ?",
                 (limit,),
             )
         else:
