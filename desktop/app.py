@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -27,8 +28,10 @@ from desktop.core.appearance import Appearance, Behaviour
 from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
+from desktop.documents.searcher import DocumentSearcher
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.embedded import FILE_NAME, verified_records, verify_file
+from desktop.inference.embedding_model import embedding_model
 from desktop.inference.engine import Engine
 from desktop.inference.host.client import HostedEngine
 from desktop.inference.inspection_cache import InspectionCache
@@ -405,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         params=GenerationParams(),
         store=store,
         profiles=profiles,
-        search_documents=None if documents_store is None else documents_store.search,
+        documents=documents_store is not None,
     )
     # Protecting later can help unless the store is held by another process.
     window = build_main_window(
@@ -417,7 +420,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.files_dropped.connect(pages.import_models)
     documents = None
     if documents_store is not None:
-        documents = attach_documents(window, controller, documents_store)
+        model_path = partial(embedding_model, paths.cache_dir)
+        inference.set_searcher(
+            partial(DocumentSearcher, documents_store.db.another_connection, model_path)
+        )
+        documents = attach_documents(window, controller, documents_store, model_path)
         documents.start()
     else:
         no_documents(window)

@@ -18,6 +18,7 @@ thread by the chat view).
 from __future__ import annotations
 
 import html
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -39,6 +40,42 @@ MONO_FONTS = "'DejaVu Sans Mono', 'Cascadia Mono', Consolas, Menlo, monospace"
 #: How many rendered texts `MarkdownRenderer` keeps (the messages around the screen).
 RENDER_CACHE_SIZE = 512
 _HEADING_TAGS = {"h1": "h3", "h2": "h4", "h3": "h5", "h4": "h5", "h5": "h6", "h6": "h6"}
+
+
+#: The links of citations ("[2]") in a reply given sources: this, then the number.
+SOURCE_SCHEME = "source:"
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+
+
+def cited_source(link: str) -> int | None:
+    """The source number a citation link points at (None for any other link)."""
+    number = link[len(SOURCE_SCHEME) :]
+    return int(number) if link.startswith(SOURCE_SCHEME) and number.isdigit() else None
+
+
+def _linked_citations(children: list[Token], cited: frozenset[int]) -> list[Token]:
+    """Text tokens split so each "[n]" of a cited source is a link; other tokens (code,
+    links the model wrote) are kept as they are."""
+    out: list[Token] = []
+    inside_link = 0
+    for child in children:
+        inside_link += {"link_open": 1, "link_close": -1}.get(child.type, 0)
+        if child.type != "text" or inside_link or "[" not in child.content:
+            out.append(child)
+            continue
+        at = 0
+        for match in _CITATION.finditer(child.content):
+            if int(match.group(1)) not in cited:
+                continue
+            if match.start() > at:
+                out.append(Token("text", "", 0, content=child.content[at : match.start()]))
+            link = Token("link_open", "a", 1, attrs={"href": SOURCE_SCHEME + match.group(1)})
+            out += [link, Token("text", "", 0, content=match.group(0))]
+            out.append(Token("link_close", "a", -1))
+            at = match.end()
+        if at < len(child.content):
+            out.append(Token("text", "", 0, content=child.content[at:]))
+    return out
 
 
 def copied_code(link: str) -> str | None:
@@ -88,17 +125,29 @@ class MarkdownRenderer:
             )
             self._cache.clear()
 
-    def render(self, text: str) -> str:
-        """HTML for `text`; an unfinished code fence (while streaming) renders as code."""
-        cached = self._cache.get(text)
+    def render(self, text: str, cited: frozenset[int] = frozenset()) -> str:
+        """HTML for `text`; an unfinished code fence (while streaming) renders as code.
+
+        `cited`: the numbers of the reply's sources; a citation "[2]" of one of them (in
+        the text, never in code) becomes a link `SOURCE_SCHEME` + "2"."""
+        key = text if not cited else f"{sorted(cited)}\0{text}"
+        cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(text)
+            self._cache.move_to_end(key)
             return cached
-        rendered = self._md.render(text)
-        self._cache[text] = rendered
+        rendered = self._md.render(text) if not cited else self._render_cited(text, cited)
+        self._cache[key] = rendered
         if len(self._cache) > RENDER_CACHE_SIZE:
             self._cache.popitem(last=False)
         return rendered
+
+    def _render_cited(self, text: str, cited: frozenset[int]) -> str:
+        env: dict[str, Any] = {}
+        tokens = self._md.parse(text, env)
+        for token in tokens:
+            if token.type == "inline" and token.children:
+                token.children = _linked_citations(token.children, cited)
+        return str(self._md.renderer.render(tokens, self._md.options, env))
 
     def render_uncached(self, text: str) -> str:
         """HTML for `text`, not kept (the open block of a streaming reply)."""

@@ -18,7 +18,7 @@ from desktop.chat.session import MessageItem
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.prompting import with_system_prompt
 from desktop.core.types import ChatMessage
-from desktop.storage.documents import PassageHit
+from desktop.documents.searcher import DocumentQuery
 
 #: `turn_items` value of the draft (not yet a message on screen).
 DRAFT = -1
@@ -35,8 +35,9 @@ class ChatRequest:
     messages: list[ChatMessage]
     pinned: int
     turn_items: list[int]
-    #: Passages of the user's documents for the last question (packed by the engine's side).
-    hits: tuple[PassageHit, ...] = ()
+    #: The search of the user's documents for the last question (run and packed on the
+    #: engine's thread: the passages found are put into the question there).
+    query: DocumentQuery | None = None
 
     def left_out_items(self, omitted: int) -> int:
         """How many messages at the top of the branch the model does not see."""

@@ -1,10 +1,12 @@
-"""The real window, the built-in model, the real store and the real indexing together: a
-folder of a PDF and a note is dropped on the window, indexed, and a question is answered
-with its sources, which open on the right page."""
+"""The real window, the built-in model, the real store, the real indexing and the real
+embedding model together: a folder of a PDF and a note is dropped on the window, indexed
+and embedded, and a question is answered with its sources, which open on the right page;
+a question that shares no word with its passage finds it by meaning."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from pytestqt.qtbot import QtBot
 from desktop.app import make_engine_factory
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, LoadOptions
+from desktop.documents.searcher import DocumentSearcher
+from desktop.inference.host.embed_client import HostedEmbedder
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.documents import DocumentStore
 from desktop.storage.migrations import open_and_migrate
@@ -29,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def parts(
-    qtbot: QtBot, embedded_model: Path, tmp_path: Path
+    qtbot: QtBot, embedded_model: Path, embedding_model_file: Path, tmp_path: Path
 ) -> Iterator[tuple[ChatController, DocumentsFeature]]:
     db = open_and_migrate(tmp_path / "hearth.db", bytes(range(32)))
     docs = DocumentStore(db)
@@ -41,11 +45,16 @@ def parts(
         system_prompt=DEFAULT_SYSTEM_PROMPT,
         params=GenerationParams(max_tokens=48, temperature=0.0),
         store=ConversationStore(db),
-        search_documents=docs.search,
+        documents=True,
     )
+    find_model = partial(Path, embedding_model_file)
+    inference.set_searcher(partial(DocumentSearcher, db.another_connection, find_model))
     window = build_main_window(controller)
     qtbot.addWidget(window)
-    indexing = IndexingThread(lambda: DocumentStore(db.another_connection()))
+    indexing = IndexingThread(
+        lambda: DocumentStore(db.another_connection()),
+        make_embedder=lambda: HostedEmbedder(embedding_model_file, n_threads=1),
+    )
     feature = DocumentsFeature(window, controller, docs, indexing, SourcePanel(lambda _p: True))
     feature.start()
     window.show()
@@ -73,8 +82,13 @@ def test_the_built_in_model_answers_with_sources(
         )
     )
     (folder / "garden.md").write_text("# Garden\nWater the roses every week.", encoding="utf-8")
-    with qtbot.waitSignal(feature.indexing.run_finished, timeout=30_000):
+    with qtbot.waitSignal(feature.indexing.embedding_finished, timeout=60_000) as embedded:
         feature.add_dropped([folder])
+    assert embedded.args is not None
+    report = embedded.args[1]
+    assert report.error is None and report.embedded == 3  # each page, and the note
+    page = feature.page
+    assert page is not None and "searchable by meaning" in page.progress_label.text()
     assert controller.collections  # the dropped folder is this chat's documents
     with qtbot.waitSignal(controller.generation_ended, timeout=120_000):
         controller.send("How do I reset the boiler?")
@@ -86,3 +100,25 @@ def test_the_built_in_model_answers_with_sources(
     feature.show_source(reply.cited, 1)
     assert feature.panel.where.text().startswith("page 2 · ")
     assert "reset" in feature.panel.passage.toPlainText()
+
+
+def test_a_question_in_other_words_finds_its_passage_by_meaning(
+    qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature], tmp_path: Path
+) -> None:
+    controller, feature = parts
+    folder = tmp_path / "Notes"
+    folder.mkdir()
+    (folder / "pets.md").write_text(
+        "# Pets\nThe cat gets its food twice a day, at seven and at six.", encoding="utf-8"
+    )
+    (folder / "car.md").write_text(
+        "# Car\nThe tyres are checked every month at the garage.", encoding="utf-8"
+    )
+    with qtbot.waitSignal(feature.indexing.embedding_finished, timeout=60_000):
+        feature.add_dropped([folder])
+    # No word of the question is in the passage ("feed" is not "food", "kitten" not "cat").
+    with qtbot.waitSignal(controller.generation_ended, timeout=120_000):
+        controller.send("When should I feed my kitten?")
+    reply = controller.items[-1]
+    assert reply.cited is not None and reply.cited.sources
+    assert Path(reply.cited.sources[0].path).name == "pets.md"

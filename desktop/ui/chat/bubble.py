@@ -29,7 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chat.cited import Cited
-from desktop.chat.markdown import MarkdownRenderer, StreamingMarkdown, copied_code
+from desktop.chat.markdown import (
+    SOURCE_SCHEME,
+    MarkdownRenderer,
+    StreamingMarkdown,
+    cited_source,
+    copied_code,
+)
 from desktop.chat.session import CONTINUABLE, MessageItem
 from desktop.ui.chat.composer import Composer
 from desktop.ui.chat.streaming_body import StreamingBody
@@ -67,7 +73,7 @@ def sources_html(cited: Cited) -> str:
     if not cited.sources:
         return "<b>Sources</b><br>No passage of the chosen documents matched the question."
     links = "<br>".join(
-        f'<a href="source:{s.number}">{html.escape(s.label())}</a>' for s in cited.sources
+        f'<a href="{SOURCE_SCHEME}{s.number}">{html.escape(s.label())}</a>' for s in cited.sources
     )
     return f"<b>Sources</b><br>{links}"
 
@@ -163,7 +169,9 @@ class MessageBubble(QFrame):
         if self.role == "user":
             self.label.setText(text)
         elif text:
-            self.label.setText(self._renderer.render(text))
+            cited = self.item.cited
+            numbers = frozenset(s.number for s in cited.sources) if cited else frozenset()
+            self.label.setText(self._renderer.render(text, numbers))
         else:
             self.label.setText(_THINKING_HTML)
 
@@ -205,6 +213,7 @@ class MessageBubble(QFrame):
         self.cancel_editing()
         self.index = index
         self._text = ""
+        self.item = item
         self.set_text(item.content)
         self.update_item(item)
         if self.property("highlighted"):
@@ -217,8 +226,10 @@ class MessageBubble(QFrame):
 
     def update_item(self, item: MessageItem) -> None:
         """New status or versions (e.g. when the reply has finished streaming)."""
+        new_sources = item.cited != self.item.cited
         self.item = item
-        if item.status != "streaming" and (item.content != self._text or self._stream):
+        text_changed = item.content != self._text or self._stream
+        if item.status != "streaming" and (text_changed or new_sources):
             self.set_text(item.content)
         self._show_sources(item)
         note = STATUS_NOTES.get(item.status)
@@ -273,8 +284,9 @@ class MessageBubble(QFrame):
         self.sources_label.show()
 
     def _on_source_link(self, link: str) -> None:
-        if self.item.cited is not None and link.startswith("source:"):
-            self.source_requested.emit(self.item.cited, int(link.removeprefix("source:")))
+        number = cited_source(link)
+        if self.item.cited is not None and number is not None:
+            self.source_requested.emit(self.item.cited, number)
 
     def set_actions_enabled(self, enabled: bool) -> None:
         """While a reply streams only Copy stays available."""
@@ -376,8 +388,12 @@ class MessageBubble(QFrame):
         self.copied.emit()
 
     def _on_link(self, link: str) -> None:
-        """A code block's Copy link copies that block; other links are never opened."""
+        """A code block's Copy link copies that block; a citation ("[2]") shows its source;
+        other links are never opened."""
         code = copied_code(link)
         if code is not None:
             QGuiApplication.clipboard().setText(code)
             self.copied.emit()
+        number = cited_source(link)
+        if number is not None and self.item.cited is not None:
+            self.source_requested.emit(self.item.cited, number)

@@ -32,7 +32,7 @@ class ContextTracker(QObject):
     """Debounced measuring of the next request; see the module docstring."""
 
     measure_requested = Signal(int, list, int, int)
-    measure_grounded_requested = Signal(int, list, int, int, list)
+    measure_grounded_requested = Signal(int, list, int, int, object)
     budget_changed = Signal(object)
     left_out_changed = Signal(int)
 
@@ -93,9 +93,9 @@ class ContextTracker(QObject):
             return
         self._next_id += 1
         self._pending = (self._next_id, request)
-        if request.hits:
+        if request.query is not None:
             self.measure_grounded_requested.emit(
-                self._next_id, request.messages, self._reserve(), request.pinned, list(request.hits)
+                self._next_id, request.messages, self._reserve(), request.pinned, request.query
             )
             return
         self.measure_requested.emit(

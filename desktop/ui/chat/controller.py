@@ -39,8 +39,9 @@ Signals for the view:
     model_load_crashed(str)                  the engine crashed loading this model (its key)
     collections_changed(list[int])           the document collections this chat answers from
 
-With `search_documents` and chosen collections (`set_collections`), the question of each
-reply carries the best passages of those collections (`desktop.chat.cited`), the meter
+With `documents` and chosen collections (`set_collections`), the question of each reply
+carries a `DocumentQuery`: the inference thread searches those collections by words and
+meaning and packs the best passages into the question (`desktop.chat.cited`); the meter
 counts them, and the reply keeps its sources (`MessageItem.cited`, saved in its stats).
 
 Which model is loaded is one `ModelState` in `model_slot` (unloaded, loading, ready, failed):
@@ -79,15 +80,13 @@ from desktop.core.types import (
     LoadOptions,
     ModelDescription,
 )
+from desktop.documents.searcher import DocumentQuery
 from desktop.storage.conversations import ConversationStore, MessageStatus
-from desktop.storage.documents import PassageHit
 from desktop.ui.chat.budget import PLACEHOLDER, ContextTracker
 from desktop.ui.chat.model_slot import ModelSlot
 from desktop.ui.chat.worker import InferenceThread
 
 _T = TypeVar("_T")
-#: (question, collection ids, how many) -> the best passages, best first.
-SearchDocuments = Callable[[str, Sequence[int], int], Sequence[PassageHit]]
 #: The context window assumed for packing passages before a model has loaded.
 DEFAULT_WINDOW = 2048
 
@@ -133,11 +132,11 @@ class ChatController(QObject):
         params: GenerationParams | None = None,
         store: ConversationStore | None = None,
         profiles: ProfileSource | None = None,
-        search_documents: SearchDocuments | None = None,
+        documents: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._search_documents = search_documents
+        self._documents = documents
         self._collections: tuple[int, ...] = ()
         self._active_cited: Cited | None = None
         self._inference = inference
@@ -189,6 +188,7 @@ class ChatController(QObject):
         worker.context_planned.connect(self._on_context_planned)
         worker.context_measured.connect(self._context.on_measured)
         worker.sources_chosen.connect(self._on_sources_chosen)
+        worker.documents_notice.connect(self.status_changed)
 
     # --- state -------------------------------------------------------------------------
 
@@ -651,20 +651,15 @@ class ChatController(QObject):
         window = None if model is None else model.n_ctx  # no turn takes < 1 token
         items = self._session.context_items(window)
         request = build_request(items, assistant, self._system_prompt, draft)
-        search, chosen = self._search_documents, self._collections
+        chosen = self._collections
         last = request.messages[-1] if request.messages else None
-        if search is None or not chosen or last is None or last.role != "user":
+        if not self._documents or not chosen or last is None or last.role != "user":
             return request, None
         if draft == PLACEHOLDER:  # the meter of an empty composer: no question yet
             return request, None
-        try:
-            hits = tuple(search(last.content, chosen, SEARCH_LIMIT))
-        except HearthError as error:
-            log.warning("searching the documents failed: %s", error)
-            self.status_changed.emit(f"Could not search your documents: {error}")
-            return request, None
+        query = DocumentQuery(last.content, chosen, SEARCH_LIMIT)
         cited = Cited((), question_terms(last.content), chosen)
-        return dataclasses.replace(request, hits=hits), cited
+        return dataclasses.replace(request, query=query), cited
 
     @Slot(int, list)
     def _on_sources_chosen(self, request_id: int, sources: list[Source]) -> None:
@@ -746,9 +741,9 @@ class ChatController(QObject):
         self._set_phase(ReplyPhase.STREAMING)
         self.generation_started.emit()
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
-        if request.hits:
+        if request.query is not None:
             self._inference.generate_grounded_requested.emit(
-                self._active_id, request.messages, self._params, request.pinned, list(request.hits)
+                self._active_id, request.messages, self._params, request.pinned, request.query
             )
             return
         self.generate_requested.emit(

@@ -9,8 +9,10 @@ with its traceback and reported as "Internal error: ...", so nothing escapes int
 Slots (run on the worker thread, invoked through queued connections):
     load_model(request_id, path, options), generate(request_id, messages, params, pinned),
     measure_context(request_id, messages, reserve, pinned), unload_model(), shutdown(),
-    and `generate_grounded` / `measure_grounded` (the same with passages of the user's
-    documents: as many as fit, counted by the engine, go into the last question)
+    and `generate_grounded` / `measure_grounded` (the same with a `DocumentQuery`: the
+    user's documents are searched here, by words and meaning, with the `DocumentSearcher`
+    set by `set_searcher`, and as many passages as fit, counted by the engine, go into the
+    last question), set_searcher(factory)
 Thread-safe plain method (callable from any thread, because the worker thread is busy
 while it generates): cancel()
 Signals (emitted on the worker thread, delivered queued to the GUI thread):
@@ -20,6 +22,7 @@ Signals (emitted on the worker thread, delivered queued to the GUI thread):
     token_generated(int, str), generation_finished(int, GenerationStats),
     generation_failed(int, str), model_unloaded()
     sources_chosen(int, list[Source])  the passages a grounded generation sends
+    documents_notice(str)      the documents could not be searched (or by words only): why
     model_crashed(str, str)    the engine's process crashed: (model path, phase); a phase of
                                "loading" means the model is unusable until loaded again
 With a `HostedEngine` (the app's factory) no engine code runs in this process: a crash of
@@ -51,6 +54,7 @@ from desktop.core.types import (
     LoadOptions,
     ModelDescription,
 )
+from desktop.documents.searcher import DocumentQuery, DocumentSearcher
 from desktop.inference.engine import CancelToken, Engine
 from desktop.inference.host.client import HostedEngine
 from desktop.inference.runner import measure_context, run_generation
@@ -62,6 +66,10 @@ log = logging.getLogger(__name__)
 EngineFactory = Callable[[Path], Engine]
 #: Builds the description of a freshly loaded model: (path, engine, load time in s).
 ModelDescriber = Callable[[Path, Engine, float], ModelDescription]
+#: Opens the document searcher on the inference thread (its own connection to the store).
+SearcherFactory = Callable[[], DocumentSearcher]
+#: The passages found for a question are reused this long (the meter's search, then Send).
+SEARCH_REUSE_S = 30.0
 
 
 def describe_from_path(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
@@ -97,6 +105,7 @@ class InferenceWorker(QObject):
     model_unloaded = Signal()
     model_crashed = Signal(str, str)
     sources_chosen = Signal(int, list)
+    documents_notice = Signal(str)
 
     def __init__(
         self, engine_factory: EngineFactory, describe: ModelDescriber = describe_from_path
@@ -107,6 +116,17 @@ class InferenceWorker(QObject):
         self._engine: Engine | None = None
         self._path = ""
         self._cancel = CancelToken()
+        self._open_searcher: SearcherFactory | None = None
+        self._searcher: DocumentSearcher | None = None
+        self._found: tuple[DocumentQuery, float, list[PassageHit]] | None = None
+        self._words_only_said: str | None = None
+
+    @Slot(object)
+    def set_searcher(self, factory: SearcherFactory | None) -> None:
+        """Search the user's documents with searchers made by `factory` (None: no
+        documents). The searcher is made on this thread when a question first needs it."""
+        self._close_searcher()
+        self._open_searcher = factory
 
     def cancel(self) -> None:
         """Stop the running generation soon (between tokens). Safe from any thread."""
@@ -174,39 +194,79 @@ class InferenceWorker(QObject):
             on_plan=lambda plan: self.context_planned.emit(request_id, plan),
         )
 
-    @Slot(int, list, object, int, list)
+    @Slot(int, list, object, int, object)
     def generate_grounded(
         self,
         request_id: int,
         messages: list[ChatMessage],
         params: GenerationParams,
         pinned: int,
-        hits: list[PassageHit],
+        query: DocumentQuery,
     ) -> None:
-        """`generate` with the passages that fit put into the last question."""
+        """`generate` with the passages found for `query` that fit put into the question."""
+        hits = self._find(query)
         grounded, sources = self._grounded(messages, params.max_tokens, hits)
         self.sources_chosen.emit(request_id, sources)
         self.generate(request_id, grounded, params, pinned)
 
-    @Slot(int, list, int, int, list)
+    @Slot(int, list, int, int, object)
     def measure_grounded(
         self,
         request_id: int,
         messages: list[ChatMessage],
         reserve: int,
         pinned: int,
-        hits: list[PassageHit],
+        query: DocumentQuery,
     ) -> None:
         """`measure_context` of the request as `generate_grounded` would send it."""
+        hits = self._find(query)
         self.measure_context(
             request_id, self._grounded(messages, reserve, hits)[0], reserve, pinned
         )
+
+    def _find(self, query: DocumentQuery) -> list[PassageHit]:
+        """The passages for `query` (the same question a moment ago: the same passages, so
+        what the meter counted is what is sent). Failures: none, and a notice."""
+        found, now = self._found, time.monotonic()
+        if found is not None and found[0] == query and now - found[1] < SEARCH_REUSE_S:
+            return found[2]
+        if self._open_searcher is None:
+            return []
+        try:
+            if self._searcher is None:
+                self._searcher = self._open_searcher()
+            hits = self._searcher.search(query)
+        except HearthError as error:
+            log.warning("searching the documents failed: %s", error)
+            self.documents_notice.emit(f"Could not search your documents: {error}")
+            self._close_searcher()
+            return []
+        except Exception as error:
+            self.documents_notice.emit(_internal_error("searching your documents", error))
+            self._close_searcher()
+            return []
+        reason = self._searcher.words_only_reason
+        if reason is not None and reason != self._words_only_said:
+            self.documents_notice.emit(
+                f"Your documents were searched by their words only: {reason}"
+            )
+        self._words_only_said = reason
+        self._found = (query, now, hits)
+        return hits
+
+    def _close_searcher(self) -> None:
+        searcher, self._searcher, self._found = self._searcher, None, None
+        if searcher is not None:
+            try:
+                searcher.close()
+            except Exception as error:
+                _internal_error("closing the document search", error)
 
     def _grounded(
         self, messages: list[ChatMessage], reserve: int, hits: list[PassageHit]
     ) -> tuple[list[ChatMessage], list[Source]]:
         engine = self._engine
-        if engine is None:
+        if engine is None or not hits:
             return messages, []
         try:
             return ground_request(
@@ -257,7 +317,9 @@ class InferenceWorker(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        """Close the engine before the thread ends. Safe to call twice."""
+        """Close the engine and the document search before the thread ends. Safe to call
+        twice."""
+        self._close_searcher()
         try:
             self._close_engine()
         except Exception as error:
@@ -280,9 +342,10 @@ class InferenceThread(QObject):
     load_requested = Signal(int, str, object)
     generate_requested = Signal(int, list, object, int)
     measure_requested = Signal(int, list, int, int)
-    generate_grounded_requested = Signal(int, list, object, int, list)
-    measure_grounded_requested = Signal(int, list, int, int, list)
+    generate_grounded_requested = Signal(int, list, object, int, object)
+    measure_grounded_requested = Signal(int, list, int, int, object)
     unload_requested = Signal()
+    searcher_set = Signal(object)
 
     def __init__(
         self,
@@ -300,6 +363,7 @@ class InferenceThread(QObject):
         self.generate_grounded_requested.connect(self._worker.generate_grounded, queued)
         self.measure_grounded_requested.connect(self._worker.measure_grounded, queued)
         self.unload_requested.connect(self._worker.unload_model, queued)
+        self.searcher_set.connect(self._worker.set_searcher, queued)
 
     @property
     def worker(self) -> InferenceWorker:
@@ -312,6 +376,11 @@ class InferenceThread(QObject):
 
     def start(self) -> None:
         self._thread.start()
+
+    def set_searcher(self, factory: SearcherFactory | None) -> None:
+        """Search the user's documents with searchers `factory` makes (on the inference
+        thread, so the search never runs on the GUI thread)."""
+        self.searcher_set.emit(factory)
 
     def is_running(self) -> bool:
         return self._thread.is_running()

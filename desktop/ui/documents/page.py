@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import HearthError
+from desktop.documents.embedding import EmbedReport
 from desktop.documents.indexer import IndexReport
 from desktop.storage.documents import Collection, DocFile, DocumentStore
 from desktop.ui.documents.indexing import IndexingThread, IndexStatus
@@ -64,7 +65,15 @@ def file_status(record: DocFile) -> str:
 
 
 def progress_text(status: IndexStatus) -> str:
-    """ "3 of 10 files, 41 passages · 2.1 files/s · about 4 s left" (or "Paused …")."""
+    """ "3 of 10 files, 41 passages · 2.1 files/s · about 4 s left" (or "Paused …"); while
+    embedding, "Searchable by meaning: 40 of 120 passages · 9.5 passages/s · …"."""
+    if status.phase == "meaning":
+        text = f"{status.files_done:,} of {status.files_total:,} passages"
+        if status.files_per_s > 0:
+            text += f" · {status.files_per_s:.1f} passages/s"
+        if status.seconds_left is not None and status.files_done < status.files_total:
+            text += f" · about {_duration(status.seconds_left)} left"
+        return ("Paused: " if status.paused else "Making searchable by meaning: ") + text
     text = f"{status.files_done} of {status.files_total} files, {status.passages_done} passages"
     if status.files_per_s > 0:
         text += f" · {status.files_per_s:.1f} files/s"
@@ -96,6 +105,7 @@ class DocumentsPage(QDialog):
         self._build()
         indexing.progressed.connect(self._on_progress)
         indexing.run_finished.connect(self._on_finished)
+        indexing.embedding_finished.connect(self._on_embedded)
         indexing.run_failed.connect(self._on_failed)
         self._refresh_files = QTimer(self, singleShot=True, interval=300)
         self._refresh_files.timeout.connect(self.refresh)
@@ -111,6 +121,7 @@ class DocumentsPage(QDialog):
         self.indexing.progressed.disconnect(self._on_progress)
         self.indexing.run_finished.disconnect(self._on_finished)
         self.indexing.run_failed.disconnect(self._on_failed)
+        self.indexing.embedding_finished.disconnect(self._on_embedded)
 
     # --- construction ------------------------------------------------------------------
 
@@ -407,6 +418,25 @@ class DocumentsPage(QDialog):
             )
         self.refresh()
         self.collections_changed.emit()
+
+    def _on_embedded(self, _collection_id: int, report: EmbedReport) -> None:
+        if self.indexing.busy:
+            return
+        self._show_running(False)
+        if report.error is not None:
+            self.progress_label.setText(
+                f"Your documents are searchable by their words; not by meaning: {report.error}"
+            )
+        elif report.cancelled:
+            self.progress_label.setText(
+                "Stopped. Every passage is searchable by its words; the rest are made "
+                "searchable by meaning on the next run."
+            )
+        elif report.embedded:
+            self.progress_label.setText(
+                f"Done: {report.embedded:,} passages made searchable by meaning "
+                f"({report.seconds:.1f} s)."
+            )
 
     def _on_failed(self, _collection_id: int, reason: str) -> None:
         self._show_running(False)

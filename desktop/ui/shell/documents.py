@@ -9,12 +9,14 @@ Thread: GUI thread only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
 from desktop.chat.cited import Cited
 from desktop.core.errors import HearthError
+from desktop.inference.host.embed_client import HostedEmbedder
 from desktop.storage.documents import DocumentStore
 from desktop.ui.chat.controller import ChatController
 from desktop.ui.documents.indexing import IndexingThread
@@ -24,6 +26,8 @@ from desktop.ui.documents.source_panel import PANEL_WIDTH, SourcePanel
 from desktop.ui.shell.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+#: Threads of the embedding model while indexing: one, so a reply keeps the other core.
+EMBED_THREADS = 1
 
 
 class DocumentsFeature:
@@ -110,11 +114,24 @@ class DocumentsFeature:
 
 
 def attach_documents(
-    window: MainWindow, controller: ChatController, store: DocumentStore
+    window: MainWindow,
+    controller: ChatController,
+    store: DocumentStore,
+    embedding_model: Callable[[], Path] | None = None,
 ) -> DocumentsFeature:
-    """The documents feature on `window`, indexing on its own connection to `store`'s file."""
+    """The documents feature on `window`, indexing on its own connection to `store`'s file
+    (and embedding with the model `embedding_model` finds, when given)."""
     db = store.db
-    indexing = IndexingThread(lambda: DocumentStore(db.another_connection()), parent=window)
+    make_embedder = None
+    if embedding_model is not None:
+        find_model = embedding_model
+
+        def make_embedder() -> HostedEmbedder:
+            return HostedEmbedder(find_model(), n_threads=EMBED_THREADS)
+
+    indexing = IndexingThread(
+        lambda: DocumentStore(db.another_connection()), parent=window, make_embedder=make_embedder
+    )
     return DocumentsFeature(window, controller, store, indexing)
 
 

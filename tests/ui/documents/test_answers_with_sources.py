@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.chat.request import ContextBudget
+from desktop.core.errors import EmbeddingError
+from desktop.documents.searcher import DocumentSearcher
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.documents import DocumentStore
 from desktop.ui.chat.controller import ChatController
@@ -23,6 +26,10 @@ from desktop.ui.shell.documents import DocumentsFeature
 from tests.ui.fakes import ChatApp, FakeEngineFactory
 
 pytestmark = pytest.mark.slow  # the parser runs in a child process
+
+
+def no_model() -> Path:
+    raise EmbeddingError("no embedding model in this test")
 
 
 class DocsApp(ChatApp):
@@ -40,8 +47,9 @@ def docs_app(
     indexing: IndexingThread,
 ) -> Iterator[DocsApp]:
     controller = ChatController(
-        inference, system_prompt="You are a test.", store=store, search_documents=docs.search
+        inference, system_prompt="You are a test.", store=store, documents=True
     )
+    inference.set_searcher(partial(DocumentSearcher, docs.db.another_connection, no_model))
     window = build_main_window(controller)
     qtbot.addWidget(window)
     opened: list[str] = []
@@ -114,6 +122,26 @@ def test_a_dropped_folder_answers_with_sources_that_open(docs_app: DocsApp, tmp_
     reply = controller.items[-1]
     assert reply.cited is not None and reply.cited.sources[0].path == str(folder / "boiler.md")
     assert controller.collections == (collection.id,) and picker.checked == (collection.id,)
+
+
+def test_citations_in_the_reply_open_their_source(docs_app: DocsApp, tmp_path: Path) -> None:
+    qtbot, window, controller = docs_app.qtbot, docs_app.window, docs_app.controller
+    note = tmp_path / "boiler.md"
+    note.write_text("# Boiler\nTo reset the boiler, hold the red button.", encoding="utf-8")
+    with qtbot.waitSignal(docs_app.feature.indexing.run_finished, timeout=20_000):
+        window.drop_files([note])
+    docs_app.load()
+    # "[1]" cites the one source; "[7]" cites nothing sent; code keeps its brackets.
+    docs_app.factory.tokens = ["Hold ", "the red button [1]", " or [7]; ", "`a[1]`."]
+    with qtbot.waitSignal(controller.generation_ended, timeout=5000):
+        controller.send("How do I reset the boiler?")
+    bubble = window.chat_view.bubbles[-1]
+    shown = bubble.label.text()
+    assert shown.count('href="source:1"') == 1 and "source:7" not in shown
+    assert "a[1]" in shown
+    bubble.label.linkActivated.emit("source:1")
+    panel = docs_app.feature.panel
+    assert panel.isVisible() and panel.title.text() == "[1] boiler.md"
 
 
 def test_the_meter_counts_the_passages(
