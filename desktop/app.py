@@ -110,6 +110,15 @@ def window_profiles(paths: AppPaths, args: argparse.Namespace) -> ChatProfiles:
     return make_profiles(paths, override_model=args.model, session_settings=session)
 
 
+def collection_choices(store: DocumentStore) -> list[tuple[int, str]]:
+    """The document collections as (id, name), for the assistants' Documents tab."""
+    try:
+        return [(c.id, c.name) for c in store.collections()]
+    except DatabaseError as error:
+        log.warning("could not read the collections: %s", error)
+        return []
+
+
 def _set_icon(app: QApplication) -> None:
     """The app icon, from the bundle (frozen) or the checkout's resources/icons."""
     from PySide6.QtGui import QIcon
@@ -414,7 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = build_main_window(
         controller, store_error, can_protect=claim.lock is not None, theme=theme
     )
-    pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path))
+    choices = None if documents_store is None else partial(collection_choices, documents_store)
+    pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path), choices)
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)

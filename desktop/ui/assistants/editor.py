@@ -1,4 +1,5 @@
-"""The editor of one assistant: name, description, system prompt, examples, model, settings.
+"""The editor of one assistant: name, description, system prompt, examples, model, settings,
+and the document collections its chats answer from.
 
 `AssistantEditor` shows an `Assistant` and builds a changed copy of it (`draft()`); it never
 saves by itself. Save asks the page through `save_requested`, after `problem()` finds
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.assistants import MAX_NAME_CHARS, Assistant, Example, assistant_to_dict
 from desktop.core.assistants import name_problem as _name_problem
+from desktop.ui.assistants.collections import CollectionChoices, CollectionsChooser
 from desktop.ui.assistants.examples import ExamplesEditor
 from desktop.ui.assistants.overrides import OverridesEditor
 from desktop.ui.assistants.preview import PreviewPane
@@ -60,9 +62,15 @@ class AssistantEditor(QWidget):
     duplicate_requested = Signal()
     dirty_changed = Signal(bool)
 
-    def __init__(self, model_choices: ModelChoices, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model_choices: ModelChoices,
+        parent: QWidget | None = None,
+        collection_choices: CollectionChoices | None = None,
+    ) -> None:
         super().__init__(parent)
         self._model_choices = model_choices
+        self.documents = CollectionsChooser(collection_choices or list)
         self._assistant = Assistant(id="", name="", system_prompt="")
         self._baseline: dict[str, object] = {}
         self._dirty = False
@@ -126,6 +134,7 @@ class AssistantEditor(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.examples, "Examples")
         self.tabs.addTab(settings_tab, "Model and settings")
+        self.tabs.addTab(self.documents, "Documents")
         self.tabs.addTab(self.preview, "Preview")
 
         self.message = QLabel()
@@ -157,6 +166,7 @@ class AssistantEditor(QWidget):
         self.prompt_edit.textChanged.connect(self._on_edited)
         self.examples.changed.connect(self._on_edited)
         self.overrides.changed.connect(self._on_edited)
+        self.documents.changed.connect(self._on_edited)
         self.model_combo.currentIndexChanged.connect(self._on_edited)
         self.save_button.clicked.connect(self.save_requested)
         self.revert_button.clicked.connect(self.revert)
@@ -181,6 +191,7 @@ class AssistantEditor(QWidget):
         self.examples.set_examples(assistant.examples)
         self._fill_models(assistant.model)
         self.overrides.set_settings(assistant.settings)
+        self.documents.set_checked(assistant.collections)
         read_only = assistant.builtin
         for line in (self.name_edit, self.description_edit):
             line.setReadOnly(read_only)
@@ -190,6 +201,7 @@ class AssistantEditor(QWidget):
             widget.style().polish(widget)
         self.examples.set_read_only(read_only)
         self.overrides.set_read_only(read_only)
+        self.documents.set_read_only(read_only)
         self.model_combo.setEnabled(not read_only)
         self.read_only_note.setVisible(read_only)
         self.builtin_badge.setVisible(read_only)
@@ -253,6 +265,7 @@ class AssistantEditor(QWidget):
             examples=examples,
             model=self.model_combo.currentData(),
             settings=self.overrides.settings(),
+            collections=self.documents.checked(),
         )
 
     def problem(self) -> str | None:

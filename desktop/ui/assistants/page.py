@@ -52,6 +52,7 @@ class AssistantsPage(QDialog):
         store: AssistantStore,
         model_choices: Callable[[], list[tuple[str, str]]],
         parent: QWidget | None = None,
+        collection_choices: Callable[[], list[tuple[int, str]]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("assistantsPage")
@@ -61,7 +62,7 @@ class AssistantsPage(QDialog):
         self._shown: str | None = None  # the id in the editor; NEW_KEY for a new one
         self._current: str | None = None  # the id the open conversation uses
         self._quiet = False
-        self.editor = AssistantEditor(model_choices)
+        self.editor = AssistantEditor(model_choices, collection_choices=collection_choices)
         self._build()
         self.list.currentItemChanged.connect(self._on_item_changed)
         self.new_button.clicked.connect(self.new_assistant)

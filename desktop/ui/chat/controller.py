@@ -347,6 +347,8 @@ class ChatController(QObject):
             model_key = chosen.model_key
         self._stored(lambda s: s.choose(assistant_id=assistant_id, model_key=model_key))
         self.apply_profile()
+        if not any(item.cited is not None for item in self.items):
+            self._assistant_collections()
 
     def set_draft(self, text: str) -> None:
         """The composer's text changed: measure the next request again, shortly."""
@@ -457,6 +459,7 @@ class ChatController(QObject):
         self._context.clear_marks()
         self.conversation_changed.emit(None)
         self.apply_profile()
+        self._assistant_collections()
         return True
 
     new_conversation = clear_conversation
@@ -472,9 +475,11 @@ class ChatController(QObject):
         items = self._change_branch(lambda session: session.open(conversation_id, message_id))
         if items is None:
             return False
-        self._restore_collections(items)
+        grounded = self._restore_collections(items)
         self.conversation_changed.emit(conversation_id)
         self.apply_profile()
+        if not grounded:
+            self._assistant_collections()
         index = None if message_id is None else self._session.index_of(message_id)
         if index is not None:
             self.message_focus_requested.emit(index)
@@ -667,12 +672,21 @@ class ChatController(QObject):
         if request_id == self._active_id and cited is not None:
             self._active_cited = dataclasses.replace(cited, sources=tuple(sources))
 
-    def _restore_collections(self, items: Sequence[MessageItem]) -> None:
-        """A reopened chat answers from the collections its last grounded reply used."""
+    def _restore_collections(self, items: Sequence[MessageItem]) -> bool:
+        """A reopened chat answers from the collections its last grounded reply used (True)."""
         for item in reversed(items):
             if item.cited is not None:
                 self.set_collections(item.cited.collections)
-                return
+                return True
+        return False
+
+    def _assistant_collections(self) -> None:
+        """A chat no document has answered in yet takes its assistant's collections (if
+        the assistant has any: otherwise the chat keeps those chosen)."""
+        profile = self._profile
+        assistant = None if profile is None else profile.assistant
+        if self._documents and assistant is not None and assistant.collections:
+            self.set_collections(assistant.collections)
 
     def _stored(self, action: Callable[[ConversationSession], _T]) -> _T | None:
         """Run one session call; errors become messages, never crashes.

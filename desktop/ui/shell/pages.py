@@ -13,6 +13,7 @@ Thread: GUI thread only.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,11 @@ class Pages:
         controller: ChatController,
         profiles: ChatProfiles,
         bench_results: BenchResults,
+        collection_choices: Callable[[], list[tuple[int, str]]] | None = None,
     ) -> None:
+        """`collection_choices`: the document collections, as (id, name), for the
+        assistants' Documents tab (None: no store, no documents)."""
+        self._collection_choices = collection_choices
         self._window = window
         self._controller = controller
         self._profiles = profiles
@@ -100,7 +105,10 @@ class Pages:
             from desktop.ui.assistants.page import AssistantsPage
 
             page = AssistantsPage(
-                self._profiles.assistants, self._profiles.model_choices, parent=self._window
+                self._profiles.assistants,
+                self._profiles.model_choices,
+                parent=self._window,
+                collection_choices=self._collection_choices,
             )
             page.use_requested.connect(self._controller.choose_assistant)
             page.assistants_changed.connect(self._controller.apply_profile)
