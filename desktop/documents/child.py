@@ -4,7 +4,9 @@ Started by `desktop.documents.parser.DocumentParser` as `python -m desktop.docum
 (in a frozen build: the app's executable with the hidden `__parse-documents` command). It
 limits its own address space (`--memory-mb`, POSIX) before touching any file, then for each
 request line `{"path": ..., "format": ...}` prints `{"ok": true, "passages": [...], "pages":
-N, "sha256": ..., "note": ...}` or `{"ok": false, "reason": "..."}` on its original stdout;
+N, "sha256": ..., "note": ...}` or `{"ok": false, "reason": "..."}` on its original stdout
+(`{"op": "render_page", "path", "page", "terms", "width"}`: a PDF page as an image, see
+`page_image`);
 whatever a library prints goes to stderr. After running out of memory it answers and exits
 (its heap is no longer trustworthy); the parent starts a new child for the next file.
 """
@@ -24,6 +26,7 @@ from desktop.core.errors import DocumentError
 from desktop.documents import formats
 from desktop.documents.chunk import Passage, Section, passages
 from desktop.documents.collect import file_sha256
+from desktop.documents.page_image import render_page
 from desktop.documents.parse_text import code_sections, decode, markdown_sections, plain_sections
 
 EXIT_OUT_OF_MEMORY = 5
@@ -103,9 +106,13 @@ def child_main(argv: Sequence[str] | None = None) -> int:
     _limit_memory(args.memory_mb)
     for line in sys.stdin:
         request = json.loads(line)
-        path, fmt = Path(request["path"]), str(request["format"])
+        path, fmt = Path(request["path"]), str(request.get("format", ""))
         try:
-            report = parse_file(path, fmt, args.max_unpacked_mb * 2**20, args.max_chars)
+            if request.get("op") == "render_page":
+                terms = [str(t) for t in request.get("terms", [])]
+                report = render_page(path, int(request["page"]), terms, int(request["width"]))
+            else:
+                report = parse_file(path, fmt, args.max_unpacked_mb * 2**20, args.max_chars)
         except DocumentError as error:
             report = {"ok": False, "reason": str(error)}
         except MemoryError:

@@ -12,6 +12,7 @@ Thread: one caller at a time (the indexer's thread). Close it (or use `with`) to
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import json
@@ -26,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from desktop.core.errors import DocumentError
 from desktop.documents.chunk import Passage
 from desktop.inference.child_process import (
     child_command,
@@ -49,6 +51,21 @@ class ParseLimits:
     max_file_bytes: int = 512 * 2**20
     max_unpacked_mb: int = 512
     max_chars: int = 20_000_000
+
+
+#: Seconds a page may take to be drawn (a page of a heavy scan on a slow core).
+RENDER_TIME_S = 20.0
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """A PDF page drawn by the parser child: RGB rows, and boxes [x, y, w, h] in pixels."""
+
+    width: int
+    height: int
+    rgb: bytes
+    marks: tuple[tuple[float, float, float, float], ...]
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -169,30 +186,54 @@ class DocumentParser:
         problem = precheck(path, self.limits)
         if problem is not None:
             return ParseOutcome(reason=problem)
+        report = self._ask({"path": str(path), "format": fmt}, self.limits.time_s)
+        return _outcome(report)
+
+    def render_page(self, path: Path, page: int, terms: Sequence[str], width: int) -> PageImage:
+        """Page `page` of the PDF at `path` as RGB pixels, `width` wide, with the boxes of
+        `terms` on it; raises `DocumentError` with the reason it cannot be shown."""
+        problem = precheck(path, self.limits)
+        if problem is None:
+            request = {
+                "op": "render_page", "path": str(path), "page": page,
+                "terms": list(terms), "width": width,
+            }  # fmt: skip
+            report = self._ask(request, RENDER_TIME_S)
+            if report.get("ok"):
+                return PageImage(
+                    int(report["width"]),
+                    int(report["height"]),
+                    base64.b64decode(report["rgb"]),
+                    tuple(tuple(float(v) for v in m) for m in report["marks"]),  # type: ignore[misc]
+                    int(report["pages"]),
+                )
+            problem = str(report.get("reason") or "the parser gave no reason")
+        raise DocumentError(f"Page {page} of “{path.name}” cannot be shown: {problem}.")
+
+    def _ask(self, request: dict[str, Any], time_s: float) -> dict[str, Any]:
+        """One request to the child: its answer, or `{"ok": False, "reason": ...}` when it
+        hangs (killed) or crashes."""
         child = self._running_child()
         try:
-            child.send({"path": str(path), "format": fmt})
+            child.send(request)
         except OSError:  # it died between files: one more try with a new one
             self._stop(kill=True)
             child = self._running_child()
-            child.send({"path": str(path), "format": fmt})
+            child.send(request)
         try:
-            line = child.answers.get(timeout=self.limits.time_s)
+            line = child.answers.get(timeout=time_s)
         except queue.Empty:
             self._stop(kill=True)
-            return ParseOutcome(
-                reason=f"reading it did not finish within {self.limits.time_s:g} seconds"
-            )
+            return {"ok": False, "reason": f"reading it did not finish within {time_s:g} seconds"}
         if line is None:  # the child ended without answering: a crash
             code = self._stop(kill=False)
             detail = crash_detail(b"".join(child.stderr))
-            return ParseOutcome(
-                reason=f"the parser {describe_exit(code)} on it{f': {detail}' if detail else ''}"
-            )
-        report = json.loads(line)
+            reason = f"the parser {describe_exit(code)} on it{f': {detail}' if detail else ''}"
+            return {"ok": False, "reason": reason}
+        report: dict[str, Any] = json.loads(line)
         if report.get("last"):  # it ends after this answer (out of memory): wait for it
             self._stop(kill=False)
-        return _outcome(report)
+        return report
 
     def _running_child(self) -> _Child:
         if self._child is not None and self._child.process.poll() is not None:

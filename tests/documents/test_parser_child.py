@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core.errors import DocumentError
 from desktop.documents.parser import DocumentParser, ParseLimits
 from tests import sample_docs
 
@@ -91,3 +92,25 @@ def test_an_unreadable_file(tmp_path: Path) -> None:
     locked.chmod(0)
     with DocumentParser() as parser:
         assert parser.parse(locked, "markdown").reason == "cannot be read (permission denied)"
+
+
+def test_a_pdf_page_is_drawn_in_the_child_with_the_words_marked(tmp_path: Path) -> None:
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(
+        sample_docs.pdf_bytes([["Contents."], ["To reset the boiler, hold the red button."]])
+    )
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 100)
+    with DocumentParser() as parser:
+        image = parser.render_page(pdf, 2, ["reset", "BOILER", "absent"], 400)
+        assert (image.width, image.pages) == (400, 2)
+        assert len(image.rgb) == 3 * image.width * image.height
+        assert len(image.marks) == 2  # "reset" and "boiler", not "absent"
+        x, y, w, h = image.marks[0]
+        assert 0 < x < 400 and 0 < y < image.height and w > 0 and h > 0
+        with pytest.raises(DocumentError, match="it has no page 3 \\(it has 2\\)"):
+            parser.render_page(pdf, 3, [], 400)
+        with pytest.raises(DocumentError, match="cannot be opened as a PDF"):
+            parser.render_page(broken, 1, [], 400)
+        # The child keeps serving after refusing.
+        assert parser.render_page(pdf, 1, [], 200).width == 200

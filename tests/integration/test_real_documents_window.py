@@ -100,6 +100,17 @@ def test_the_built_in_model_answers_with_sources(
     feature.show_source(reply.cited, 1)
     assert feature.panel.where.text().startswith("page 2 · ")
     assert "reset" in feature.panel.passage.toPlainText()
+    # The page itself, drawn by the parser child, with the question's words marked on it.
+    view = feature.panel.page_view
+    qtbot.waitUntil(lambda: view.note.text().startswith("Page 2 of 2"), timeout=20_000)
+    assert "words of your question marked" in view.note.text()
+    assert not view.image.pixmap().isNull() and view.first_mark_y is not None
+    feature.panel.enlarge_page()  # a click on the page: the same page, readable
+    dialog = feature.panel.page_dialog
+    assert dialog is not None and dialog.windowTitle() == "manual.pdf, page 2"
+    qtbot.waitUntil(lambda: dialog.view.has_page(), timeout=20_000)
+    assert dialog.view.image.width() > 2 * view.image.width()
+    dialog.close()
 
 
 def test_a_question_in_other_words_finds_its_passage_by_meaning(

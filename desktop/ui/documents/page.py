@@ -106,6 +106,7 @@ class DocumentsPage(QDialog):
         indexing.progressed.connect(self._on_progress)
         indexing.run_finished.connect(self._on_finished)
         indexing.embedding_finished.connect(self._on_embedded)
+        self._read_done = ""  # what the last run's reading did, until its embedding ends
         indexing.run_failed.connect(self._on_failed)
         self._refresh_files = QTimer(self, singleShot=True, interval=300)
         self._refresh_files.timeout.connect(self.refresh)
@@ -412,10 +413,11 @@ class DocumentsPage(QDialog):
             self.progress_label.setText("Cancelled. The files done so far are kept.")
         elif report.indexed or report.failed or report.removed:
             failed = f", {len(report.failed)} could not be read" if report.failed else ""
-            self.progress_label.setText(
+            self._read_done = (
                 f"Done: {report.indexed} files indexed, {report.passages} passages{failed}"
                 f" ({report.seconds:.1f} s)."
             )
+            self.progress_label.setText(self._read_done)
         self.refresh()
         self.collections_changed.emit()
 
@@ -433,10 +435,13 @@ class DocumentsPage(QDialog):
                 "searchable by meaning on the next run."
             )
         elif report.embedded:
+            read = self._read_done.removesuffix(".")
             self.progress_label.setText(
-                f"Done: {report.embedded:,} passages made searchable by meaning "
+                (f"{read}; " if read else "Done: ")
+                + f"{report.embedded:,} passages made searchable by meaning "
                 f"({report.seconds:.1f} s)."
             )
+        self._read_done = ""
 
     def _on_failed(self, _collection_id: int, reason: str) -> None:
         self._show_running(False)

@@ -1,8 +1,9 @@
 """The side panel that shows one source of a reply: the passage, with the words of the
-question highlighted, where it is (file, page, heading), and a button to open the file.
+question highlighted, where it is (file, page, heading), for a PDF the page itself with
+those words marked (`PageView`), and a button to open the file.
 
-`open_file` opens a file with the system's application (injected; tests record it).
-Thread: GUI thread only.
+`open_file` opens a file with the system's application, `renderer` draws PDF pages
+(injected; tests record them). Thread: GUI thread only.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBro
 
 from desktop.chat.cited import Cited, highlight_spans
 from desktop.chat.grounding import Source
+from desktop.ui.documents.page_view import PageDialog, PageRenderer, PageView, ParserPages
 
 PANEL_WIDTH = 360
+MARGIN = 12
+PAGE_SCROLLBAR = 18  # room for the page's scroll bar
 MARK_OPEN = '<span style="background-color: #ffe066; color: #1a1a1a;">'
 
 
@@ -37,9 +41,21 @@ def marked_html(text: str, terms: tuple[str, ...]) -> str:
 class SourcePanel(QFrame):
     """See the module docstring."""
 
-    def __init__(self, open_file: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        open_file: Callable[[str], bool] | None = None,
+        renderer: PageRenderer | None = None,
+    ) -> None:
         super().__init__()
         self._open_file = open_file or open_with_system
+        self._own_pages: ParserPages | None = None
+        if renderer is None:
+            renderer = self._own_pages = ParserPages()
+        self._renderer = renderer
+        self.page_view = PageView(renderer)
+        self.page_view.enlarge_requested.connect(self.enlarge_page)
+        self.page_dialog: PageDialog | None = None
+        self._page: tuple[Path, int, tuple[str, ...]] | None = None
         self.setObjectName("sourcePanel")
         self.setFixedWidth(PANEL_WIDTH)
         self.source: Source | None = None
@@ -69,10 +85,11 @@ class SourcePanel(QFrame):
         buttons.addStretch(1)
         buttons.addWidget(close)
         column = QVBoxLayout(self)
-        column.setContentsMargins(12, 12, 12, 12)
+        column.setContentsMargins(MARGIN, MARGIN, MARGIN, MARGIN)
         column.addWidget(self.title)
         column.addWidget(self.where)
         column.addWidget(self.passage, 1)
+        column.addWidget(self.page_view, 3)
         column.addWidget(self.note)
         column.addLayout(buttons)
         self.hide()
@@ -94,7 +111,27 @@ class SourcePanel(QFrame):
         exists = Path(source.path).exists()
         self.open_button.setEnabled(exists)
         self.note.setText("" if exists else "The file is no longer there; its passage was kept.")
+        if exists and source.page and Path(source.path).suffix.lower() == ".pdf":
+            width = PANEL_WIDTH - 2 * MARGIN - PAGE_SCROLLBAR
+            self._page = (Path(source.path), source.page, tuple(cited.terms))
+            self.page_view.show_page(*self._page, width)
+        else:
+            self._page = None
+            self.page_view.clear()
         self.show()
+
+    def enlarge_page(self) -> None:
+        """The page shown, at a readable size in a window of its own."""
+        if self._page is None:
+            return
+        if self.page_dialog is None:
+            self.page_dialog = PageDialog(self._renderer, self.window())
+        self.page_dialog.show_page(*self._page)
+
+    def close_pages(self) -> None:
+        """End the child that draws PDF pages (when the window closes)."""
+        if self._own_pages is not None:
+            self._own_pages.close()
 
     def _open(self) -> None:
         source = self.source

@@ -111,6 +111,7 @@ class DocumentsFeature:
 
     def stop(self) -> None:
         self.indexing.stop()
+        self.panel.close_pages()
 
 
 def attach_documents(

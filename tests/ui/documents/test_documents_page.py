@@ -96,8 +96,8 @@ def test_progress_pause_and_cancel(
     assert page.progress_label.text() == "Paused: 0 of 12 files, 0 passages"
     assert seen[-1].files_done == 0  # nothing was read while paused
     page.pause_button.setChecked(False)
-    qtbot.waitUntil(lambda: seen[-1].files_done >= 2, timeout=10_000)
-    with qtbot.waitSignal(indexing.run_finished, timeout=10_000) as done:
+    qtbot.waitUntil(lambda: seen[-1].files_done >= 2, timeout=30_000)
+    with qtbot.waitSignal(indexing.run_finished, timeout=30_000) as done:
         page.cancel_button.click()
     report = done.args[1]
     assert report.cancelled and 2 <= report.indexed < 12
