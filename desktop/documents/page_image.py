@@ -3,7 +3,7 @@
 Runs in the document parser child (the PDF is the user's file, untrusted: PDFium parses it
 there, never in the window's process). `render_page` answers a JSON-able dict: the page's
 pixels as RGB rows (base64; the window makes a `QImage` of them), its size, and the
-rectangles, in pixels, of each occurrence of each term on the page.
+rectangles, in pixels, of each occurrence of each term on the page (one list per occurrence).
 """
 
 from __future__ import annotations
@@ -54,25 +54,47 @@ def render_page(path: Path, page: int, terms: Sequence[str], width: int) -> dict
         pdf.close()
 
 
-def _marks(text: Any, terms: Sequence[str], scale: float, page_height: float) -> list[list[float]]:
-    """Pixel rectangles [x, y, w, h] of each occurrence of each term (PDF points, y up,
-    turned into pixels, y down)."""
-    marks: list[list[float]] = []
+def _marks(
+    text: Any, terms: Sequence[str], scale: float, page_height: float
+) -> list[list[list[float]]]:
+    """Each occurrence of each term: its pixel rectangles [x, y, w, h] (PDF points, y up,
+    turned into pixels, y down), the pieces of one line joined (some PDFs place each
+    letter on its own)."""
+    found: list[list[list[float]]] = []
     for term in dict.fromkeys(t for t in terms if t.strip()):
         search = text.search(term, match_case=False)
         for _ in range(MAX_MARKS):
-            found = search.get_next()
-            if not found:
+            hit = search.get_next()
+            if not hit:
                 break
-            start, length = found
-            for index in range(text.count_rects(start, length)):
-                left, bottom, right, top = text.get_rect(index)
-                marks.append(
-                    [
-                        left * scale,
-                        (page_height - top) * scale,
-                        (right - left) * scale,
-                        (top - bottom) * scale,
-                    ]
-                )
-    return marks
+            start, length = hit
+            boxes = [text.get_rect(i) for i in range(text.count_rects(start, length))]
+            found.append([_pixels(box, scale, page_height) for box in _joined(boxes)])
+    return found
+
+
+def _joined(boxes: list[tuple[float, float, float, float]]) -> list[tuple[float, ...]]:
+    """(left, bottom, right, top) boxes, those on one line joined into one."""
+    lines: list[list[float]] = []
+    for left, bottom, right, top in boxes:
+        line = next((b for b in lines if b[1] < top and bottom < b[3]), None)
+        if line is None:
+            lines.append([left, bottom, right, top])
+        else:
+            line[:] = [
+                min(line[0], left),
+                min(line[1], bottom),
+                max(line[2], right),
+                max(line[3], top),
+            ]
+    return [tuple(b) for b in lines]
+
+
+def _pixels(box: tuple[float, ...], scale: float, page_height: float) -> list[float]:
+    left, bottom, right, top = box
+    return [
+        left * scale,
+        (page_height - top) * scale,
+        (right - left) * scale,
+        (top - bottom) * scale,
+    ]

@@ -66,6 +66,12 @@ class PageImage:
     rgb: bytes
     marks: tuple[tuple[float, float, float, float], ...]
     pages: int
+    found: int  # occurrences of the words (a word may take several marks)
+
+
+def _box(values: list[float]) -> tuple[float, float, float, float]:
+    x, y, w, h = (float(v) for v in values)
+    return (x, y, w, h)
 
 
 @dataclass(frozen=True)
@@ -204,8 +210,9 @@ class DocumentParser:
                     int(report["width"]),
                     int(report["height"]),
                     base64.b64decode(report["rgb"]),
-                    tuple(tuple(float(v) for v in m) for m in report["marks"]),  # type: ignore[misc]
+                    tuple(_box(box) for found in report["marks"] for box in found),
                     int(report["pages"]),
+                    len(report["marks"]),
                 )
             problem = str(report.get("reason") or "the parser gave no reason")
         raise DocumentError(f"Page {page} of “{path.name}” cannot be shown: {problem}.")

@@ -128,8 +128,8 @@ class PageView(QWidget):
         pixmap.setDevicePixelRatio(ratio)
         self.image.setPixmap(pixmap)
         self.image.resize(pixmap.deviceIndependentSize().toSize())
-        marks = len(drawn.marks)
-        found = f", {marks} word{'s' * (marks != 1)} of your question marked" if marks else ""
+        count = drawn.found
+        found = f", {count} word{'s' * (count != 1)} of your question marked" if count else ""
         self.note.setText(f"Page {page} of {drawn.pages}{found}")
         self.image.setToolTip("Click to see the page larger" if self._enlargeable else "")
         if drawn.marks:
