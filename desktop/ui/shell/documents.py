@@ -55,8 +55,9 @@ class DocumentsFeature:
         controller.collections_changed.connect(self.picker.set_checked)
         window.documents_dropped.connect(self.add_dropped)
         window.source_requested.connect(self.show_source)
-        window.menu.addAction("Documents…").triggered.connect(self.open_page)
+        window.menu.add_page("Documents…").triggered.connect(self.open_page)
         indexing.run_finished.connect(lambda *_: self.refresh_picker())
+        self._had_collections: bool | None = None  # not known until the first refresh
         self.refresh_picker()
 
     def show_source(self, cited: Cited, number: int) -> None:
@@ -104,10 +105,19 @@ class DocumentsFeature:
                 self._window.set_status(f"This chat now answers from “{collection.name}”.")
 
     def refresh_picker(self) -> None:
+        """The picker lists the collections; the first one made (in the page, or by a
+        drop) becomes the open chat's when it answers from none."""
         try:
-            self.picker.set_collections(self.store.collections())
+            collections = self.store.collections()
         except HearthError as error:
             log.warning("could not read the collections: %s", error)
+            return
+        self.picker.set_collections(collections)
+        first = self._had_collections is False and len(collections) == 1
+        self._had_collections = bool(collections)
+        if first and not self._controller.collections:
+            self._controller.set_collections([collections[0].id])
+            self._window.set_status(f"This chat now answers from “{collections[0].name}”.")
 
     def stop(self) -> None:
         self.indexing.stop()

@@ -65,9 +65,19 @@ class WindowMenu(QMenu):
         self.shortcuts = self._action("Keyboard shortcuts", ["F1", "Ctrl+/"], window)
         self.shortcuts.triggered.connect(self.shortcuts_requested)
 
+    def add_page(self, text: str) -> QAction:
+        """An action opening a feature's page, above the closing section (Quit stays last)."""
+        action = QAction(text, self)
+        closing = getattr(self, "_closing", None)
+        if closing is None:
+            self.addAction(action)
+        else:
+            self.insertAction(closing, action)
+        return action
+
     def add_closing(self, window: QWidget) -> None:
         """The last section: keep running in the tray (hidden until there is a tray), Quit."""
-        self.addSeparator()
+        self._closing = self.addSeparator()
         self.keep_in_tray = QAction("Keep running in the tray when the window closes", self)
         self.keep_in_tray.setCheckable(True)
         self.keep_in_tray.setVisible(False)

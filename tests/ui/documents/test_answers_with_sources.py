@@ -152,6 +152,7 @@ def test_the_meter_counts_the_passages(
     note.write_text("# Pumps\n" + "The pump primes itself slowly. " * 40, encoding="utf-8")
     with qtbot.waitSignal(docs_app.feature.indexing.run_finished, timeout=20_000):
         docs_app.feature.open_page().add_paths([note])
+    controller.set_collections([])  # the first collection became the chat's: measure without
     docs_app.load()
     budgets: list[ContextBudget] = []
     controller.budget_changed.connect(budgets.append)
@@ -183,3 +184,21 @@ def test_only_the_passages_that_fit_are_sent(
     cited = controller.items[-1].cited
     assert cited is not None and 1 <= len(cited.sources) < 4
     assert sent[-1].content.count("[") == len(cited.sources) + 1  # and "[1]" in the instruction
+
+
+def test_the_first_collection_made_in_the_page_is_the_chats(
+    docs_app: DocsApp, tmp_path: Path
+) -> None:
+    qtbot, window, controller = docs_app.qtbot, docs_app.window, docs_app.controller
+    actions = [a.text() for a in window.menu.actions() if a.text()]
+    assert actions.index("Documents…") < actions.index("Quit Hearth")  # Quit stays last
+    note = tmp_path / "boiler.md"
+    note.write_text("# Boiler\nHold the red button.", encoding="utf-8")
+    page = docs_app.feature.open_page()
+    with qtbot.waitSignal(docs_app.feature.indexing.run_finished, timeout=20_000):
+        page.add_paths([note])  # Add files…, not a drop
+    qtbot.waitUntil(lambda: bool(controller.collections), timeout=5000)
+    assert docs_app.feature.picker.text() == "Documents: My documents"
+    controller.set_collections([])  # a later collection does not choose itself
+    assert page.new_collection("Garden") is not None
+    assert controller.collections == ()
