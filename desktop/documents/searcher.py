@@ -12,6 +12,7 @@ again for `RETRY_AFTER_S`, so a broken model does not slow every question down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -64,10 +65,27 @@ class DocumentSearcher:
 
     def search(self, query: DocumentQuery) -> list[PassageHit]:
         """The best passages for `query`, best first (words and meaning fused)."""
+        store = self._ready_store()
+        return store.search(query.question, query.collections, query.limit, "both")
+
+    def _ready_store(self) -> DocumentStore:
         if self._store is None:
             self._db = self._open_db()
             self._store = DocumentStore(self._db, embed_query=self._embed)
-        return self._store.search(query.question, query.collections, query.limit, "both")
+        return self._store
+
+    @property
+    def embedding_ready(self) -> bool:
+        """The embedding model's process is running (questions are embedded at once)."""
+        return self._embedder is not None and self._embedder.pid is not None
+
+    def warm(self) -> None:
+        """Open the connection and start the embedding model now, so the first question
+        does not wait for them (a failure is kept for the search to report)."""
+        self._ready_store()
+        if self._embedder is None and self._failed_at is None:
+            with contextlib.suppress(EmbeddingError):  # `words_only_reason` says why
+                self._embed("warm")
 
     def _embed(self, text: str) -> Any:
         if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER_S:

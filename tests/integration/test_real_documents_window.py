@@ -113,6 +113,12 @@ def test_the_built_in_model_answers_with_sources(
     dialog.close()
 
 
+def inference_of(controller: ChatController) -> InferenceThread:
+    inference = controller._inference  # the thread the fixture made
+    assert isinstance(inference, InferenceThread)
+    return inference
+
+
 def test_a_question_in_other_words_finds_its_passage_by_meaning(
     qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature], tmp_path: Path
 ) -> None:
@@ -127,6 +133,10 @@ def test_a_question_in_other_words_finds_its_passage_by_meaning(
     )
     with qtbot.waitSignal(feature.indexing.embedding_finished, timeout=60_000):
         feature.add_dropped([folder])
+    # Choosing the collection got the search ready before any question.
+    worker = inference_of(controller).worker
+    qtbot.waitUntil(lambda: worker.searcher is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: worker.searcher is not None and worker.searcher.embedding_ready)
     # No word of the question is in the passage ("feed" is not "food", "kitten" not "cat").
     with qtbot.waitSignal(controller.generation_ended, timeout=120_000):
         controller.send("When should I feed my kitten?")

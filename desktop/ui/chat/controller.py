@@ -365,6 +365,8 @@ class ChatController(QObject):
         if chosen != self._collections:
             self._collections = chosen
             self.collections_changed.emit(list(chosen))
+            if chosen and self._documents:  # the first question need not start the search
+                self._inference.searcher_warm_requested.emit()
             self._context.schedule()
 
     # --- chatting ----------------------------------------------------------------------

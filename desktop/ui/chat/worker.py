@@ -12,7 +12,7 @@ Slots (run on the worker thread, invoked through queued connections):
     and `generate_grounded` / `measure_grounded` (the same with a `DocumentQuery`: the
     user's documents are searched here, by words and meaning, with the `DocumentSearcher`
     set by `set_searcher`, and as many passages as fit, counted by the engine, go into the
-    last question), set_searcher(factory)
+    last question), set_searcher(factory), warm_searcher()
 Thread-safe plain method (callable from any thread, because the worker thread is busy
 while it generates): cancel()
 Signals (emitted on the worker thread, delivered queued to the GUI thread):
@@ -224,6 +224,24 @@ class InferenceWorker(QObject):
             request_id, self._grounded(messages, reserve, hits)[0], reserve, pinned
         )
 
+    @property
+    def searcher(self) -> DocumentSearcher | None:
+        """The document search, once made (read it on this thread, or when idle)."""
+        return self._searcher
+
+    @Slot()
+    def warm_searcher(self) -> None:
+        """Get the document search ready (its connection, the embedding model's process)
+        before the first question that needs it."""
+        if self._open_searcher is None:
+            return
+        try:
+            if self._searcher is None:
+                self._searcher = self._open_searcher()
+            self._searcher.warm()
+        except Exception as error:  # the search itself will say what is wrong
+            log.warning("could not get the document search ready: %s", error)
+
     def _find(self, query: DocumentQuery) -> list[PassageHit]:
         """The passages for `query` (the same question a moment ago: the same passages, so
         what the meter counted is what is sent). Failures: none, and a notice."""
@@ -346,6 +364,7 @@ class InferenceThread(QObject):
     measure_grounded_requested = Signal(int, list, int, int, object)
     unload_requested = Signal()
     searcher_set = Signal(object)
+    searcher_warm_requested = Signal()
 
     def __init__(
         self,
@@ -364,6 +383,7 @@ class InferenceThread(QObject):
         self.measure_grounded_requested.connect(self._worker.measure_grounded, queued)
         self.unload_requested.connect(self._worker.unload_model, queued)
         self.searcher_set.connect(self._worker.set_searcher, queued)
+        self.searcher_warm_requested.connect(self._worker.warm_searcher, queued)
 
     @property
     def worker(self) -> InferenceWorker:
