@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -194,3 +195,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(data)
+
+
+def write_catalogue(path: Path, entries: list[dict[str, object]]) -> Path:
+    """A catalogue file in the shipped format, each entry completed with plausible fields."""
+    base = {
+        "quantization": "Q8_0",
+        "parameters": 1_000_000,
+        "size_exact": True,
+        "licence": "Apache-2.0",
+        "context_length": 256,
+        "shape": {"n_layer": 2, "n_head_kv": 4, "head_dim": 16},
+        "good_at": "Tests.",
+    }
+    models = [{**base, **entry} for entry in entries]
+    path.write_text(json.dumps({"schema_version": 1, "models": models}, indent=2), encoding="utf-8")
+    return path
