@@ -20,10 +20,10 @@ from typing import Any, TextIO
 
 from desktop.core.catalogue import CatalogueEntry, fit_of, load_catalogue
 from desktop.core.downloads import (
-    HUB_DOWNLOAD_HOSTS,
     DownloadError,
     DownloadRequest,
     Rate,
+    consent_text,
     progress_text,
 )
 from desktop.core.memory import format_bytes
@@ -33,20 +33,6 @@ from desktop.inference.sysmem import available_memory
 from desktop.paths import AppPaths
 from desktop.storage.download_queue import DownloadQueueFile
 from desktop.storage.preferences import Preferences
-
-
-def consent_text(host: str) -> str:
-    """What the first download says before anything is sent (the window shows the same)."""
-    others = (
-        f" and its download servers ({', '.join(HUB_DOWNLOAD_HOSTS)})"
-        if host == "huggingface.co"
-        else ""
-    )
-    return (
-        f"Downloading a model contacts {host}{others}. Hearth sends only the repository and "
-        "file names it asks for, with no account, token or conversation data; those servers "
-        "see your IP address. Each host contacted is listed in Privacy."
-    )
 
 
 def cmd_catalog(out: TextIO, paths: AppPaths, as_json: bool) -> int:

@@ -24,6 +24,18 @@ HUB_HOST = "huggingface.co"
 HUB_DOWNLOAD_HOSTS = ("cdn-lfs.hf.co", "cas-bridge.xethub.hf.co")
 
 
+def consent_text(host: str) -> str:
+    """What the first download says before anything is sent (window and command line)."""
+    others = (
+        f" and its download servers ({', '.join(HUB_DOWNLOAD_HOSTS)})" if host == HUB_HOST else ""
+    )
+    return (
+        f"Downloading a model contacts {host}{others}. Hearth sends only the repository and "
+        "file names it asks for, with no account, token or conversation data; those servers "
+        "see your IP address. Each host contacted is listed in Privacy."
+    )
+
+
 class DownloadError(HearthError):
     """A download failed; the sentence says why and what was kept."""
 

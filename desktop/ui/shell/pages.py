@@ -26,6 +26,7 @@ from desktop.ui.chat.controller import ChatController
 
 if TYPE_CHECKING:  # imported when first opened: they are not needed to start the window
     from desktop.ui.assistants.page import AssistantsPage
+    from desktop.ui.models.downloads import DownloadServices
     from desktop.ui.models.page import ModelsPage
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,14 @@ class Pages:
         controller: ChatController,
         profiles: ChatProfiles,
         bench_results: BenchResults,
+        downloads: DownloadServices | None = None,
     ) -> None:
         self._window = window
+        self._downloads = downloads
+        if downloads is not None:  # a download finishing is imported, page open or not
+            downloads.manager.downloaded.connect(
+                lambda _key, path: self.models_page().import_download(path)
+            )
         self._controller = controller
         self._profiles = profiles
         self._bench_results = bench_results
@@ -70,17 +77,28 @@ class Pages:
             except HearthError as error:
                 log.warning("could not record that %s loaded: %s", state.key, error)
 
-    def open_models(self) -> ModelsPage:
+    def models_page(self) -> ModelsPage:
+        """The Models page, created (not shown) the first time."""
         page = self.models
         if page is None:
             from desktop.ui.models.page import ModelsPage
 
-            page = ModelsPage(self._profiles.library, self._bench_results, parent=self._window)
+            page = ModelsPage(
+                self._profiles.library,
+                self._bench_results,
+                downloads=self._downloads,
+                parent=self._window,
+            )
             page.use_requested.connect(self._controller.choose_model)
             page.unload_requested.connect(self._controller.unload_model)
             page.settings_saved.connect(lambda _key: self._controller.apply_profile())
             page.library_changed.connect(self._controller.apply_profile)
             self.models = page
+            self._show_loaded()
+        return page
+
+    def open_models(self) -> ModelsPage:
+        page = self.models_page()
         self._show_loaded()
         key = self._slot.state.active_key
         if key is not None:
