@@ -83,7 +83,7 @@ class CatalogueDialog(QDialog):
         self.network_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(self.network_note)
         self.table = _tree("Models to download")
-        self.table.currentItemChanged.connect(lambda *_: self._show_selected(self.table))
+        self.table.currentItemChanged.connect(lambda *_: self.update_selection(self.table))
         column.addWidget(self.table, 3)
         self.details = QLabel()
         self.details.setWordWrap(True)
@@ -91,7 +91,7 @@ class CatalogueDialog(QDialog):
         column.addWidget(self.details)
         column.addLayout(self._make_search())
         self.results = _tree("Search results")
-        self.results.currentItemChanged.connect(lambda *_: self._show_selected(self.results))
+        self.results.currentItemChanged.connect(lambda *_: self.update_selection(self.results))
         self.results.itemActivated.connect(self._open_result)
         self.results.hide()
         column.addWidget(self.results, 2)
@@ -110,7 +110,7 @@ class CatalogueDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         column.addWidget(close)
-        manager.changed.connect(lambda: self._show_selected())
+        manager.changed.connect(lambda: self.update_selection())
         self._fill_catalogue()
         self.refresh_network()
 
@@ -170,7 +170,7 @@ class CatalogueDialog(QDialog):
             )
         for widget in (self.search_edit, self.search_button):
             widget.setVisible(allowed)
-        self._show_selected()
+        self.update_selection()
 
     def showEvent(self, event: QShowEvent) -> None:
         self.refresh_network()
@@ -182,7 +182,7 @@ class CatalogueDialog(QDialog):
         value = item.data(0, REQUEST_ROLE) if item is not None else None
         return value if isinstance(value, DownloadRequest) else None
 
-    def _show_selected(self, tree: QTreeWidget | None = None) -> None:
+    def update_selection(self, tree: QTreeWidget | None = None) -> None:
         self._active = tree or self._active
         request = self.selected_request()
         entry = next((e for e in self.entries if request and e.file == request.file), None)

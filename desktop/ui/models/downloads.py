@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
 from desktop.core.catalogue import CatalogueEntry
 from desktop.core.downloads import DownloadRequest, Rate, progress_text
@@ -31,6 +32,7 @@ from desktop.core.errors import HearthError
 from desktop.core.network import NetworkPolicy
 from desktop.inference.downloader import CANCEL, PAUSE, Downloader, DownloadStopped
 from desktop.inference.hub import HubClient
+from desktop.inference.sysmem import available_memory
 from desktop.storage.download_queue import PAUSED, WAITING, DownloadQueueFile
 from desktop.ui.common.tasks import BackgroundTask
 
@@ -229,3 +231,6 @@ class DownloadServices:
     hub: HubClient
     policy: Callable[[], NetworkPolicy]
     catalogue: Callable[[], list[CatalogueEntry]]  # raises CatalogueError
+    free_memory: Callable[[], int | None] = available_memory
+    #: Asks before the first download (parent, host) -> yes; None: a message box.
+    ask_consent: Callable[[QWidget, str], bool] | None = None

@@ -95,6 +95,7 @@ class ModelsPage(QDialog):
         self.catalogue: CatalogueDialog | None = None
         if downloads is not None:
             downloads.manager.failed.connect(lambda _key, message: self._note(message, True))
+            downloads.manager.downloaded.connect(lambda _key, path: self.import_download(path))
 
         columns = QHBoxLayout()
         columns.setSpacing(16)
@@ -182,7 +183,6 @@ class ModelsPage(QDialog):
             return None
         if self.catalogue is None:
             from desktop.core.catalogue import CatalogueError
-            from desktop.inference.sysmem import available_memory
 
             services = self.downloads
             try:
@@ -195,8 +195,9 @@ class ModelsPage(QDialog):
                 services.manager,
                 services.hub,
                 policy=services.policy,
-                free_memory=available_memory,
+                free_memory=services.free_memory,
                 in_library=lambda name: any(e.name == name for e in self.library.entries()),
+                ask_consent=services.ask_consent,
                 parent=self,
             )
         self.catalogue.show()
@@ -327,6 +328,8 @@ class ModelsPage(QDialog):
         self._note(f'Imported "{entry.name}": it passed its trial load.', error=False)
         self.entries = self.library.entries()
         self._rebuild_list(entry.key)
+        if self.catalogue is not None:  # "Already in your library" from now on
+            self.catalogue.update_selection()
         self.library_changed.emit()
 
     def _refused(self, message: str) -> None:

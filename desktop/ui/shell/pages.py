@@ -46,9 +46,7 @@ class Pages:
         self._window = window
         self._downloads = downloads
         if downloads is not None:  # a download finishing is imported, page open or not
-            downloads.manager.downloaded.connect(
-                lambda _key, path: self.models_page().import_download(path)
-            )
+            downloads.manager.downloaded.connect(self._downloaded_without_page)
         self._controller = controller
         self._profiles = profiles
         self._bench_results = bench_results
@@ -76,6 +74,12 @@ class Pages:
                 self._profiles.library.record_loaded(state.key)
             except HearthError as error:
                 log.warning("could not record that %s loaded: %s", state.key, error)
+
+    def _downloaded_without_page(self, _key: str, path: object) -> None:
+        """A download finished before the Models page was made (it resumed at start-up):
+        make the page, which imports it (an open page imports its downloads itself)."""
+        if self.models is None and isinstance(path, Path):
+            self.models_page().import_download(path)
 
     def models_page(self) -> ModelsPage:
         """The Models page, created (not shown) the first time."""
