@@ -104,6 +104,7 @@ class CatalogueDialog(QDialog):
         self.message.setObjectName("pageMessage")
         self.message.setWordWrap(True)
         buttons.addWidget(self.message, 1)
+        self.message.hide()
         column.addLayout(buttons)
         self.download_list = DownloadList(manager)
         column.addWidget(self.download_list)
@@ -198,7 +199,7 @@ class CatalogueDialog(QDialog):
         lines = [entry.good_at] if entry is not None else []
         if entry is not None:
             lines.append(f"Trained context {entry.context_length:,} tokens.")
-        url = f"https://huggingface.co/{request.repo}"
+        url = f"{self.hub.endpoint}/{request.repo}"
         lines.append(f"File {request.file} from {url}, {how}.")
         self.details.setText(" ".join(lines))
         allowed = self._policy().allowed
@@ -308,6 +309,7 @@ class CatalogueDialog(QDialog):
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
+        self.message.setVisible(bool(text))
 
 
 def _tree(name: str) -> QTreeWidget:

@@ -127,7 +127,7 @@ def test_with_the_switch_off_the_catalogue_shows_fit_and_the_way_by_hand(
         "The network is off (Privacy), so Hearth downloads nothing." in dialog.network_note.text()
     )
     assert "then add it with Import…" in dialog.network_note.text()
-    assert f"https://huggingface.co/{REPO}" in dialog.details.text()
+    assert f"{setup.hub.endpoint}/{REPO}" in dialog.details.text()
     assert not dialog.download_button.isEnabled() and not dialog.search_edit.isVisible()
     assert not dialog.download_selected()
     assert setup.hub.requests == [] and setup.asked == []
