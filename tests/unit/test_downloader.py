@@ -269,3 +269,28 @@ def test_search_and_repository_files(tmp_path: Path, hub: HubServer, model_bytes
     assert [(f.name, f.size) for f in files] == [(FILE, len(model_bytes))]
     assert files[0].sha256 == hashlib.sha256(model_bytes).hexdigest()
     assert hosts == ["127.0.0.1"]
+
+
+@pytest.mark.slow
+def test_importing_and_preparing_the_hub_contacts_nothing(tmp_path: Path) -> None:
+    """In a fresh interpreter: the audit hook first, then everything a download imports."""
+    import subprocess
+
+    script = f"""
+import sys
+seen = []
+sys.addaudithook(lambda event, args: seen.append(args[1]) if event == "socket.connect" else None)
+from pathlib import Path
+from desktop.core.network import NetworkPolicy
+from desktop.inference.downloader import Downloader
+from desktop.inference.hub import HubClient
+client = HubClient(lambda: NetworkPolicy(True), Path({str(tmp_path)!r}))
+import huggingface_hub, httpx2
+from huggingface_hub import HfApi, get_hf_file_metadata
+import os
+print(seen, os.environ["HF_HUB_CACHE"], os.environ["HF_HUB_DISABLE_TELEMETRY"])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["[]", str(tmp_path / "huggingface" / "hub"), "1"]

@@ -171,6 +171,8 @@ class CatalogueDialog(QDialog):
             )
         for widget in (self.search_edit, self.search_button):
             widget.setVisible(allowed)
+        if allowed and not self.manager.is_busy():  # downloads left waiting while it was off
+            self.manager.resume_queue()
         self.update_selection()
 
     def showEvent(self, event: QShowEvent) -> None:
