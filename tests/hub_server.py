@@ -211,3 +211,19 @@ def write_catalogue(path: Path, entries: list[dict[str, object]]) -> Path:
     models = [{**base, **entry} for entry in entries]
     path.write_text(json.dumps({"schema_version": 1, "models": models}, indent=2), encoding="utf-8")
     return path
+
+
+TINY_REPO, TINY_FILE = "tester/Tiny-GGUF", "tiny-q8_0.gguf"
+
+
+def serve_tiny_model(folder: Path, *more: dict[str, object]) -> tuple[HubServer, Path]:
+    """A started Hub stand-in serving a tiny generated GGUF, and a catalogue whose entry
+    "tiny" names it with its sha256 (then the entries `more`)."""
+    from tests.tinymodels import write_tiny_llama_gguf  # the gguf package: tests only
+
+    data = write_tiny_llama_gguf(folder / TINY_FILE).read_bytes()
+    server = HubServer().start()
+    sha = server.add(TINY_REPO, TINY_FILE, data)
+    tiny = {"id": "tiny", "name": "Tiny", "repo": TINY_REPO, "file": TINY_FILE}
+    tiny |= {"size_bytes": len(data), "sha256": sha}
+    return server, write_catalogue(folder / "catalogue.json", [tiny, *more])

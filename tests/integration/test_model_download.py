@@ -16,32 +16,15 @@ import pytest
 
 from desktop.paths import AppPaths
 from desktop.storage.preferences import Preferences
-from tests.hub_server import HubServer, write_catalogue
-from tests.tinymodels import write_tiny_llama_gguf
+from tests.hub_server import TINY_FILE as FILE
+from tests.hub_server import HubServer, serve_tiny_model
 
 pytestmark = pytest.mark.slow
-
-REPO, FILE = "tester/Tiny-GGUF", "tiny-q8_0.gguf"
 
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[tuple[HubServer, Path]]:
-    data = write_tiny_llama_gguf(tmp_path / FILE).read_bytes()
-    server = HubServer().start()
-    sha = server.add(REPO, FILE, data)
-    catalogue = write_catalogue(
-        tmp_path / "catalogue.json",
-        [
-            {
-                "id": "tiny",
-                "name": "Tiny",
-                "repo": REPO,
-                "file": FILE,
-                "size_bytes": len(data),
-                "sha256": sha,
-            }
-        ],
-    )
+    server, catalogue = serve_tiny_model(tmp_path)
     yield server, catalogue
     server.stop()
 

@@ -27,10 +27,10 @@ from desktop.ui.models.catalogue import CatalogueDialog
 from desktop.ui.models.downloads import DownloadManager, DownloadServices
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.privacy.contacts import ContactsSection
-from tests.hub_server import HubServer, write_catalogue
-from tests.tinymodels import write_tiny_llama_gguf
+from tests.hub_server import TINY_FILE as FILE
+from tests.hub_server import TINY_REPO as REPO
+from tests.hub_server import HubServer, serve_tiny_model
 
-REPO, FILE = "tester/Tiny-GGUF", "tiny-q8_0.gguf"
 FREE = 2 << 30
 
 
@@ -77,31 +77,9 @@ class Setup:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
-    data = write_tiny_llama_gguf(tmp_path / FILE).read_bytes()
-    hub = HubServer().start()
-    sha = hub.add(REPO, FILE, data)
-    catalogue = write_catalogue(
-        tmp_path / "catalogue.json",
-        [
-            {
-                "id": "tiny",
-                "name": "Tiny",
-                "repo": REPO,
-                "file": FILE,
-                "size_bytes": len(data),
-                "sha256": sha,
-            },
-            {
-                "id": "big",
-                "name": "Big",
-                "repo": "tester/Big-GGUF",
-                "file": "big.gguf",
-                "size_bytes": 3 << 30,
-                "sha256": "repository",
-                "size_exact": False,
-            },
-        ],
-    )
+    big = {"id": "big", "name": "Big", "repo": "tester/Big-GGUF", "file": "big.gguf"}
+    big |= {"size_bytes": 3 << 30, "sha256": "repository", "size_exact": False}
+    hub, catalogue = serve_tiny_model(tmp_path, big)
     yield Setup(tmp_path, hub, catalogue)
     hub.stop()
 
