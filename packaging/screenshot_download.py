@@ -10,6 +10,7 @@ Download… → the first row → Download → Yes (the one-time question) → w
     OUT_DIR/screenshot-catalogue.png   the catalogue before the download
     OUT_DIR/screenshot-download.png    the catalogue with the download in progress
     OUT_DIR/screenshot-download-chat.png  the window answering with the downloaded model
+    OUT_DIR/screenshot-download-privacy.png  Privacy, listing the host contacted
 
     DISPLAY=:43 python packaging/screenshot_download.py [OUT_DIR]   (a real X server)
     python packaging/screenshot_download.py [OUT_DIR]               (offscreen)
@@ -214,6 +215,18 @@ def main() -> int:
                 return False
             return save(window, "screenshot-download-chat.png", out)
 
+        def privacy() -> bool:
+            state["window"].privacy_requested.emit()  # type: ignore[attr-defined]
+            return True
+
+        def privacy_shown() -> bool:
+            dialog = find("PrivacyDialog")
+            if dialog is None:
+                return False
+            save(dialog, "screenshot-download-privacy.png", out)
+            dialog.close()
+            return True
+
         (
             driver.then("window shown", window)
             .then("Manage models…", open_models)
@@ -224,6 +237,8 @@ def main() -> int:
             .then("downloaded, checked and imported; Use in this chat", imported)
             .then("question sent", ask)
             .then("answered", answered)
+            .then("Privacy opened", privacy)
+            .then("Privacy lists the host (screenshot)", privacy_shown)
         ).start()
         from desktop.app import main as hearth_main
 

@@ -39,8 +39,9 @@ class ContactsSection(QGroupBox):
         self.recent.setAccessibleName("Recent contacts")
         self.recent.setHeaderLabels(["When", "Host", "What for"])
         self.recent.setRootIsDecorated(False)
-        for tree in (self.hosts, self.recent):
-            tree.setColumnWidth(0, 220)
+        for tree, widths in ((self.hosts, (200, 140)), (self.recent, (130, 170))):
+            for index, width in enumerate(widths):
+                tree.setColumnWidth(index, width)
             tree.setMaximumHeight(140)
             column.addWidget(tree)
         self.reload()
@@ -71,7 +72,9 @@ class ContactsSection(QGroupBox):
             self.hosts.addTopLevelItem(QTreeWidgetItem([host, _when(last), str(count)]))
         for contact in recent:
             what = f"{contact.purpose}: {contact.detail}" if contact.detail else contact.purpose
-            self.recent.addTopLevelItem(QTreeWidgetItem([_when(contact.at), contact.host, what]))
+            item = QTreeWidgetItem([_when(contact.at), contact.host, what])
+            item.setToolTip(2, what)
+            self.recent.addTopLevelItem(item)
         self.hosts.show()
         self.recent.show()
 
