@@ -38,6 +38,7 @@ from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.contacts import ContactLog
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.documents import DocumentStore
 from desktop.storage.keychain import Keychain
@@ -296,6 +297,7 @@ def _open_privacy(
 ) -> None:
     """The Privacy page over the window, with its actions bound to this session's vault."""
     from desktop.ui.common.tasks import run_and_wait
+    from desktop.ui.privacy.contacts import ContactsSection
     from desktop.ui.privacy.dialog import PrivacyDialog, PrivacyState
 
     unlocked = opened.unlocked
@@ -312,6 +314,7 @@ def _open_privacy(
         state,
         change_passphrase=lambda old, new: run_and_wait(lambda: vault.change_passphrase(old, new)),
         save_preferences=lambda preferences: preferences.save(paths.config_dir),
+        contacts=ContactsSection(None if opened.store is None else ContactLog(opened.store.db)),
         parent=window,
     )
     dialog.delete_confirmed.connect(delete_all_data)
@@ -424,7 +427,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         controller, store_error, can_protect=claim.lock is not None, theme=theme
     )
     choices = None if documents_store is None else partial(collection_choices, documents_store)
-    pages = Pages(window, controller, profiles, BenchResults(paths.bench_results_path), choices)
+    from desktop.ui.shell.model_downloads import make_download_services, resume_downloads
+
+    def record_contact(host: str, purpose: str, detail: str) -> None:
+        """Each host a download or search contacted, in the encrypted contact log."""
+        if opened.store is None:
+            log.info(
+                "contacted %s (%s %s); not logged: the store is not open", host, purpose, detail
+            )
+            return
+        try:
+            ContactLog(opened.store.db).record(host, purpose, detail)
+        except DatabaseError as error:
+            log.warning("could not log the contact with %s: %s", host, error)
+
+    downloads = make_download_services(paths, record_contact, window)
+    pages = Pages(
+        window,
+        controller,
+        profiles,
+        BenchResults(paths.bench_results_path),
+        downloads,
+        collection_choices=choices,
+    )
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
@@ -442,6 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()  # shown before the model has loaded, and before the last conversation:
     override = None if args.model is None else str(args.model.expanduser().absolute())
     QTimer.singleShot(0, lambda: controller.start(override))  # it fills in a moment later
+    QTimer.singleShot(0, lambda: resume_downloads(downloads))
     if opened.recovery_key is not None:
         from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
 
@@ -479,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if closed:
             return
         closed.append(True)
+        downloads.manager.shutdown()  # the partial file is kept for the next start
         inference.stop()  # joins the inference thread
         if documents is not None:
             documents.stop()  # joins the indexing thread (its files done are saved)

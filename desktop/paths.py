@@ -45,6 +45,11 @@ class AppPaths:
         return self.data_dir / "models"
 
     @property
+    def downloads_dir(self) -> Path:
+        """Model downloads in progress (partial files, the queue), before they are imported."""
+        return self.data_dir / "downloads"
+
+    @property
     def database_path(self) -> Path:
         return self.data_dir / "hearth.db"
 

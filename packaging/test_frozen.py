@@ -18,6 +18,9 @@ without a dialog). Steps, each must pass:
    add` indexes a PDF, a Markdown and an HTML file through the bundle's parser child, and
    `hearth docs search` finds the PDF's page; the passages were embedded by the bundled
    embedding model and a search by meaning (sqlite-vec's vec0 in the bundle) finds one.
+   `hearth models get` downloads a catalogue model from a Hub stand-in on loopback
+   (`HF_ENDPOINT`; the built-in model's file under another name), verifies and imports it,
+   writes nothing under HOME's .cache/huggingface, and `hearth ask` answers with it.
 5. Linux: the desktop entry passes `desktop-file-validate`; `hearth` without a display, and
    with its X11 plugin needing a library the system lacks, says so and exits 2.
 6. The window, N times on fresh data dirs: the app logs that it listens for later launches,
@@ -219,6 +222,42 @@ def test_documents(hearth: Path, env: dict[str, str], base: Path) -> None:
     check("(by meaning)" in result.stdout, "docs search by meaning found nothing")
 
 
+def test_download(hearth: Path, app: Path, env: dict[str, str], base: Path) -> None:
+    """`hearth models get` from a Hub stand-in on loopback (the built-in model's file served
+    under a catalogue entry), then `hearth ask` with the downloaded model."""
+    step("hearth models get (huggingface_hub in the bundle, a loopback Hub), then ask with it")
+    sys.path.insert(0, str(ROOT))
+    from tests.hub_server import HubServer, write_catalogue
+
+    model = next(app.rglob("SmolLM2-135M-Instruct.Q4_1.gguf"))
+    data = model.read_bytes()
+    hub = HubServer().start()
+    try:
+        repo, name = "local/SmolLM2-135M-GGUF", "smollm2-135m-served.gguf"
+        sha = hub.add(repo, name, data)
+        entry = {"id": "served", "name": "SmolLM2 135M", "repo": repo, "file": name}
+        entry |= {"size_bytes": len(data), "sha256": sha, "context_length": 8192}
+        catalogue = write_catalogue(base / "catalogue.json", [entry])
+        data_dir = base / "download-data"
+        (data_dir / "config").mkdir(parents=True)
+        (data_dir / "config" / "privacy.json").write_text('{"network_allowed": true}')
+        own = {**env, "HEARTH_DATA_DIR": str(data_dir), "HEARTH_CATALOGUE": str(catalogue)}
+        own["HF_ENDPOINT"] = hub.endpoint
+        result = run([hearth, "models", "get", "served", "--yes"], own, timeout=180)
+        print(result.stdout.strip())
+        check(result.returncode == 0, f"models get exited {result.returncode}: {result.stderr}")
+        check(f'Imported "{name}"' in result.stdout, "models get did not import the model")
+        check(not (Path(env["HOME"]) / ".cache" / "huggingface").exists(), "HF cache in HOME")
+        question = ["--max-tokens", "16", "--temperature", "0", "What is the capital of France?"]
+        downloaded = data_dir / "models" / name
+        result = run([hearth, "ask", "--model", downloaded, "--no-save", *question], own)
+        print(f"answer from the downloaded model: {result.stdout.strip()!r}")
+        check(result.returncode == 0, f"ask exited {result.returncode}: {result.stderr}")
+        check("Paris" in result.stdout, "the downloaded model did not answer")
+    finally:
+        hub.stop()
+
+
 def test_self_test(hearth: Path, env: dict[str, str]) -> None:
     step("hearth --self-test")
     started = time.monotonic()
@@ -416,6 +455,7 @@ def main() -> int:
             test_self_test(hearth, env)
             test_store(hearth, env)
             test_documents(hearth, env, base)
+            test_download(hearth, app, env, base)
             test_window(hearth, env, base, args.runs)
             report_system_needs(app)
         except (Failure, subprocess.TimeoutExpired) as error:

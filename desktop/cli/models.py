@@ -1,7 +1,8 @@
 """`hearth models ...` and `hearth bench`: the model library and speed test on the command line.
 
 `models list [--json]`, `models import PATH [--link]`, `models delete NAME`,
-`models default NAME`, and `bench [--model PATH] [--runs N] [--json]`. They use the same
+`models default NAME`, `models catalog [--json]` and `models get ID | REPO FILE`
+(`desktop.cli.models_get`), and `bench [--model PATH] [--runs N] [--json]`. They use the same
 `ModelLibrary` and engines as the window.
 """
 
@@ -39,6 +40,12 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     """Run a `models` or `bench` command; known errors propagate to the caller."""
     if args.command == "bench":
         return cmd_bench(args, out, paths)
+    if args.models_command in ("catalog", "get"):
+        from desktop.cli import models_get
+
+        if args.models_command == "catalog":
+            return models_get.cmd_catalog(out, paths, args.json)
+        return models_get.cmd_get(args, out, paths)
     library = open_library(
         paths, ModelProber(timeout_s=getattr(args, "timeout", None) or DEFAULT_TIMEOUT_S)
     )

@@ -151,6 +151,14 @@ def _models_parsers(sub: Any) -> None:
     delete.add_argument("name")
     default = actions.add_parser("default", help="the model new conversations use")
     default.add_argument("name")
+    catalog = actions.add_parser("catalog", help="models Hearth can download, and how they fit")
+    catalog.add_argument("--json", action="store_true", help="print JSON")
+    get = actions.add_parser(
+        "get", help="download a catalogue model (or a repository's GGUF file) and import it"
+    )
+    get.add_argument("ref", metavar="ID|REPO", help="a catalogue id, or OWNER/NAME on Hugging Face")
+    get.add_argument("file", nargs="?", help="with a repository: the .gguf file to download")
+    get.add_argument("--yes", action="store_true", help="agree to contacting the host (asked once)")
 
     bench = sub.add_parser("bench", help="how fast a model runs on this machine")
     bench.add_argument(

@@ -258,9 +258,16 @@ class ModelLibrary:
 
     # -- import and delete -----------------------------------------------------------------
     def import_model(
-        self, source: Path, *, link: bool = False, model_type: str | None = None
+        self,
+        source: Path,
+        *,
+        link: bool = False,
+        model_type: str | None = None,
+        move: bool = False,
     ) -> ModelEntry:
         """Inspect, trial-load in a child process, then copy (or link) into the models folder.
+
+        `move`: the file is Hearth's own (a download) and is moved in, not copied.
 
         Raises `ModelRefusedError` (the file cannot be used: the reason says why) or
         `ModelImportError` (it is fine, but could not be put in place). Nothing is left
@@ -273,11 +280,13 @@ class ModelLibrary:
             self._refuse_taken(source, target)
         self.prober.check(source, model_type if info.container == "ggml" else None)
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        copied = None if link else self._copy_aside(source, target, info.file_size)
+        copied = None if link or move else self._copy_aside(source, target, info.file_size)
         try:
             with self._lock:  # the file appears in the listing with its choices at once
                 self._refuse_taken(source, target)
-                if copied is None:
+                if move:
+                    self._put_in_place(source, source, target)
+                elif copied is None:
                     self._link(source, target)
                 else:
                     self._put_in_place(copied, source, target)

@@ -34,16 +34,20 @@ class ImportQueue(QObject):
         super().__init__(parent)
         self._library = library
         self.waiting: list[tuple[Path, bool]] = []
+        self._moved: set[Path] = set()  # Hearth's own downloads: moved in, deleted if refused
         self.current: Path | None = None
         self._task: BackgroundTask | None = None
 
-    def add(self, paths: list[Path], link: bool) -> None:
-        """Queue `paths` (copied, or linked when `link`) and start if idle."""
+    def add(self, paths: list[Path], link: bool, *, move: bool = False) -> None:
+        """Queue `paths` (copied, linked when `link`, or moved in when `move`: a download of
+        Hearth's own, deleted if it is refused) and start if idle."""
         known = {p for p, _ in self.waiting} | ({self.current} if self.current else set())
         for path in (Path(p).expanduser().absolute() for p in paths):
             if path not in known:
                 self.waiting.append((path, link))
                 known.add(path)
+                if move:
+                    self._moved.add(path)
         self._start_next()
         self.changed.emit()
 
@@ -55,7 +59,8 @@ class ImportQueue(QObject):
             return
         path, link = self.waiting.pop(0)
         library = self._library
-        task = BackgroundTask(lambda: library.import_model(path, link=link), self)
+        move = path in self._moved
+        task = BackgroundTask(lambda: library.import_model(path, link=link, move=move), self)
         task.succeeded.connect(self.imported)
         task.failed.connect(lambda error: self._failed(path, error))
         task.finished.connect(self._finished)
@@ -63,6 +68,8 @@ class ImportQueue(QObject):
         task.start()
 
     def _failed(self, path: Path, error: object) -> None:
+        if path in self._moved:
+            path.unlink(missing_ok=True)
         if isinstance(error, HearthError):
             self.refused.emit(str(error))
             return
@@ -74,6 +81,8 @@ class ImportQueue(QObject):
         )
 
     def _finished(self) -> None:
+        if self.current is not None:
+            self._moved.discard(self.current)
         task, self._task, self.current = self._task, None, None
         if task is not None:
             task.deleteLater()

@@ -43,7 +43,9 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import ModelEntry, ModelLibrary
+from desktop.ui.models.catalogue import CatalogueDialog
 from desktop.ui.models.details import ModelDetails
+from desktop.ui.models.downloads import DownloadServices
 from desktop.ui.models.importer import ImportQueue
 from desktop.ui.models.model_list import KEY_ROLE, add_busy_row, add_model_row
 
@@ -72,6 +74,7 @@ class ModelsPage(QDialog):
         bench_results: BenchResults,
         *,
         bench_command: Callable[[Path], list[str]] = default_bench_command,
+        downloads: DownloadServices | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -88,6 +91,11 @@ class ModelsPage(QDialog):
         self.imports.changed.connect(self._imports_changed)
         self._loaded: tuple[str | None, bool] = (None, False)
         self.entries: list[ModelEntry] = []
+        self.downloads = downloads
+        self.catalogue: CatalogueDialog | None = None
+        if downloads is not None:
+            downloads.manager.failed.connect(lambda _key, message: self._note(message, True))
+            downloads.manager.downloaded.connect(lambda _key, path: self.import_download(path))
 
         columns = QHBoxLayout()
         columns.setSpacing(16)
@@ -137,7 +145,16 @@ class ModelsPage(QDialog):
         self.folder_button.clicked.connect(self._choose_folder)
         self.remove_folder_button = QPushButton("Remove folder")
         self.remove_folder_button.clicked.connect(self.remove_selected_folder)
-        for button in (self.import_button, self.folder_button, self.remove_folder_button):
+        self.download_button = QPushButton("Download…")
+        self.download_button.setToolTip("Models Hearth can download for you, and how they fit")
+        self.download_button.clicked.connect(self.open_catalogue)
+        self.download_button.setVisible(self.downloads is not None)
+        for button in (
+            self.download_button,
+            self.import_button,
+            self.folder_button,
+            self.remove_folder_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         left.addLayout(buttons)
@@ -159,6 +176,40 @@ class ModelsPage(QDialog):
         if not self.imports.is_busy():
             self._notes = []
         self.imports.add(paths, self.link_box.isChecked())
+
+    def open_catalogue(self) -> CatalogueDialog | None:
+        """The catalogue of models to download (one window, reused)."""
+        if self.downloads is None:
+            return None
+        if self.catalogue is None:
+            from desktop.core.catalogue import CatalogueError
+
+            services = self.downloads
+            try:
+                entries = services.catalogue()
+            except CatalogueError as error:
+                self._say(str(error), error=True)
+                return None
+            self.catalogue = CatalogueDialog(
+                entries,
+                services.manager,
+                services.hub,
+                policy=services.policy,
+                free_memory=services.free_memory,
+                in_library=lambda name: any(e.name == name for e in self.library.entries()),
+                ask_consent=services.ask_consent,
+                parent=self,
+            )
+        self.catalogue.show()
+        self.catalogue.raise_()
+        return self.catalogue
+
+    def import_download(self, path: Path) -> None:
+        """A verified download: checked and moved into the library like an import."""
+        if not self.imports.is_busy():
+            self._notes = []
+        self._note(f"Downloaded {path.name}; checking it (trial load)…", error=False)
+        self.imports.add([path], link=False, move=True)
 
     def refresh(self) -> None:
         """Read the library again and show it, keeping the selection."""
@@ -277,6 +328,8 @@ class ModelsPage(QDialog):
         self._note(f'Imported "{entry.name}": it passed its trial load.', error=False)
         self.entries = self.library.entries()
         self._rebuild_list(entry.key)
+        if self.catalogue is not None:  # "Already in your library" from now on
+            self.catalogue.update_selection()
         self.library_changed.emit()
 
     def _refused(self, message: str) -> None:

@@ -124,6 +124,7 @@ class PrivacyDialog(QDialog):
         *,
         change_passphrase: Callable[[str, str], None],
         save_preferences: Callable[[Preferences], None],
+        contacts: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -139,6 +140,8 @@ class PrivacyDialog(QDialog):
         column.addWidget(self._where(state.paths))
         column.addWidget(self._protection(state))
         column.addWidget(self._network())
+        if contacts is not None:  # the log of hosts contacted (`contacts.ContactsSection`)
+            column.addWidget(contacts)
         column.addWidget(self._deletion())
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -211,8 +214,8 @@ class PrivacyDialog(QDialog):
         self.network_box.setChecked(self._preferences.network_allowed)
         self.network_box.toggled.connect(self._on_network_toggled)
         note = QLabel(
-            "Off by default. Nothing in Hearth connects anywhere today; any future feature "
-            "that would (such as downloading a model) must ask this switch first."
+            "Off by default. While it is off, Hearth contacts no other computer. On, it lets "
+            "you download models (Models → Download…); each host contacted is listed below."
         )
         note.setWordWrap(True)
         column.addWidget(self.network_box)

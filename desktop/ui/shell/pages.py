@@ -27,6 +27,7 @@ from desktop.ui.chat.controller import ChatController
 
 if TYPE_CHECKING:  # imported when first opened: they are not needed to start the window
     from desktop.ui.assistants.page import AssistantsPage
+    from desktop.ui.models.downloads import DownloadServices
     from desktop.ui.models.page import ModelsPage
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,16 @@ class Pages:
         controller: ChatController,
         profiles: ChatProfiles,
         bench_results: BenchResults,
+        downloads: DownloadServices | None = None,
         collection_choices: Callable[[], list[tuple[int, str]]] | None = None,
     ) -> None:
         """`collection_choices`: the document collections, as (id, name), for the
         assistants' Documents tab (None: no store, no documents)."""
         self._collection_choices = collection_choices
         self._window = window
+        self._downloads = downloads
+        if downloads is not None:  # a download finishing is imported, page open or not
+            downloads.manager.downloaded.connect(self._downloaded_without_page)
         self._controller = controller
         self._profiles = profiles
         self._bench_results = bench_results
@@ -75,17 +80,34 @@ class Pages:
             except HearthError as error:
                 log.warning("could not record that %s loaded: %s", state.key, error)
 
-    def open_models(self) -> ModelsPage:
+    def _downloaded_without_page(self, _key: str, path: object) -> None:
+        """A download finished before the Models page was made (it resumed at start-up):
+        make the page, which imports it (an open page imports its downloads itself)."""
+        if self.models is None and isinstance(path, Path):
+            self.models_page().import_download(path)
+
+    def models_page(self) -> ModelsPage:
+        """The Models page, created (not shown) the first time."""
         page = self.models
         if page is None:
             from desktop.ui.models.page import ModelsPage
 
-            page = ModelsPage(self._profiles.library, self._bench_results, parent=self._window)
+            page = ModelsPage(
+                self._profiles.library,
+                self._bench_results,
+                downloads=self._downloads,
+                parent=self._window,
+            )
             page.use_requested.connect(self._controller.choose_model)
             page.unload_requested.connect(self._controller.unload_model)
             page.settings_saved.connect(lambda _key: self._controller.apply_profile())
             page.library_changed.connect(self._controller.apply_profile)
             self.models = page
+            self._show_loaded()
+        return page
+
+    def open_models(self) -> ModelsPage:
+        page = self.models_page()
         self._show_loaded()
         key = self._slot.state.active_key
         if key is not None:
