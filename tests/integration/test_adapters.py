@@ -44,7 +44,7 @@ def test_an_adapter_is_checked_against_its_model(tmp_path: Path) -> None:
     with pytest.raises(ModelRefusedError, match="is a model, not an adapter"):
         inspect_adapter(model)
     other = tiny_adapter(tmp_path / "other.gguf", n_embd=N_EMBD * 2)
-    with pytest.raises(ModelRefusedError, match="made for another model: its blk.0.attn_q"):
+    with pytest.raises(ModelRefusedError, match=r"made for another model: its blk\.0\.attn_q"):
         check_fits(other, model)
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(adapter.read_bytes()[:40])
