@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _models_parsers(sub)
     _servers_parser(sub)
     _adapters_parser(sub)
+    _teach_parser(sub)
     from desktop.cli import docs as cli_docs  # light: its work is imported when it runs
 
     cli_docs.add_parser(sub)
@@ -213,6 +214,19 @@ def _adapters_parser(sub: Any) -> None:
     scale.add_argument("scale", type=cli_args.number(0.0, 4.0))
     remove = actions.add_parser("remove", help="delete an adapter from the store")
     remove.add_argument("name")
+
+
+def _teach_parser(sub: Any) -> None:
+    """The `teach` subcommand (run by `desktop.cli.teach`)."""
+    teach = sub.add_parser(
+        "teach",
+        help="teach a model from your examples (a LoRA adapter; needs the training component)",
+    )
+    teach.add_argument("examples", type=Path, help="a .jsonl or .csv file of prompt/answer pairs")
+    teach.add_argument("--base", default="embedded", help="the model to teach (default: built-in)")
+    teach.add_argument("--out", required=True, help="the new adapter's name")
+    teach.add_argument("--epochs", type=cli_args.whole(1, 20, "epochs"), default=3)
+    teach.add_argument("--threads", type=cli_args.threads_type, default=None)
 
 
 def _key_parser(sub: Any) -> None:
