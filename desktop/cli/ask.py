@@ -18,6 +18,7 @@ checksum are kept between runs in Hearth's cache folder (`inspection_cache`,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -65,8 +66,12 @@ def session_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {name: value for name, value in flags.items() if value is not None}
 
 
-def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
-    """The model, assistant and settings this question runs with (as the window resolves them)."""
+def resolve_profile(
+    args: argparse.Namespace, paths: AppPaths, base: str | None = None
+) -> ChatProfile:
+    """The model, assistant and settings this question runs with (as the window resolves them).
+
+    `base`: the library key of the model an adapter was made for (used unless `--model`)."""
     from desktop.chat.profiles import make_profiles
 
     model = option(args, "model")
@@ -77,6 +82,8 @@ def resolve_profile(args: argparse.Namespace, paths: AppPaths) -> ChatProfile:
     if getattr(args, "assistant", None):
         assistant_id = find_assistant(profiles.assistants, args.assistant).id
     model_key = None if profiles.override_model is None else str(profiles.override_model)
+    if model_key is None and base is not None:
+        model_key = base
     profile = profiles.resolve(assistant_id, model_key)
     if profile.model_path is None:
         raise HearthError(
@@ -179,24 +186,61 @@ def cmd_ask(args: argparse.Namespace, out: TextIO, paths: AppPaths, started: Any
             from desktop.cli.store import open_store, write_lock
 
             lock = stack.enter_context(write_lock(paths, advice=ASK_ADVICE))
-        profile = resolve_profile(args, paths)
-        assert profile.model_path is not None
-        if profile.problem:
-            warn(profile.problem)
-        begin_loading(args, engine, profile.model_path, profile.load_options, paths)
-        # The store's key (scrypt, for a passphrase) while the model loads: a refusal still
-        # comes before any answer, and nothing is saved before the store is open.
-        store = None
-        if lock is not None:
-            store = stack.enter_context(open_store(paths, advice=ASK_ADVICE, held=lock))
-        hits = _passages(args, prompt, paths, store)
-        engine.finish_load()
+        if getattr(args, "adapter", None):
+            profile, store = _load_with_adapter(args, paths, engine, stack, lock)
+            hits = _passages(args, prompt, paths, store)
+        else:
+            profile = resolve_profile(args, paths)
+            assert profile.model_path is not None
+            if profile.problem:
+                warn(profile.problem)
+            begin_loading(args, engine, profile.model_path, profile.load_options, paths)
+            # The store's key (scrypt, for a passphrase) while the model loads: a refusal
+            # still comes before any answer, and nothing is saved before the store is open.
+            store = None
+            if lock is not None:
+                store = stack.enter_context(open_store(paths, advice=ASK_ADVICE, held=lock))
+            hits = _passages(args, prompt, paths, store)
+            engine.finish_load()
         load_time = engine.load_time_s
         code = _answer(args, out, prompt, engine, profile, store, load_time, hits)
         # Answered: the process ends next, and the idle engine host ends on its own once
         # told to; waiting for it would only add its exit to the command's time.
         engine.close(wait=False)
         return code
+
+
+def _load_with_adapter(
+    args: argparse.Namespace,
+    paths: AppPaths,
+    engine: HostedEngine,
+    stack: ExitStack,
+    lock: Any,
+) -> tuple[ChatProfile, ConversationStore | None]:
+    """Load the adapter's base model (or `--model`) with the adapter, read from the store
+    into a private temporary file that is removed once the model has loaded. The store
+    comes back when this exchange is to be saved."""
+    from desktop.cli.store import open_store
+    from desktop.inference.adapters import check_fits
+    from desktop.storage.adapters import AdapterStore
+
+    store = stack.enter_context(
+        open_store(paths, writing=lock is not None, advice=ASK_ADVICE, held=lock)
+    )
+    adapters = AdapterStore(store.db)
+    adapter = adapters.get(args.adapter)
+    profile = resolve_profile(args, paths, base=adapter.base)
+    assert profile.model_path is not None
+    if profile.problem:
+        warn(profile.problem)
+    with adapters.materialized(adapter.name) as file:
+        check_fits(file, profile.model_path)  # `--model` another model: refused here
+        options = dataclasses.replace(
+            profile.load_options, adapter=str(file), adapter_scale=adapter.scale
+        )
+        begin_loading(args, engine, profile.model_path, options, paths)
+        engine.finish_load()
+    return profile, store if lock is not None else None
 
 
 def _answer(

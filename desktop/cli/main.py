@@ -118,6 +118,14 @@ def _run(
         from desktop.cli import servers as cli_servers
 
         return cli_servers.run(args, out, paths)
+    if args.command == "adapters":
+        from desktop.cli import adapters as cli_adapters
+
+        return cli_adapters.run(args, out, paths)
+    if args.command == "teach":
+        from desktop.cli import teach as cli_teach
+
+        return cli_teach.run(args, out, paths)
     if args.command == "key":
         from desktop.cli import key as cli_key
 

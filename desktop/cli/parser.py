@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--docs", action="append", help="answer from this document collection (repeat)"
     )
+    ask.add_argument("--adapter", help="answer with this LoRA adapter (`hearth adapters list`)")
     _model_options(ask, dest_prefix="ask_")
     search = sub.add_parser("search", help="find words in every saved conversation")
     search.add_argument("query", nargs="+")
@@ -91,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     _models_parsers(sub)
     _servers_parser(sub)
+    _adapters_parser(sub)
+    _teach_parser(sub)
     from desktop.cli import docs as cli_docs  # light: its work is imported when it runs
 
     cli_docs.add_parser(sub)
@@ -200,6 +203,38 @@ def _servers_parser(sub: Any) -> None:
     actions.add_parser("list", help="the servers and whether the network is on")
     remove = actions.add_parser("remove", help="forget a server and its key")
     remove.add_argument("name")
+
+
+def _adapters_parser(sub: Any) -> None:
+    """The `adapters` subcommand (run by `desktop.cli.adapters`)."""
+    adapters = sub.add_parser(
+        "adapters", help="LoRA adapters (what a model learned), kept in the encrypted store"
+    )
+    actions = adapters.add_subparsers(dest="adapters_command", required=True)
+    imp = actions.add_parser("import", help="check a GGUF LoRA adapter file and keep it")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--base", required=True, help="the model it adapts (a name or a file)")
+    imp.add_argument("--name", help="default: the adapter's own name, else the file's")
+    imp.add_argument("--scale", type=cli_args.number(0.0, 4.0), default=1.0)
+    actions.add_parser("list", help="the adapters and the models they adapt")
+    scale = actions.add_parser("scale", help="how strongly an adapter applies (1: as trained)")
+    scale.add_argument("name")
+    scale.add_argument("scale", type=cli_args.number(0.0, 4.0))
+    remove = actions.add_parser("remove", help="delete an adapter from the store")
+    remove.add_argument("name")
+
+
+def _teach_parser(sub: Any) -> None:
+    """The `teach` subcommand (run by `desktop.cli.teach`)."""
+    teach = sub.add_parser(
+        "teach",
+        help="teach a model from your examples (a LoRA adapter; needs the training component)",
+    )
+    teach.add_argument("examples", type=Path, help="a .jsonl or .csv file of prompt/answer pairs")
+    teach.add_argument("--base", default="embedded", help="the model to teach (default: built-in)")
+    teach.add_argument("--out", required=True, help="the new adapter's name")
+    teach.add_argument("--epochs", type=cli_args.whole(1, 20, "epochs"), default=3)
+    teach.add_argument("--threads", type=cli_args.threads_type, default=None)
 
 
 def _key_parser(sub: Any) -> None:

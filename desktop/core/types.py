@@ -18,11 +18,14 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to load a model: context window and CPU threads (None: engine default)."""
+    """How to load a model: context window and CPU threads (None: engine default), and a
+    LoRA adapter's file applied with `adapter_scale` (llama.cpp only)."""
 
     n_ctx: int = 4096
     n_threads: int | None = None
     batch_size: int = 256
+    adapter: str | None = None
+    adapter_scale: float = 1.0
 
 
 @dataclass(frozen=True)

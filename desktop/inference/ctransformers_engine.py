@@ -109,6 +109,10 @@ class CTransformersEngine:
         self, path: Path, options: LoadOptions, progress: ProgressCallback | None = None
     ) -> None:
         self.close()
+        if options.adapter is not None:
+            raise ModelLoadError(
+                f"Adapters need the llama.cpp engine; “{Path(path).name}” runs on ctransformers."
+            )
         # Inspect again (milliseconds): the path may differ, or the file may have changed.
         hint = self._file_info.architecture if self._file_info.container == "ggml" else None
         info = inspect_model(Path(path), hint)

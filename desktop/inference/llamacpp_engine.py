@@ -102,6 +102,13 @@ class _UncompiledChatFormat:
         return unavailable
 
 
+def _adapter(options: LoadOptions) -> dict[str, Any]:
+    """llama-cpp-python's arguments for the LoRA adapter of `options` (none: none)."""
+    if options.adapter is None:
+        return {}
+    return {"lora_path": options.adapter, "lora_scale": float(options.adapter_scale)}
+
+
 @contextlib.contextmanager
 def _templates_left_alone(llama_cpp: Any) -> Iterator[None]:
     module = llama_cpp.llama_chat_format
@@ -178,6 +185,7 @@ class LlamaCppEngine:
                     n_threads_batch=threads,
                     n_batch=min(options.batch_size, padded_context(options.n_ctx)),
                     verbose=True,
+                    **_adapter(options),
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             detail = "; ".join(self._router.recent_errors[-3:]) or str(exc)

@@ -236,6 +236,26 @@ _SCHEMA_V8 = (
 )
 
 
+_SCHEMA_V9 = (
+    """CREATE TABLE adapters (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        base TEXT NOT NULL,
+        scale REAL NOT NULL DEFAULT 1.0,
+        rank INTEGER NOT NULL,
+        origin TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX adapters_base ON adapters(base)",
+)
+
+
+def _adapters(db: Database) -> None:
+    for statement in _SCHEMA_V9:
+        db.execute(statement)
+
+
 def _network_contacts(db: Database) -> None:
     for statement in _SCHEMA_V8:
         db.execute(statement)
@@ -292,6 +312,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _stemmed_documents,
     _document_vectors,
     _network_contacts,
+    _adapters,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -40,7 +40,7 @@ def test_empty_file_is_migrated_to_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "hearth.db"
     db = open_and_migrate(path, KEY)
     try:
-        assert user_version(db) == SCHEMA_VERSION == 8
+        assert user_version(db) == SCHEMA_VERSION == 9
         tables = {row[0] for row in db.query_all("SELECT name FROM sqlite_master")}
         assert {"conversations", "messages", "messages_fts", "meta"} <= tables
         assert db.scalar("PRAGMA journal_mode") == "wal"

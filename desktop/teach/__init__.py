@@ -1,0 +1,1 @@
+"""Teaching a model from the user's examples: LoRA fine-tuning on the CPU (optional)."""

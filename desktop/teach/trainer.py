@@ -1,0 +1,182 @@
+"""Running a teaching job: the training child process, its events, and what it needs.
+
+Teaching is an optional component (`pip install "hearth[teach]"`: torch for the CPU,
+transformers, peft): `missing_component()` says what is missing, in a sentence with the
+command that adds it. `Trainer.run` starts `desktop.teach.train_child` in a process of its
+own (torch never loads into Hearth's), sends the job, passes each event to `on_event`, and
+returns the final one; a crash, a refusal or a cancel raises `TeachError` and leaves no
+adapter file behind. The adapter is written to a private temporary folder that the caller
+removes once it has kept the adapter (in the encrypted store).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import HearthError
+from desktop.inference.child_process import child_env, group_kwargs, kill_group
+from desktop.teach.examples import Example
+from desktop.teach.export import TARGETS
+
+log = logging.getLogger(__name__)
+
+COMPONENT = ("torch", "transformers", "peft")
+INSTALL = 'pip install "hearth[teach]" --extra-index-url https://download.pytorch.org/whl/cpu'
+#: Seconds of training per example token and epoch, measured on 2 threads of a laptop-class
+#: CPU with the built-in 135M model (plus loading: `LOAD_S`), for the estimate shown first.
+SECONDS_PER_TOKEN = 0.0042
+LOAD_S = 35.0
+
+
+class TeachError(HearthError):
+    """Teaching could not start or did not finish; the sentence says why."""
+
+
+def missing_component() -> str | None:
+    """Why teaching cannot run here (None: it can)."""
+    missing = [name for name in COMPONENT if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    if getattr(sys, "frozen", False):
+        return "Teaching is an add-on this build of Hearth does not include."
+    return (
+        f"Teaching needs the training component ({', '.join(missing)} missing). "
+        f"Add it with: {INSTALL}"
+    )
+
+
+def anchors_file() -> Path:
+    """The general prompts whose answers anchor what the model already does."""
+    return Path(__file__).resolve().parents[2] / "resources" / "teach" / "anchors.txt"
+
+
+def read_anchors(limit: int) -> list[str]:
+    try:
+        lines = anchors_file().read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        log.warning("no anchor prompts: %s", error)
+        return []
+    return [line.strip() for line in lines if line.strip()][:limit]
+
+
+@dataclass
+class TeachJob:
+    """What the child trains. Defaults: rank 8 on the seven projections, as measured."""
+
+    base: str
+    out: str
+    name: str
+    examples: list[dict[str, str]]
+    held_out: list[dict[str, str]]
+    system: str = ""
+    anchors: list[str] = field(default_factory=list)
+    threads: int = 2
+    epochs: int = 3
+    rank: int = 8
+    alpha: float = 16.0
+    lr: float = 2e-3
+    batch: int = 8
+    patience: int = 1
+    targets: list[str] = field(default_factory=lambda: list(TARGETS))
+    max_tokens: int = 512
+
+    @staticmethod
+    def pairs(examples: Sequence[Example]) -> list[dict[str, str]]:
+        return [{"prompt": e.prompt, "answer": e.answer} for e in examples]
+
+
+def estimate_seconds(tokens: int, epochs: int, threads: int) -> float:
+    """About how long training takes here (loading included), from the measured rate."""
+    return LOAD_S + tokens * epochs * SECONDS_PER_TOKEN * 2 / max(1, min(threads, 8))
+
+
+class Trainer:
+    """See the module docstring."""
+
+    def __init__(self, command: Sequence[str] | None = None) -> None:
+        self.command = list(command or [sys.executable, "-m", "desktop.teach.train_child"])
+
+    def run(
+        self,
+        job: TeachJob,
+        on_event: Callable[[dict[str, Any]], None],
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        cancel = cancel or threading.Event()
+        env = child_env()  # no network (HF_HUB_OFFLINE), Hearth importable
+        env["TRANSFORMERS_OFFLINE"] = "1"
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            **group_kwargs(),
+        )
+        assert process.stdin is not None and process.stdout is not None
+        tail: list[bytes] = []
+        drain = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
+        drain.start()
+        watcher = threading.Thread(target=_kill_on_cancel, args=(process, cancel), daemon=True)
+        watcher.start()
+        final: dict[str, Any] | None = None
+        try:
+            process.stdin.write((json.dumps(asdict(job)) + "\n").encode("utf-8"))
+            process.stdin.close()
+            for line in process.stdout:
+                event = json.loads(line)
+                if event.get("ev") in ("done", "error"):
+                    final = event
+                else:
+                    on_event(event)
+        finally:
+            code = process.wait()  # the watcher ends with the process
+            drain.join(timeout=5)
+        if final is not None and final["ev"] == "done":
+            return final
+        Path(job.out).unlink(missing_ok=True)
+        if final is not None and final.get("message") == "cancelled":
+            raise TeachError("Teaching was cancelled; nothing was kept.")
+        if final is not None:
+            log.error("training failed: %s", b"".join(tail[-20:]).decode("utf-8", "replace"))
+            raise TeachError(f"Teaching failed: {final['message']}. Nothing was kept.")
+        if cancel.is_set():
+            raise TeachError("Teaching was stopped; nothing was kept.")
+        detail = b"".join(tail[-5:]).decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise TeachError(
+            f"The training process ended unexpectedly (exit {code}"
+            f"{': ' + detail[0] if detail else ''}). Nothing was kept."
+        )
+
+
+def _keep_tail(stream: Any, tail: list[bytes]) -> None:
+    for line in stream:
+        tail.append(line)
+        del tail[:-200]
+
+
+def _kill_on_cancel(process: subprocess.Popen[bytes], cancel: threading.Event) -> None:
+    while process.poll() is None:
+        if cancel.wait(0.2):
+            if process.poll() is None:
+                kill_group(process)
+            return
+
+
+def private_folder() -> Path:
+    """A folder only this user can open, for the adapter until it is kept in the store."""
+    import tempfile
+
+    root = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="hearth-teach-", dir=root))
