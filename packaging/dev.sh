@@ -65,15 +65,14 @@ setup() {
 # The optional training component, for its tests: torch's CPU build from a local wheel when
 # this machine has one (PyPI's Linux torch is the 3 GB CUDA build), then transformers and peft.
 install_teach() {
-    local torch_wheel
-    torch_wheel="$(ls "${HEARTH_TORCH_WHEELS:-/opt/wheels}"/torch-*+cpu-cp3*-linux_x86_64.whl \
-        "${HEARTH_TORCH_WHEELS:-/opt/wheels}"/torch-*+cpu-cp3*-manylinux*_x86_64.whl 2>/dev/null | head -1)"
-    if [ -z "$torch_wheel" ]; then
+    local folder="${HEARTH_TORCH_WHEELS:-/opt/wheels}" wheels
+    wheels=("$folder"/torch-*+cpu-cp311-*linux*_x86_64.whl)
+    if [ ! -f "${wheels[0]}" ]; then
         echo "==> No CPU torch wheel here: the teaching tests will be skipped"
         return 0
     fi
     echo "==> Installing the training component (torch CPU, transformers, peft)"
-    "$VENV/bin/python" -m pip install --quiet "$torch_wheel" "transformers>=4.46" "peft>=0.13"
+    "$VENV/bin/python" -m pip install --quiet "${wheels[0]}" "transformers>=4.46" "peft>=0.13"
 }
 
 run_tests() {
