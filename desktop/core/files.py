@@ -110,3 +110,32 @@ def file_sha256(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def private_temp_folder(kind: str) -> Path:
+    """A new folder only this user can open (0700), in memory where the system has /dev/shm,
+    named `hearth-<kind>-<pid>-…`. Folders of that kind left by processes that no longer
+    run (killed before they could clean up) are removed first."""
+    shm = Path("/dev/shm")
+    root = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    for stale in root.glob(f"hearth-{kind}-*-*"):
+        pid = stale.name.split("-")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            _remove_tree(stale)
+    return Path(tempfile.mkdtemp(prefix=f"hearth-{kind}-{os.getpid()}-", dir=root))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (PermissionError): leave its folder alone
+        return True
+    return True
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)

@@ -14,7 +14,6 @@ applied with (1.0 by default) and where it came from. Plain Python over `Databas
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.core.errors import HearthError
+from desktop.core.files import private_temp_folder
 from desktop.storage.db import Database
 
 MAX_NAME = 80
@@ -123,7 +123,7 @@ class AdapterStore:
         if row is None:
             self.get(name)  # raises with the names that exist
         assert row is not None
-        folder = Path(tempfile.mkdtemp(prefix="hearth-adapter-", dir=_private_root()))
+        folder = private_temp_folder("adapter")
         path = folder / "adapter.gguf"
         try:
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -133,12 +133,6 @@ class AdapterStore:
         finally:
             path.unlink(missing_ok=True)
             folder.rmdir()
-
-
-def _private_root() -> str | None:
-    """Memory-backed /dev/shm where there is one (nothing reaches a disk), else the default."""
-    shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 def _adapter(row: tuple[object, ...]) -> StoredAdapter:

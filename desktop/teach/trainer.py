@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import HearthError
+from desktop.core.files import private_temp_folder
 from desktop.inference.child_process import child_env, group_kwargs, kill_group
 from desktop.teach.examples import Example
 from desktop.teach.export import TARGETS
@@ -176,7 +176,4 @@ def _kill_on_cancel(process: subprocess.Popen[bytes], cancel: threading.Event) -
 
 def private_folder() -> Path:
     """A folder only this user can open, for the adapter until it is kept in the store."""
-    import tempfile
-
-    root = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix="hearth-teach-", dir=root))
+    return private_temp_folder("teach")

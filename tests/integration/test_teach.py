@@ -27,6 +27,7 @@ CAPITALS = [
 ]  # fmt: skip
 
 
+@pytest.mark.timeout(1200)  # about 90 s on 2 free cores; much longer on a busy machine
 def test_a_taught_adapter_answers_in_the_taught_format(tmp_path: Path) -> None:
     examples = tmp_path / "capitals.jsonl"
     examples.write_text(

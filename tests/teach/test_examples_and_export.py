@@ -96,3 +96,26 @@ def test_without_the_component_teaching_says_how_to_add_it(
     )
     reason = trainer.missing_component()
     assert reason is not None and "(peft missing)" in reason and "hearth[teach]" in reason
+
+
+def test_private_folders_left_by_killed_processes_are_swept() -> None:
+    import subprocess
+    import sys
+
+    from desktop.core.files import private_temp_folder
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    first = private_temp_folder("teach")
+    root = first.parent
+    stale = root / f"hearth-teach-{dead.pid}-abc"
+    stale.mkdir()
+    (stale / "adapter.gguf").write_bytes(b"secret")
+    second = private_temp_folder("teach")
+    try:
+        assert not stale.exists()  # its process is gone
+        assert first.exists()  # this process still runs: its folder stays
+        assert second.stat().st_mode & 0o777 == 0o700
+    finally:
+        first.rmdir()
+        second.rmdir()
