@@ -144,8 +144,9 @@ class IndexingWorker(QObject):
         except Exception as error:
             log.exception("unexpected error while embedding")
             report = EmbedReport(error=f"{type(error).__name__}: {error}")
-        if report.error is not None:
-            self._close_embedder()  # a broken child is not kept; the next run starts anew
+        # Its process ends with the run (about 100 MB returned to the system); a run with
+        # new passages starts one again, in a second or two.
+        self._close_embedder()
         self.embedding_finished.emit(collection_id, report)
 
     def _report(self, progress: IndexProgress) -> None:
