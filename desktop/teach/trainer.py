@@ -32,10 +32,12 @@ log = logging.getLogger(__name__)
 
 COMPONENT = ("torch", "transformers", "peft")
 INSTALL = 'pip install "hearth[teach]" --extra-index-url https://download.pytorch.org/whl/cpu'
-#: Seconds of training per example token and epoch, measured on 2 threads of a laptop-class
-#: CPU with the built-in 135M model (plus loading: `LOAD_S`), for the estimate shown first.
-SECONDS_PER_TOKEN = 0.0042
-LOAD_S = 35.0
+#: Seconds of training per example token and epoch on 2 threads with the built-in 135M model
+#: (100 short examples of ~60 tokens took ~40 s an epoch on 2 free cores), plus loading the
+#: model into transformers and answering the anchor prompts (`LOAD_S`): the estimate shown
+#: before training. A busy machine takes several times longer; so does a bigger model.
+SECONDS_PER_TOKEN = 0.0067
+LOAD_S = 45.0
 
 
 class TeachError(HearthError):
