@@ -139,6 +139,7 @@ class PrivacyDialog(QDialog):
         column.addWidget(self._where(state.paths))
         column.addWidget(self._protection(state))
         column.addWidget(self._network())
+        self._sections = column  # `add_section` puts more before the deletion
         column.addWidget(self._deletion())
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -176,6 +177,10 @@ class PrivacyDialog(QDialog):
         height += buttons.sizeHint().height() + margins.top() + margins.bottom() + 12
         self.resize(width, min(height, area.height() * 9 // 10))
 
+    def add_section(self, section: QWidget) -> None:
+        """Another section (e.g. the user's servers), shown above "Delete all my data"."""
+        self._sections.insertWidget(self._sections.indexOf(self._network_box) + 1, section)
+
     # --- sections ----------------------------------------------------------------------
 
     def _where(self, paths: AppPaths) -> QGroupBox:
@@ -206,6 +211,7 @@ class PrivacyDialog(QDialog):
 
     def _network(self) -> QGroupBox:
         box = QGroupBox("Network")
+        self._network_box = box
         column = QVBoxLayout(box)
         self.network_box = QCheckBox("Allow Hearth to use the network")
         self.network_box.setChecked(self._preferences.network_allowed)

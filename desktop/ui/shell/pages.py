@@ -27,6 +27,7 @@ from desktop.ui.chat.controller import ChatController
 if TYPE_CHECKING:  # imported when first opened: they are not needed to start the window
     from desktop.ui.assistants.page import AssistantsPage
     from desktop.ui.models.page import ModelsPage
+    from desktop.ui.shell.servers import WindowServers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class Pages:
         self._bench_results = bench_results
         self.models: ModelsPage | None = None
         self.assistants: AssistantsPage | None = None
+        #: The user's servers: a section of the Models page when set.
+        self.servers: WindowServers | None = None
         self._slot = controller.model_slot
         self._slot.changed.connect(self._on_model_state)
         controller.profile_changed.connect(self._show_assistant)
@@ -80,6 +83,8 @@ class Pages:
             page.unload_requested.connect(self._controller.unload_model)
             page.settings_saved.connect(lambda _key: self._controller.apply_profile())
             page.library_changed.connect(self._controller.apply_profile)
+            if self.servers is not None:
+                self.servers.attach_models_page(page)
             self.models = page
         self._show_loaded()
         key = self._slot.state.active_key
