@@ -118,6 +118,10 @@ def _run(
         from desktop.cli import servers as cli_servers
 
         return cli_servers.run(args, out, paths)
+    if args.command == "serve":
+        from desktop.cli import serve as cli_serve
+
+        return cli_serve.run(args, out, paths)
     if args.command == "key":
         from desktop.cli import key as cli_key
 

@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     _models_parsers(sub)
     _servers_parser(sub)
+    _serve_parser(sub)
     from desktop.cli import docs as cli_docs  # light: its work is imported when it runs
 
     cli_docs.add_parser(sub)
@@ -192,6 +193,24 @@ def _servers_parser(sub: Any) -> None:
     actions.add_parser("list", help="the servers and whether the network is on")
     remove = actions.add_parser("remove", help="forget a server and its key")
     remove.add_argument("name")
+
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve", help="an OpenAI-compatible API on 127.0.0.1 for your own tools (Ctrl+C stops)"
+    )
+    serve.add_argument(
+        "--port", type=cli_args.whole(1024, 65535, "port"), default=8765, help="default: 8765"
+    )
+    serve.add_argument(
+        "--model",
+        dest="serve_model",
+        metavar="NAME",
+        help="the model loaded first (default: yours)",
+    )
+    serve.add_argument(
+        "--new-token", action="store_true", help="make a new bearer token (the old one stops)"
+    )
 
 
 def _key_parser(sub: Any) -> None:
