@@ -49,6 +49,7 @@ from desktop.storage.vault import Unlocked, recovery_key_for
 from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
 from desktop.ui.common.theme import Theme
 from desktop.ui.privacy.dialog import PrivacyDialog, PrivacyState
+from desktop.ui.shell.serve import serve_section, window_serve
 from desktop.ui.shell.single_instance import (
     InstanceServer,
     bring_to_front,
@@ -449,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     pages.servers = servers
     servers.fetch_models()
+    serve = window_serve(paths, factory, window)
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
@@ -500,6 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return
         closed.append(True)
         inference.stop()  # joins the inference thread
+        serve.stop()  # and the API's, if it serves
         if documents is not None:
             documents.stop()  # joins the indexing thread (its files done are saved)
         controller.save_partial_reply()
@@ -531,11 +534,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     install_tray(app, window, Behaviour.load(paths.settings_path), save_behaviour)
     window.quit_requested.connect(quit_app)
-    window.privacy_requested.connect(
-        lambda: _open_privacy(window, paths, opened, delete_all_data).add_section(
-            servers.privacy_section()
-        )
-    )
+
+    def open_privacy() -> None:
+        dialog = _open_privacy(window, paths, opened, delete_all_data)
+        dialog.add_section(servers.privacy_section())
+        dialog.add_section(serve_section(serve))
+
+    window.privacy_requested.connect(open_privacy)
     app.aboutToQuit.connect(shut_down)
     _quit_on_sigint(app, quit_app)
     code = app.exec()

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -62,6 +63,10 @@ def serve_token(keychain: Keychain, new: bool = False) -> tuple[str, bool, bool]
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind, "code": None}}, status)
+
+
+class PortTakenError(HearthError):
+    """The port asked for is in use by another program."""
 
 
 class BadRequest(Exception):
@@ -124,6 +129,7 @@ class ApiServer:
         self.port = port
         self._token = token.encode()
         self._server: Any = None
+        self._stopping = False
         self.app = Starlette(
             routes=[
                 Route("/v1/models", self.models, methods=["GET"]),
@@ -135,18 +141,41 @@ class ApiServer:
     # --- serving ----------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve on 127.0.0.1:`port` until `stop()` (or Ctrl+C in a terminal)."""
+        """Serve on 127.0.0.1:`port` until `stop()` (or Ctrl+C in a terminal).
+
+        Raises `PortTakenError` when another program listens there."""
         import uvicorn
 
+        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listening.bind((HOST, self.port))
+        except OSError as error:
+            listening.close()
+            raise PortTakenError(
+                f"Port {self.port} of {HOST} is taken ({error.strerror or error}); choose "
+                "another one (--port)."
+            ) from error
         config = uvicorn.Config(self.app, host=HOST, port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
-        self._server.run()
+        if self._stopping:
+            self._server.should_exit = True
+        try:
+            self._server.run(sockets=[listening])
+        finally:
+            listening.close()
 
     @property
     def serving(self) -> bool:
+        """It listened (and may still): False when the port could not be taken."""
         return self._server is not None and bool(self._server.started)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def stop(self) -> None:
+        self._stopping = True
         if self._server is not None:
             self._server.should_exit = True
 
