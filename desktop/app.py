@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
 from desktop.chat.profiles import ChatProfiles, make_profiles
-from desktop.chat.remote_models import RemoteModels
+from desktop.chat.remote_models import RemoteModels, remote_label
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.servers import server_list
 from desktop.cli.vault import make_vault
@@ -108,7 +108,7 @@ def make_engine_factory(
         if parts is not None:
             return ModelDescription(
                 path=str(path),
-                name=parts[1],
+                name=remote_label(parts[1], parts[0]),
                 engine=engine.info.name,
                 architecture="on your server",
                 context_length=engine.n_ctx,

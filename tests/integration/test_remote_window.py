@@ -126,6 +126,7 @@ def test_a_chat_with_a_server_model_streams_stops_and_is_logged(
     with qtbot.waitSignal(controller.model_ready_changed, timeout=20_000):
         picker.choose(KEY_HERE)
     assert window.header.remote_badge.text() == "On server here"
+    assert window.composer.placeholderText() == "Ask anything — sent to your server here"
     with qtbot.waitSignal(controller.generation_ended, timeout=60_000) as ended:
         qtbot.keyClicks(window.composer, "What is the capital of France?")
         qtbot.keyClick(window.composer, Qt.Key.Key_Return)

@@ -217,8 +217,9 @@ class PrivacyDialog(QDialog):
         self.network_box.setChecked(self._preferences.network_allowed)
         self.network_box.toggled.connect(self._on_network_toggled)
         note = QLabel(
-            "Off by default. Nothing in Hearth connects anywhere today; any future feature "
-            "that would (such as downloading a model) must ask this switch first."
+            "Off by default. While it is off Hearth contacts nothing. On, it reaches only "
+            "what you ask for (such as the servers you added, below); each feature asks "
+            "this switch first."
         )
         note.setWordWrap(True)
         column.addWidget(self.network_box)

@@ -22,6 +22,7 @@ from desktop.chat.remote_models import RemoteModels, fetch_models
 from desktop.core.errors import HearthError
 from desktop.core.network import NetworkGate
 from desktop.storage.contacts import Contact, ContactLog
+from desktop.ui.chat.composer import PLACEHOLDER
 from desktop.ui.chat.controller import ChatController
 from desktop.ui.common.tasks import BackgroundTask
 from desktop.ui.models.servers import ServersPanel, add_servers_panel
@@ -93,6 +94,10 @@ class WindowServers(QObject):
         badge = self._window.header.remote_badge
         found = None if profile is None else self._remote.find(profile.model_key)
         badge.setVisible(found is not None)
+        composer = self._window.composer
+        composer.setPlaceholderText(
+            PLACEHOLDER if found is None else f"Ask anything — sent to your server {found[0].name}"
+        )
         if found is not None:
             server, _model = found
             badge.setText(f"On server {server.name}")
@@ -144,6 +149,8 @@ class WindowServers(QObject):
         panel.use_requested.connect(self._controller.choose_model)
         panel.models_changed.connect(self._controller.apply_profile)
         panel.contacted.connect(self.record)
+        if self._network_allowed():
+            panel.refresh_models()
         return panel
 
     def privacy_section(self) -> ServerContactsSection:
