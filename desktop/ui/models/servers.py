@@ -15,9 +15,10 @@ Thread: GUI thread only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -40,8 +41,61 @@ from desktop.core.network import NetworkGate
 from desktop.core.servers import RemoteServer, check_server, remote_key
 from desktop.ui.common.tasks import BackgroundTask, run_and_wait
 
+log = logging.getLogger(__name__)
 NETWORK_OFF = "The network is off (Privacy): Hearth lists your servers' models once you turn it on."
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ModelFetcher(QObject):
+    """Asks every server for its models off the GUI thread (a `BackgroundTask`), only with
+    the network switch on, and gives the lists to `remote`.
+
+    Signals: ended(dict | None)   server name -> its models or why not (None: it failed)
+    """
+
+    ended = Signal(object)
+
+    def __init__(
+        self,
+        remote: RemoteModels,
+        network: Callable[[], NetworkGate],
+        network_allowed: Callable[[], bool],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._remote = remote
+        self._network = network
+        self._network_allowed = network_allowed
+        self._task: BackgroundTask | None = None
+        self._found: dict[str, list[str] | str] | None = None
+
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> bool:
+        """False (nothing asked) while running, with the network off, or with no servers."""
+        servers = self._remote.servers
+        if self._task is not None or not self._network_allowed() or not servers.servers():
+            return False
+        policy = self._network()
+        task = BackgroundTask(lambda: fetch_models(servers, policy), self)
+        task.succeeded.connect(self._succeeded)
+        task.failed.connect(lambda error: log.warning("listing models failed: %s", error))
+        task.finished.connect(self._finished)
+        self._task, self._found = task, None
+        task.start()
+        return True
+
+    def _succeeded(self, found: object) -> None:
+        assert isinstance(found, dict)
+        for name, models in found.items():
+            if isinstance(models, list):
+                self._remote.set_models(name, models)
+        self._found = found
+
+    def _finished(self) -> None:
+        self._task = None
+        self.ended.emit(self._found)
 
 
 class ServerDialog(QDialog):
@@ -143,7 +197,8 @@ class ServersPanel(QGroupBox):
         self._network = network
         self._network_allowed = network_allowed
         self._errors: dict[str, str] = {}
-        self._task: BackgroundTask | None = None
+        self._fetcher = ModelFetcher(remote, network, network_allowed, self)
+        self._fetcher.ended.connect(self._fetched)
         self.dialog: ServerDialog | None = None
         note = QLabel(
             "Models on servers you run (llama.cpp's server, Ollama, vLLM, LM Studio): "
@@ -226,7 +281,7 @@ class ServersPanel(QGroupBox):
         self.edit_button.setEnabled(chosen)
         self.remove_button.setEnabled(chosen)
         self.use_button.setEnabled(self.selected_model() is not None)
-        self.refresh_button.setEnabled(self._task is None)
+        self.refresh_button.setEnabled(not self._fetcher.running())
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -274,46 +329,28 @@ class ServersPanel(QGroupBox):
 
     def refresh_models(self) -> bool:
         """Ask every server for its models, off the GUI thread; False when not asked."""
-        if self._task is not None:
-            return False
-        if not self._network_allowed():
-            self.rebuild()
-            self.message.setText(NETWORK_OFF)
-            return False
-        if not self._remote.servers.servers():
+        if not self._fetcher.start():
             self.rebuild()
             return False
-        servers, policy = self._remote.servers, self._network()
-        task = BackgroundTask(lambda: fetch_models(servers, policy), self)
-        task.succeeded.connect(self._fetched)
-        task.failed.connect(lambda error: self.message.setText(str(error)))
-        task.finished.connect(self._fetch_ended)
-        self._task = task
         self.message.setText("Asking your servers for their models…")
         self._update_buttons()
-        task.start()
         return True
 
     def is_fetching(self) -> bool:
-        return self._task is not None
+        return self._fetcher.running()
 
     def _fetched(self, found: object) -> None:
-        assert isinstance(found, dict)
-        for name, models in found.items():
+        self.message.setText("" if isinstance(found, dict) else "Listing the models failed.")
+        for name, models in found.items() if isinstance(found, dict) else ():
             if isinstance(models, list):
-                self._remote.set_models(name, models)
                 self._errors.pop(name, None)
             else:
                 self._errors[name] = str(models)
             server = self._remote.servers.find(name)
             if server is not None:
                 self.contacted.emit(server.host, "models", "list of models")
-        self.message.setText("")
-        self.models_changed.emit()
-
-    def _fetch_ended(self) -> None:
-        self._task = None
         self.rebuild()
+        self.models_changed.emit()
 
     def _use(self) -> None:
         key = self.selected_model()

@@ -18,14 +18,13 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from desktop.chat.profiles import ChatProfile
-from desktop.chat.remote_models import RemoteModels, fetch_models
+from desktop.chat.remote_models import RemoteModels
 from desktop.core.errors import HearthError
 from desktop.core.network import NetworkGate
 from desktop.storage.contacts import Contact, ContactLog
 from desktop.ui.chat.composer import PLACEHOLDER
 from desktop.ui.chat.controller import ChatController
-from desktop.ui.common.tasks import BackgroundTask
-from desktop.ui.models.servers import ServersPanel, add_servers_panel
+from desktop.ui.models.servers import ModelFetcher, ServersPanel, add_servers_panel
 from desktop.ui.privacy.servers import ServerContactsSection
 from desktop.ui.shell.main_window import MainWindow
 
@@ -49,7 +48,8 @@ class WindowServers(QObject):
         self._remote = remote
         self._network = network
         self._network_allowed = network_allowed
-        self._task: BackgroundTask | None = None
+        self._fetcher = ModelFetcher(remote, network, network_allowed, self)
+        self._fetcher.ended.connect(self._fetched)
         controller.reply_requested.connect(self._on_reply_requested)
         controller.profile_changed.connect(self._show_badge)
         self._show_badge(controller.profile)
@@ -111,36 +111,19 @@ class WindowServers(QObject):
 
     def fetch_models(self) -> bool:
         """With the network on, ask every server for its models (off the GUI thread)."""
-        if self._task is not None or not self._network_allowed():
-            return False
-        if not self._remote.servers.servers():
-            return False
-        servers, policy = self._remote.servers, self._network()
-        task = BackgroundTask(lambda: fetch_models(servers, policy), self)
-        task.succeeded.connect(self._fetched)
-        task.failed.connect(lambda error: log.warning("listing models failed: %s", error))
-        task.finished.connect(self._fetch_ended)
-        self._task = task
-        task.start()
-        return True
+        return self._fetcher.start()
 
     def is_fetching(self) -> bool:
-        return self._task is not None
+        return self._fetcher.running()
 
     def _fetched(self, found: object) -> None:
-        assert isinstance(found, dict)
-        for name, models in found.items():
+        for name, models in found.items() if isinstance(found, dict) else ():
             server = self._remote.servers.find(name)
             if server is not None:
                 self.record(server.host, "models", "list of models")
-            if isinstance(models, list):
-                self._remote.set_models(name, models)
-            else:
+            if not isinstance(models, list):
                 log.warning("the models of %s: %s", name, models)
         self._controller.apply_profile()  # the picker lists them
-
-    def _fetch_ended(self) -> None:
-        self._task = None
 
     # --- the pages ------------------------------------------------------------------------
 
