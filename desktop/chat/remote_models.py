@@ -11,11 +11,14 @@ Plain Python, no network, no Qt. Thread: the GUI thread's (it reads a small JSON
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from desktop.core.errors import HearthError
 from desktop.core.network import NetworkGate
 from desktop.core.servers import RemoteServer, remote_key, split_remote_key
-from desktop.storage.servers import ServerList
+
+if TYPE_CHECKING:  # the keychain (keyring) is imported only where servers are used
+    from desktop.storage.servers import ServerList
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from desktop.chat.api_server import HOST, ApiServer, serve_token
 from desktop.chat.profiles import ChatProfile, make_profiles
 from desktop.chat.serve_backend import ServeBackend
 from desktop.core.errors import HearthError
@@ -27,6 +27,9 @@ from desktop.paths import AppPaths
 from desktop.storage.keychain import Keychain
 from desktop.ui.common.tasks import run_and_wait
 from desktop.ui.privacy.serve import ServeSection
+
+if TYPE_CHECKING:
+    from desktop.chat.api_server import ApiServer
 
 log = logging.getLogger(__name__)
 OFF = "Off."
@@ -49,7 +52,7 @@ class WindowServe(QObject):
         self._make_backend = make_backend
         self._token = token
         self.port = port
-        self._server: ApiServer | None = None
+        self._server: ApiServer | None = None  # serving (or starting to)
         self._thread: threading.Thread | None = None
         self.status = OFF
         self._ended.connect(self._on_ended, Qt.ConnectionType.QueuedConnection)
@@ -65,6 +68,8 @@ class WindowServe(QObject):
             self.stop()
 
     def start(self) -> None:
+        from desktop.chat.api_server import HOST, ApiServer  # the HTTP server: only when used
+
         try:
             token, created, kept = run_and_wait(self._token)  # the keychain may ask
         except HearthError as error:
@@ -84,7 +89,7 @@ class WindowServe(QObject):
         )
         self._thread.start()
 
-    def _run(self, server: ApiServer, backend: ServeBackend) -> None:
+    def _run(self, server: ApiServer, backend: ServeBackend) -> None:  # the server's thread
         reason = ""
         try:
             backend.preload()
@@ -135,9 +140,15 @@ def window_serve(
 
     return WindowServe(
         lambda: ServeBackend(make_profiles(paths), load),
-        lambda: serve_token(Keychain()),
+        lambda: _token(Keychain()),
         parent=parent,
     )
+
+
+def _token(keychain: Keychain) -> tuple[str, bool, bool]:
+    from desktop.chat.api_server import serve_token
+
+    return serve_token(keychain)
 
 
 def serve_section(serve: WindowServe) -> ServeSection:
