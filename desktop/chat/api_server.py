@@ -153,8 +153,7 @@ class ApiServer:
         except OSError as error:
             listening.close()
             raise PortTakenError(
-                f"Port {self.port} of {HOST} is taken ({error.strerror or error}); choose "
-                "another one (--port)."
+                f"Port {self.port} of {HOST} is taken ({error.strerror or error})."
             ) from error
         config = uvicorn.Config(self.app, host=HOST, port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)

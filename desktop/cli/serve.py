@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
-    from desktop.chat.api_server import HOST, ApiServer, serve_token
+    from desktop.chat.api_server import HOST, ApiServer, PortTakenError, serve_token
     from desktop.chat.serve_backend import ServeBackend
 
     profiles = make_profiles(paths)
@@ -53,7 +53,10 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         else:
             print("Token: the one shown when it was made (`--new-token` makes another).", file=out)
         out.flush()
-        ApiServer(backend, token, args.port).run()
+        try:
+            ApiServer(backend, token, args.port).run()
+        except PortTakenError as error:
+            raise PortTakenError(f"{error} Choose another one with --port.") from error
     finally:
         backend.close()
     return 0

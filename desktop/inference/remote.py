@@ -143,7 +143,7 @@ class RemoteEngine:
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return (
                 f"The server {name} refused Hearth's API key ({error.status_code}); set the right "
-                f"one in Models → Servers → Edit…, or with `hearth servers add {name} {url} "
+                f"one in Models → Your servers → Edit…, or with `hearth servers add {name} {url} "
                 "--api-key-env VAR`."
             )
         if isinstance(error, openai.NotFoundError) and not self.model:

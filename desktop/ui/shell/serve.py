@@ -94,8 +94,8 @@ class WindowServe(QObject):
         try:
             backend.preload()
             server.run()
-        except HearthError as error:
-            reason = str(error)
+        except HearthError as error:  # a taken port, a model that would not load
+            reason = f"{error} Not serving."
         except Exception as error:
             log.exception("the API server failed")
             reason = f"The API stopped: {error}"
