@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 HEADLESS = {"ask", "search", "export", "import", "--self-test", "--version", "-h", "--help"}
-HEADLESS |= {"models", "bench", "key", "servers", "docs", "adapters", "teach"}
+HEADLESS |= {"models", "bench", "key", "servers", "serve", "docs", "adapters", "teach"}
 PROBE = "__probe-model"  # the frozen app's child process that trial-loads a model
 NO_WINDOW = 2  # the exit code when the window cannot start here (no display, missing libraries)
 ENGINE_HOST = "__engine-host"  # the frozen app's child process that runs the engines

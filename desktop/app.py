@@ -22,11 +22,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import __version__
 from desktop.chat.profiles import ChatProfiles, make_profiles
+from desktop.chat.remote_models import RemoteModels, remote_label
 from desktop.cli.args import HearthParser, ctx_type, threads_type
+from desktop.cli.servers import server_list
 from desktop.cli.vault import make_vault
 from desktop.core.appearance import Appearance, Behaviour
 from desktop.core.errors import DatabaseError
+from desktop.core.network import LiveNetworkPolicy
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
+from desktop.core.servers import split_remote_key
 from desktop.core.types import GenerationParams, ModelDescription
 from desktop.documents.searcher import DocumentSearcher
 from desktop.inference.bench_results import BenchResults
@@ -48,6 +52,8 @@ from desktop.storage.preferences import Preferences
 from desktop.storage.vault import Unlocked, recovery_key_for
 from desktop.storage.wipe import WipeReport, WipeTargets, wipe_all_data
 from desktop.ui.common.theme import Theme
+from desktop.ui.privacy.dialog import PrivacyDialog, PrivacyState
+from desktop.ui.shell.serve import serve_section, window_serve
 from desktop.ui.shell.single_instance import (
     InstanceServer,
     bring_to_front,
@@ -78,16 +84,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def make_engine_factory(
-    registry: EngineRegistry | None = None, verified: Path | None = None
+    registry: EngineRegistry | None = None,
+    verified: Path | None = None,
+    remote: Callable[[str, str], Engine] | None = None,
 ) -> tuple[Callable[[Path], Engine], Callable[[Path, Engine, float], ModelDescription]]:
     """The engine factory and describer the inference worker needs, over one registry.
 
-    `verified`: where the built-in model's checked checksum is kept between runs.
+    `verified`: where the built-in model's checked checksum is kept between runs;
+    `remote(server, model)`: the engine of a model on the user's server ("server:NAME:MODEL").
     """
     chosen = registry or EngineRegistry()
     records = None if verified is None else verified_records(verified)
 
     def create_engine(path: Path) -> Engine:
+        parts = split_remote_key(str(path))
+        if parts is not None and remote is not None:
+            return remote(*parts)  # built on the worker thread: the keychain is read there
         # The built-in model's checksum is checked here, on the worker thread.
         if path.name == FILE_NAME:
             verify_file(path, records)
@@ -96,6 +108,17 @@ def make_engine_factory(
         return HostedEngine(chosen.chat_format, chosen.model_type_hint, inspections=kept)
 
     def describe_model(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
+        parts = split_remote_key(str(path))
+        if parts is not None:
+            return ModelDescription(
+                path=str(path),
+                name=remote_label(parts[1], parts[0]),
+                engine=engine.info.name,
+                architecture="on your server",
+                context_length=engine.n_ctx,
+                n_ctx=engine.n_ctx,
+                load_time_s=load_time_s,
+            )
         return describe(chosen.inspect(path), engine, load_time_s)
 
     return create_engine, describe_model
@@ -294,11 +317,10 @@ def _open_privacy(
     paths: AppPaths,
     opened: OpenedStore,
     delete_all_data: Callable[[bool], None],
-) -> None:
+) -> PrivacyDialog:
     """The Privacy page over the window, with its actions bound to this session's vault."""
     from desktop.ui.common.tasks import run_and_wait
     from desktop.ui.privacy.contacts import ContactsSection
-    from desktop.ui.privacy.dialog import PrivacyDialog, PrivacyState
 
     unlocked = opened.unlocked
     key = None if unlocked is None else unlocked.db_key
@@ -319,6 +341,7 @@ def _open_privacy(
     )
     dialog.delete_confirmed.connect(delete_all_data)
     dialog.show()
+    return dialog
 
 
 def wipe_targets(paths: AppPaths, include_models: bool = False) -> WipeTargets:
@@ -386,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.ui.shell.app_window import build_main_window, keep_conversations
     from desktop.ui.shell.documents import attach_documents, no_documents
     from desktop.ui.shell.pages import Pages
+    from desktop.ui.shell.servers import WindowServers
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -407,12 +431,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_type_hint=args.model_type,
         inspections=InspectionCache(paths.model_inspections_path),
     )
-    factory, describer = make_engine_factory(registry, paths.verified_models_path)
+    from desktop.cli.servers import engine_by_name
+
+    factory, describer = make_engine_factory(
+        registry, paths.verified_models_path, engine_by_name(paths)
+    )
     inference = InferenceThread(factory, describe=describer)
     inference.start()
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
     store, store_error = opened.store, opened.error
     profiles = window_profiles(paths, args)
+    profiles.remote = RemoteModels(server_list(paths))
     documents_store = None if store is None else DocumentStore(store.db)
     controller = ChatController(
         inference,
@@ -450,6 +479,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         downloads,
         collection_choices=choices,
     )
+    servers = WindowServers(
+        window,
+        controller,
+        profiles.remote,
+        network=lambda: LiveNetworkPolicy(lambda: Preferences.load(paths.config_dir).network),
+        network_allowed=lambda: Preferences.load(paths.config_dir).network_allowed,
+    )
+    pages.servers = servers
+    servers.fetch_models()
+    serve = window_serve(paths, factory, window)
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
@@ -507,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         closed.append(True)
         downloads.manager.shutdown()  # the partial file is kept for the next start
         inference.stop()  # joins the inference thread
+        serve.stop()  # and the API's, if it serves
         if documents is not None:
             documents.stop()  # joins the indexing thread (its files done are saved)
         controller.save_partial_reply()
@@ -538,7 +578,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     install_tray(app, window, Behaviour.load(paths.settings_path), save_behaviour)
     window.quit_requested.connect(quit_app)
-    window.privacy_requested.connect(lambda: _open_privacy(window, paths, opened, delete_all_data))
+
+    def open_privacy() -> None:
+        dialog = _open_privacy(window, paths, opened, delete_all_data)
+        dialog.add_section(servers.privacy_section())
+        dialog.add_section(serve_section(serve))
+
+    window.privacy_requested.connect(open_privacy)
     app.aboutToQuit.connect(shut_down)
     _quit_on_sigint(app, quit_app)
     code = app.exec()

@@ -23,8 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from desktop.chat.remote_models import RemoteModels
 from desktop.core.assistants import Assistant
 from desktop.core.errors import HearthError
+from desktop.core.servers import split_remote_key
 from desktop.core.settings import GenerationSettings, settings_from_dict
 from desktop.core.types import LoadOptions
 from desktop.inference.embedded import find_embedded_model
@@ -77,8 +79,11 @@ class ChatProfiles:
         override_model: Path | None = None,
         base_settings: GenerationSettings | None = None,
         session_settings: Mapping[str, Any] | None = None,
+        remote: RemoteModels | None = None,
     ) -> None:
         self.library = library
+        #: The user's servers and their models (None: servers are not offered).
+        self.remote = remote
         self.assistants = assistants
         #: A model given on the command line: used when a conversation names none.
         self.override_model = override_model
@@ -90,6 +95,9 @@ class ChatProfiles:
         problems: list[str] = []
         assistant = self._assistant(assistant_id, problems)
         wanted = model_key or (assistant.model if assistant is not None else None)
+        remote = self._remote(wanted, assistant_id, problems)
+        if remote is not None:
+            return remote
         entry = self._entry(wanted, problems) if wanted else None
         if entry is None and self.override_model is not None:
             path = self.override_model
@@ -127,9 +135,30 @@ class ChatProfiles:
         settings = self._layered(base, assistant, None)
         return ChatProfile(assistant, key, None, name, settings, " ".join(problems) or None)
 
+    def _remote(
+        self, key: str | None, assistant_id: str | None, problems: list[str]
+    ) -> ChatProfile | None:
+        """The profile of a server's model, or None (with a problem when its server is gone)."""
+        parts = split_remote_key(key)
+        if parts is None or key is None:
+            return None
+        found = None if self.remote is None else self.remote.find(key)
+        if found is None or self.remote is None:
+            problems.append(f"This chat's server ({parts[0]}) is gone; the default model is used.")
+            return None
+        server, model = found
+        self.remote.remember(server.name, model)  # listed in the picker before any request
+        profile = self.resolve_remote(
+            assistant_id, key, model, server.context_length or self._base.context_length
+        )
+        problem = " ".join([*problems, profile.problem or ""]).strip() or None
+        return replace(profile, model_path=Path(key), problem=problem)
+
     def model_choices(self) -> list[tuple[str, str]]:
-        """(key, label) of every usable model, in the library's order."""
+        """(key, label) of every usable model, in the library's order, then the servers'."""
         choices = [(e.key, e.path.stem) for e in self.library.entries() if e.usable]
+        if self.remote is not None:
+            choices += self.remote.choices()
         override = self.override_model
         if override is not None and all(key != str(override) for key, _ in choices):
             choices.append((str(override), override.stem))

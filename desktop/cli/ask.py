@@ -371,6 +371,11 @@ def _ask_remote(
     hits = _passages(args, prompt, paths, store)
     profile, engine, load_time = start_remote(args, paths, server, model)
     stack.callback(engine.close)
+    if store is not None:  # the Privacy page lists what went to each server
+        from desktop.storage.contacts import ContactLog
+        from desktop.storage.conversations import derive_title
+
+        ContactLog(store.db).record(server.host, "chat", derive_title(prompt))
     return _answer(args, out, prompt, engine, profile, store, load_time, hits)
 
 

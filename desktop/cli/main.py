@@ -126,6 +126,10 @@ def _run(
         from desktop.cli import teach as cli_teach
 
         return cli_teach.run(args, out, paths)
+    if args.command == "serve":
+        from desktop.cli import serve as cli_serve
+
+        return cli_serve.run(args, out, paths)
     if args.command == "key":
         from desktop.cli import key as cli_key
 

@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _servers_parser(sub)
     _adapters_parser(sub)
     _teach_parser(sub)
+    _serve_parser(sub)
     from desktop.cli import docs as cli_docs  # light: its work is imported when it runs
 
     cli_docs.add_parser(sub)
@@ -235,6 +236,24 @@ def _teach_parser(sub: Any) -> None:
     teach.add_argument("--out", required=True, help="the new adapter's name")
     teach.add_argument("--epochs", type=cli_args.whole(1, 20, "epochs"), default=3)
     teach.add_argument("--threads", type=cli_args.threads_type, default=None)
+
+
+def _serve_parser(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve", help="an OpenAI-compatible API on 127.0.0.1 for your own tools (Ctrl+C stops)"
+    )
+    serve.add_argument(
+        "--port", type=cli_args.whole(1024, 65535, "port"), default=8765, help="default: 8765"
+    )
+    serve.add_argument(
+        "--model",
+        dest="serve_model",
+        metavar="NAME",
+        help="the model loaded first (default: yours)",
+    )
+    serve.add_argument(
+        "--new-token", action="store_true", help="make a new bearer token (the old one stops)"
+    )
 
 
 def _key_parser(sub: Any) -> None:

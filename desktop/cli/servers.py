@@ -12,11 +12,13 @@ import argparse
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from desktop.core.errors import HearthError, KeychainError
+from desktop.core.network import LiveNetworkPolicy
 from desktop.core.servers import RemoteServer, ServerError, check_server
 from desktop.core.settings import DEFAULT_CONTEXT
 from desktop.paths import AppPaths
@@ -96,7 +98,20 @@ def remote_engine(server: RemoteServer, model: str, paths: AppPaths) -> RemoteEn
     except HearthError as error:  # no usable keychain: try without a key
         log.warning("no API key for %s: %s", server.name, error)
         key = None
-    return RemoteEngine(server, model, key, Preferences.load(paths.config_dir).network)
+    policy = LiveNetworkPolicy(lambda: Preferences.load(paths.config_dir).network)
+    return RemoteEngine(server, model, key, policy)
+
+
+def engine_by_name(paths: AppPaths) -> Callable[[str, str], RemoteEngine]:
+    """(server name, model) -> the engine of that model: the window's remote engines."""
+
+    def build(name: str, model: str) -> RemoteEngine:
+        server = server_list(paths).find(name)
+        if server is None:
+            raise ServerError(f'There is no server "{name}" any more; choose another model.')
+        return remote_engine(server, model, paths)
+
+    return build
 
 
 def start_remote(

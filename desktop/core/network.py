@@ -7,7 +7,9 @@ page's setting is the single gate, and "off" stays provably off.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from desktop.core.errors import HearthError
 
@@ -28,3 +30,20 @@ class NetworkPolicy:
             raise NetworkDisabledError(
                 f"{purpose} needs the network, which is turned off in Privacy. Nothing was sent."
             )
+
+
+class NetworkGate(Protocol):
+    """Anything that says whether the network may be used now (`require` raises if not)."""
+
+    def require(self, purpose: str) -> None: ...
+
+
+class LiveNetworkPolicy:
+    """The switch as it is at each request (`read` gives the saved policy): a connection
+    kept open by a long-lived object stops being used as soon as the switch is turned off."""
+
+    def __init__(self, read: Callable[[], NetworkPolicy]) -> None:
+        self._read = read
+
+    def require(self, purpose: str) -> None:
+        self._read().require(purpose)

@@ -14,9 +14,24 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from desktop.core.errors import HearthError
-from desktop.core.network import NetworkPolicy
+from desktop.core.network import NetworkGate
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+#: A model on a server is chosen by the key "server:NAME:MODEL" (a conversation keeps it).
+KEY_PREFIX = "server:"
+
+
+def remote_key(server: str, model: str) -> str:
+    """The model key of `model` on the server named `server`."""
+    return f"{KEY_PREFIX}{server}:{model}"
+
+
+def split_remote_key(key: str | None) -> tuple[str, str] | None:
+    """(server name, model) of a "server:NAME:MODEL" key, else None (a local model)."""
+    if not key or not key.startswith(KEY_PREFIX):
+        return None
+    name, _, model = key[len(KEY_PREFIX) :].partition(":")
+    return (name, model) if name and model else None
 
 
 class ServerError(HearthError):
@@ -71,7 +86,7 @@ def check_server(name: str, base_url: str, allow_http: bool = False) -> RemoteSe
     return server
 
 
-def check_contact(server: RemoteServer, policy: NetworkPolicy) -> None:
+def check_contact(server: RemoteServer, policy: NetworkGate) -> None:
     """Raise unless Hearth may send a request to `server` now."""
     policy.require(f"The server {server.name} ({server.host})")
     if urlsplit(server.base_url).scheme == "http" and not server.loopback and not server.allow_http:

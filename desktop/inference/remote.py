@@ -22,8 +22,8 @@ from typing import Any
 import openai
 
 from desktop.core.errors import GenerationError, ModelLoadError
-from desktop.core.network import NetworkPolicy
-from desktop.core.servers import RemoteServer, check_contact
+from desktop.core.network import NetworkGate
+from desktop.core.servers import RemoteServer, ServerError, check_contact
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, Usage
 
@@ -42,7 +42,7 @@ class RemoteEngine:
         server: RemoteServer,
         model: str,
         api_key: str | None,
-        policy: NetworkPolicy,
+        policy: NetworkGate,
         timeout_s: float = TIMEOUT_S,
     ) -> None:
         self.server = server
@@ -63,12 +63,11 @@ class RemoteEngine:
         self, path: Path, options: LoadOptions, progress: ProgressCallback | None = None
     ) -> None:
         """Check that the server answers and has the model; `path` is not used."""
-        check_contact(self.server, self._policy)
         self._n_ctx = self.server.context_length or options.n_ctx
         try:
-            ids = [entry.id for entry in self._client.models.list()]
-        except openai.OpenAIError as error:
-            raise ModelLoadError(self._explain(error)) from error
+            ids = self.model_ids()
+        except ServerError as error:
+            raise ModelLoadError(str(error)) from error
         if self.model not in ids:
             names = ", ".join(ids) or "none"
             raise ModelLoadError(
@@ -76,6 +75,14 @@ class RemoteEngine:
             )
         if progress is not None:
             progress(1.0)
+
+    def model_ids(self) -> list[str]:
+        """The models the server offers (one request, after the network switch)."""
+        check_contact(self.server, self._policy)
+        try:
+            return [entry.id for entry in self._client.models.list()]
+        except openai.OpenAIError as error:
+            raise ServerError(self._explain(error)) from error
 
     @property
     def n_ctx(self) -> int:
@@ -136,8 +143,11 @@ class RemoteEngine:
         if isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             return (
                 f"The server {name} refused Hearth's API key ({error.status_code}); set the right "
-                f"one with `hearth servers add {name} {url} --api-key-env VAR`."
+                f"one in Models → Your servers → Edit…, or with `hearth servers add {name} {url} "
+                "--api-key-env VAR`."
             )
+        if isinstance(error, openai.NotFoundError) and not self.model:
+            return f"The server {name} has no OpenAI-compatible API at {url}."
         if isinstance(error, openai.NotFoundError):
             return f'The server {name} has no model "{self.model}" (or no API at {url}).'
         if isinstance(error, openai.RateLimitError):
@@ -174,3 +184,14 @@ def _root(error: BaseException) -> BaseException:
     while seen.__cause__ is not None or seen.__context__ is not None:
         seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
     return seen
+
+
+def list_models(
+    server: RemoteServer, api_key: str | None, policy: NetworkGate, timeout_s: float = 15.0
+) -> list[str]:
+    """The models `server` offers, or `ServerError`/`NetworkDisabledError` saying why not."""
+    engine = RemoteEngine(server, "", api_key, policy, timeout_s)
+    try:
+        return engine.model_ids()
+    finally:
+        engine.close()

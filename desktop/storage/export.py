@@ -54,6 +54,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 from desktop.core.errors import ConversationImportError, DatabaseDamagedError, HearthError
 from desktop.core.files import write_private_file
+from desktop.core.servers import split_remote_key
 from desktop.storage.conversations import (
     ROLES,
     STATUSES,
@@ -146,6 +147,9 @@ def _every(store: ConversationStore, conv: Conversation) -> list[StoredMessage]:
 def _model_name(model_path: str | None) -> str | None:
     if not model_path:
         return None
+    remote = split_remote_key(model_path)
+    if remote is not None:  # the conversation went to the user's server: said in every format
+        return f"{remote[1]} on your server {remote[0]}"
     return "the built-in model" if model_path == "embedded" else Path(model_path).stem
 
 

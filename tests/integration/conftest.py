@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run straight from a checkout, before `pip install -e`
     sys.path.insert(0, str(ROOT))
 
+from desktop.core.servers import RemoteServer  # noqa: E402
 from desktop.core.types import LoadOptions  # noqa: E402
 from desktop.inference.ctransformers_engine import CTransformersEngine  # noqa: E402
 from desktop.inference.inspect import inspect_model  # noqa: E402
@@ -57,3 +58,17 @@ def gpt2_engine(tiny_gpt2_ggml: Path) -> Iterator[CTransformersEngine]:
     engine = _load(tiny_gpt2_ggml)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def served(embedded_model: Path) -> Iterator[RemoteServer]:
+    """The user's own server on 127.0.0.1 (llama_cpp.server with the built-in model, API key
+    `llama_server.KEY`), shared by the tests of servers."""
+    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python's server extra is missing")
+    from tests.integration.llama_server import free_port, start_server
+
+    port = free_port()
+    server = start_server(embedded_model, port)
+    yield RemoteServer("here", f"http://127.0.0.1:{port}/v1")
+    server.kill()
+    server.wait()

@@ -5,11 +5,9 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,43 +19,13 @@ from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken
 from desktop.inference.remote import RemoteEngine
 from desktop.storage.preferences import Preferences
+from tests.integration.llama_server import KEY, free_port, start_server
 
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python's server extra is not installed")
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "test-key-123"
 QUESTION = [ChatMessage("user", "What is the capital of France?")]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(model: Path, port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
-    command += ["--model_alias", "smollm", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--n_ctx", "2048", "--n_threads", "2", "--api_key", KEY]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return server
-        time.sleep(0.2)
-    server.kill()
-    raise AssertionError("the server did not start")
-
-
-@pytest.fixture(scope="module")
-def served(embedded_model: Path) -> Iterator[RemoteServer]:
-    port = free_port()
-    server = start_server(embedded_model, port)
-    yield RemoteServer("here", f"http://127.0.0.1:{port}/v1")
-    server.kill()
-    server.wait()
 
 
 def engine(server: RemoteServer, key: str | None = KEY, model: str = "smollm") -> RemoteEngine:

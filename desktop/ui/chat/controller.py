@@ -38,6 +38,8 @@ Signals for the view:
     left_out_changed(int)                    this many messages at the top are not sent
     model_load_crashed(str)                  the engine crashed loading this model (its key)
     collections_changed(list[int])           the document collections this chat answers from
+    reply_requested(str, object)             a reply was asked of the model `key` (for the
+                                             conversation id, None when not saved)
 
 With `documents` and chosen collections (`set_collections`), the question of each reply
 carries a `DocumentQuery`: the inference thread searches those collections by words and
@@ -123,6 +125,7 @@ class ChatController(QObject):
     left_out_changed = Signal(int)
     model_load_crashed = Signal(str)
     collections_changed = Signal(list)
+    reply_requested = Signal(str, object)
 
     def __init__(
         self,
@@ -757,6 +760,7 @@ class ChatController(QObject):
         self._set_phase(ReplyPhase.STREAMING)
         self.generation_started.emit()
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
+        self.reply_requested.emit(self.model_key or "", self.conversation_id)
         if request.query is not None:
             self._inference.generate_grounded_requested.emit(
                 self._active_id, request.messages, self._params, request.pinned, request.query

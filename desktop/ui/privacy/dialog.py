@@ -142,6 +142,7 @@ class PrivacyDialog(QDialog):
         column.addWidget(self._network())
         if contacts is not None:  # the log of hosts contacted (`contacts.ContactsSection`)
             column.addWidget(contacts)
+        self._sections = column  # `add_section` puts more before the deletion
         column.addWidget(self._deletion())
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -179,6 +180,10 @@ class PrivacyDialog(QDialog):
         height += buttons.sizeHint().height() + margins.top() + margins.bottom() + 12
         self.resize(width, min(height, area.height() * 9 // 10))
 
+    def add_section(self, section: QWidget) -> None:
+        """Another section (e.g. the user's servers), shown above "Delete all my data"."""
+        self._sections.insertWidget(self._sections.indexOf(self._network_box) + 1, section)
+
     # --- sections ----------------------------------------------------------------------
 
     def _where(self, paths: AppPaths) -> QGroupBox:
@@ -209,13 +214,15 @@ class PrivacyDialog(QDialog):
 
     def _network(self) -> QGroupBox:
         box = QGroupBox("Network")
+        self._network_box = box
         column = QVBoxLayout(box)
         self.network_box = QCheckBox("Allow Hearth to use the network")
         self.network_box.setChecked(self._preferences.network_allowed)
         self.network_box.toggled.connect(self._on_network_toggled)
         note = QLabel(
-            "Off by default. While it is off, Hearth contacts no other computer. On, it lets "
-            "you download models (Models → Download…); each host contacted is listed below."
+            "Off by default. While it is off, Hearth contacts no other computer. On, it reaches "
+            "only what you ask for: model downloads (Models → Download…) and the servers you "
+            "added; each host contacted is listed below."
         )
         note.setWordWrap(True)
         column.addWidget(self.network_box)

@@ -1,5 +1,5 @@
-"""The chat window's header: title, the assistant and model pickers, the Not saving badge,
-Privacy, Search, New chat and the menu ("⋯").
+"""The chat window's header: title, the assistant and model pickers, the On server and Not
+saving badges, Privacy, Search, New chat and the menu ("⋯").
 
 Below `COMPACT_WIDTH` it folds: the title goes, Privacy and Search leave for the menu
 (where they always are too), and the pickers shrink with their text elided, so every
@@ -46,6 +46,9 @@ class Header(QFrame):
         for picker in (self.assistant_picker, self.model_picker):
             picker.hide()  # shown once there are choices (`set_choices`)
             picker.setMinimumContentsLength(6)
+        self.remote_badge = QLabel()  # "On server NAME": this chat's model runs elsewhere
+        self.remote_badge.setObjectName("remoteBadge")
+        self.remote_badge.hide()
         self.not_saving_badge = _button("Not saving", "")
         self.not_saving_badge.setObjectName("notSavingBadge")
         self.not_saving_badge.hide()
@@ -67,6 +70,7 @@ class Header(QFrame):
         row.addWidget(self.model_picker)
         row.addStretch(1)
         for widget in (
+            self.remote_badge,
             self.not_saving_badge,
             self.privacy_button,
             self.search_button,
@@ -115,6 +119,7 @@ class Header(QFrame):
             for widget in (
                 self.assistant_picker,
                 self.model_picker,
+                self.remote_badge,
                 self.not_saving_badge,
                 self.new_chat_button,
                 self.menu_button,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported when first opened: they are not needed to start th
     from desktop.ui.assistants.page import AssistantsPage
     from desktop.ui.models.downloads import DownloadServices
     from desktop.ui.models.page import ModelsPage
+    from desktop.ui.shell.servers import WindowServers
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class Pages:
         self._bench_results = bench_results
         self.models: ModelsPage | None = None
         self.assistants: AssistantsPage | None = None
+        #: The user's servers: a section of the Models page when set.
+        self.servers: WindowServers | None = None
         self._slot = controller.model_slot
         self._slot.changed.connect(self._on_model_state)
         controller.profile_changed.connect(self._show_assistant)
@@ -102,6 +105,8 @@ class Pages:
             page.unload_requested.connect(self._controller.unload_model)
             page.settings_saved.connect(lambda _key: self._controller.apply_profile())
             page.library_changed.connect(self._controller.apply_profile)
+            if self.servers is not None:
+                self.servers.attach_models_page(page)
             self.models = page
             self._show_loaded()
         return page

@@ -35,6 +35,8 @@ QStatusBar QLabel#onlineDot { color: $online; padding: 0 0 0 6px; }
 QPushButton#notSavingBadge { background: $warning_back; color: $warning_text;
     border: 1px solid $warning_border; border-radius: 11px; padding: 3px 10px;
     font-size: $fs_small; font-weight: 600; }
+QLabel#remoteBadge { border: 1px solid $border; border-radius: 11px; padding: 3px 10px;
+    font-size: $fs_small; font-weight: 600; }
 QPushButton#notSavingBadge:focus { border: 2px solid $focus; padding: 2px 9px; }
 #userBubble { background: $user_bubble; border-radius: 16px; }
 #userBubble[highlighted="true"] { background: $highlight; }

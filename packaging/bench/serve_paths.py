@@ -1,0 +1,145 @@
+"""Time to first token and tokens/s of one question through each path, in the same run:
+
+- direct: llama-cpp-python's `create_chat_completion` in this process (the baseline);
+- remote: Hearth's `RemoteEngine` against `python -m llama_cpp.server` on 127.0.0.1;
+- serve:  the official `openai` client against `hearth serve` (Hearth's engine host).
+
+Interleaved rounds, medians printed. The built-in model, greedy, 2 threads each.
+
+    .venv/bin/python packaging/bench/serve_paths.py [--rounds 3] [--tokens 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from desktop.core.network import NetworkPolicy  # noqa: E402
+from desktop.core.servers import RemoteServer  # noqa: E402
+from desktop.core.types import ChatMessage, GenerationParams, LoadOptions  # noqa: E402
+from desktop.inference.embedded import find_embedded_model  # noqa: E402
+from desktop.inference.engine import CancelToken  # noqa: E402
+from desktop.inference.remote import RemoteEngine  # noqa: E402
+from tests.integration.llama_server import KEY, free_port, start_server  # noqa: E402
+
+QUESTION = "Tell me about the history of Paris."
+
+
+def timed(pieces: Iterator[str]) -> tuple[float, float]:
+    """(time to first piece in s, pieces per s after the first)."""
+    start = time.perf_counter()
+    first, count = None, 0
+    for _piece in pieces:
+        count += 1
+        if first is None:
+            first = time.perf_counter() - start
+    total = time.perf_counter() - start
+    assert first is not None
+    return first, (count - 1) / max(total - first, 1e-9)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=128)
+    args = parser.parse_args()
+    import llama_cpp
+    import openai
+
+    model = find_embedded_model()
+    direct = llama_cpp.Llama(str(model), n_ctx=2048, n_threads=2, verbose=False)
+
+    def run_direct() -> Iterator[str]:
+        stream = direct.create_chat_completion(
+            [{"role": "user", "content": QUESTION}],
+            max_tokens=args.tokens,
+            temperature=0.0,
+            stream=True,
+        )
+        for chunk in stream:
+            text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+            if text:
+                yield text
+
+    port = free_port()
+    server = start_server(model, port)
+    remote = RemoteEngine(
+        RemoteServer("bench", f"http://127.0.0.1:{port}/v1"), "smollm", KEY, NetworkPolicy(True)
+    )
+    remote.load(Path("unused"), LoadOptions())
+    params = GenerationParams(max_tokens=args.tokens, temperature=0.0, seed=1)
+
+    def run_remote() -> Iterator[str]:
+        return remote.stream([ChatMessage("user", QUESTION)], params, CancelToken())
+
+    serve_port = free_port()
+    data = tempfile.mkdtemp(prefix="hearth-bench-")
+    env = {
+        **os.environ,
+        "HEARTH_DATA_DIR": data,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    hearth = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "serve", "--port", str(serve_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert hearth.stdout is not None
+    hearth.stdout.readline()
+    token = hearth.stdout.readline().rsplit(" ", 1)[1].strip()
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{serve_port}/v1", api_key=token)
+    name = client.models.list().data[0].id
+
+    def run_serve() -> Iterator[str]:
+        stream = client.chat.completions.create(
+            model=name,
+            messages=[{"role": "user", "content": QUESTION}],
+            max_tokens=args.tokens,
+            temperature=0.0,
+            stream=True,
+        )
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
+    paths: dict[str, Callable[[], Iterator[str]]] = {
+        "direct llama-cpp-python": run_direct,
+        "RemoteEngine -> llama_cpp.server": run_remote,
+        "openai client -> hearth serve": run_serve,
+    }
+    results: dict[str, list[tuple[float, float]]] = {key: [] for key in paths}
+    try:
+        for run in paths.values():  # a warm-up of each
+            timed(run())
+        for _round in range(args.rounds):
+            for name_, run in paths.items():
+                results[name_].append(timed(run()))
+    finally:
+        remote.close()
+        server.kill()
+        hearth.terminate()
+        hearth.wait(20)
+    base = statistics.median(r[1] for r in results["direct llama-cpp-python"])
+    for name_, rows in results.items():
+        first = statistics.median(r[0] for r in rows) * 1000
+        rate = statistics.median(r[1] for r in rows)
+        print(
+            f"{name_:34s} first token {first:6.0f} ms  {rate:6.1f} pieces/s  ({rate / base:.2f}x)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
