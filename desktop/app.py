@@ -23,7 +23,7 @@ from desktop import __version__
 from desktop.chat.profiles import ChatProfiles, make_profiles
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.vault import make_vault
-from desktop.core.appearance import Appearance, Behaviour
+from desktop.core.appearance import Appearance, Behaviour, read_settings
 from desktop.core.errors import DatabaseError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.core.types import GenerationParams, ModelDescription
@@ -32,6 +32,7 @@ from desktop.inference.embedded import FILE_NAME, verified_records, verify_file
 from desktop.inference.engine import Engine
 from desktop.inference.host.client import HostedEngine
 from desktop.inference.inspection_cache import InspectionCache
+from desktop.inference.kv_disk import DEFAULT_DISK_BUDGET, KeptStates
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
@@ -74,11 +75,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def make_engine_factory(
-    registry: EngineRegistry | None = None, verified: Path | None = None
+    registry: EngineRegistry | None = None,
+    verified: Path | None = None,
+    kept_states: KeptStates | None = None,
 ) -> tuple[Callable[[Path], Engine], Callable[[Path, Engine, float], ModelDescription]]:
     """The engine factory and describer the inference worker needs, over one registry.
 
-    `verified`: where the built-in model's checked checksum is kept between runs.
+    `verified`: where the built-in model's checked checksum is kept between runs;
+    `kept_states`: where conversations' model states are kept on disk, once there is a key.
     """
     chosen = registry or EngineRegistry()
     records = None if verified is None else verified_records(verified)
@@ -89,7 +93,12 @@ def make_engine_factory(
             verify_file(path, records)
         chosen.inspect(path)  # refuses a file no engine can run before a process starts
         kept = chosen.inspections.path
-        return HostedEngine(chosen.chat_format, chosen.model_type_hint, inspections=kept)
+        return HostedEngine(
+            chosen.chat_format,
+            chosen.model_type_hint,
+            inspections=kept,
+            disk_states=None if kept_states is None else kept_states.config,
+        )
 
     def describe_model(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
         return describe(chosen.inspect(path), engine, load_time_s)
@@ -316,7 +325,17 @@ def wipe_targets(paths: AppPaths, include_models: bool = False) -> WipeTargets:
         paths.models_dir,
         include_models,
         cache_dir=paths.cache_dir,
+        states_dir=paths.states_dir,
     )
+
+
+def kept_states_budget(paths: AppPaths) -> int:
+    """Disk for conversations' kept model states: `kept_states_mb` in settings.json
+    (1024 when missing; 0 keeps none)."""
+    value = read_settings(paths.settings_path).get("kept_states_mb")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value * 1024 * 1024
+    return DEFAULT_DISK_BUDGET
 
 
 def _report_wipe(window: QWidget, report: WipeReport) -> None:
@@ -392,10 +411,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_type_hint=args.model_type,
         inspections=InspectionCache(paths.model_inspections_path),
     )
-    factory, describer = make_engine_factory(registry, paths.verified_models_path)
+    kept_states = KeptStates(paths.states_dir, kept_states_budget(paths))
+    factory, describer = make_engine_factory(registry, paths.verified_models_path, kept_states)
     inference = InferenceThread(factory, describe=describer)
     inference.start()
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
+    if opened.unlocked is not None and opened.store is not None:
+        kept_states.unlock(opened.unlocked.db_key)
     store, store_error = opened.store, opened.error
     profiles = window_profiles(paths, args)
     documents_store = None if store is None else DocumentStore(store.db)
@@ -406,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         store=store,
         profiles=profiles,
         search_documents=None if documents_store is None else documents_store.search,
+        forget_states=kept_states.forget,
     )
     # Protecting later can help unless the store is held by another process.
     window = build_main_window(
@@ -449,6 +472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             again.store.db.close()
             return
         opened = again
+        if again.unlocked is not None:
+            kept_states.unlock(again.unlocked.db_key)
         if again.recovery_key is not None:
             from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
 

@@ -79,6 +79,7 @@ from desktop.core.types import (
     LoadOptions,
     ModelDescription,
 )
+from desktop.inference.kv_disk import label_for
 from desktop.storage.conversations import ConversationStore, MessageStatus
 from desktop.storage.documents import PassageHit
 from desktop.ui.chat.budget import PLACEHOLDER, ContextTracker
@@ -134,10 +135,12 @@ class ChatController(QObject):
         store: ConversationStore | None = None,
         profiles: ProfileSource | None = None,
         search_documents: SearchDocuments | None = None,
+        forget_states: Callable[[int], object] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._search_documents = search_documents
+        self._forget_states = forget_states  # deletes a conversation's kept engine states
         self._collections: tuple[int, ...] = ()
         self._active_cited: Cited | None = None
         self._inference = inference
@@ -210,6 +213,18 @@ class ChatController(QObject):
     def conversation_id(self) -> int | None:
         """The stored conversation shown (None: a new chat, or no store)."""
         return self._session.conversation_id
+
+    def forget_states(self, conversation_id: int) -> None:
+        """A conversation was deleted: the model's states kept for it go too."""
+        if self._forget_states is not None:
+            self._forget_states(conversation_id)
+
+    def _reply_params(self) -> GenerationParams:
+        """The reply's parameters, naming its conversation so the engine may keep its state."""
+        conversation = self._session.conversation_id
+        if conversation is None or self._session.store is None:
+            return self._params
+        return dataclasses.replace(self._params, state_label=label_for(conversation))
 
     @property
     def params(self) -> GenerationParams:
@@ -748,11 +763,15 @@ class ChatController(QObject):
         self.status_changed.emit("Thinking…" if not item.content else "Continuing…")
         if request.hits:
             self._inference.generate_grounded_requested.emit(
-                self._active_id, request.messages, self._params, request.pinned, list(request.hits)
+                self._active_id,
+                request.messages,
+                self._reply_params(),
+                request.pinned,
+                list(request.hits),
             )
             return
         self.generate_requested.emit(
-            self._active_id, request.messages, self._params, request.pinned
+            self._active_id, request.messages, self._reply_params(), request.pinned
         )
 
     def _flush_text(self) -> None:
