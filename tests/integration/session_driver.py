@@ -5,8 +5,9 @@
 Installs `sys.addaudithook` recording every attempt to resolve a name or open a network
 connection, then runs the real app (`desktop.app.main`) with the embedded model: it
 waits for the model, sends a message containing MARKER, waits for the reply, sends a
-longer one (so the model's state is kept on disk), searches for MARKER in the Ctrl+K palette, exports everything to EXPORT_DIR, and quits. Then it
-runs the command line's `search` and `export` too. Prints one JSON line:
+longer one (so the model's state is kept on disk), searches for MARKER in the Ctrl+K
+palette, exports everything to EXPORT_DIR, and quits. Then it runs the command line's
+`search` and `export` too. Prints one JSON line:
 {"events": [...], "reply": str, "hits": int, "exported": [...], "states": int}.
 """
 
