@@ -34,6 +34,7 @@ import os
 import queue
 import struct
 import threading
+import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,7 @@ class DiskStates:
     def write(self, fingerprint: str, label: str, state: SavedState) -> Path:
         """Encrypt and write `state` now (the writer thread's work); the conversation's
         earlier states go, then the least recently used beyond the budget."""
+        started = time.perf_counter()
         name = self._name(fingerprint, state.text)
         aad = MAGIC + name.encode("ascii")
         header = json.dumps({"fp": fingerprint, "len": len(state.text), "label": label})
@@ -250,6 +252,12 @@ class DiskStates:
             os.replace(temporary, path)
         self._drop_earlier(path, fingerprint, label, state.text)
         self._evict()
+        log.debug(
+            "kept a conversation state: %d tokens, %.1f MB in %.0f ms",
+            len(state.tokens),
+            path.stat().st_size / 1e6,
+            (time.perf_counter() - started) * 1000,
+        )
         return path
 
     def _drop_earlier(self, kept: Path, fingerprint: str, label: str, text: str) -> None:
