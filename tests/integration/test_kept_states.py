@@ -28,20 +28,29 @@ def reply(engine: HostedEngine, messages: list[ChatMessage], label: str | None) 
     return "".join(engine.stream(messages, params, CancelToken()))
 
 
+def first_session(
+    model: Path, config: DiskStatesConfig, notes: str
+) -> tuple[list[ChatMessage], int]:
+    """A Hearth session answers a long first message, then quits: the chat, and how many
+    prompt tokens it evaluated."""
+    chat = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", notes)])
+    engine = hosted(config)
+    engine.load(model, OPTIONS)
+    try:
+        chat.append(ChatMessage("assistant", reply(engine, chat, label_for(7))))
+        evaluated = engine.usage.prompt_tokens
+        assert evaluated > 400
+    finally:
+        engine.close()  # quitting: the state written after the reply is on disk
+    return chat, evaluated
+
+
 def test_after_a_restart_only_the_new_question_is_evaluated_and_the_reply_is_the_same(
     embedded_model: Path, tmp_path: Path
 ) -> None:
     config = DiskStatesConfig(tmp_path / "states", states_key(bytes(range(32))), 200 << 20)
     notes = " ".join(f"Note {n}: {MARKER} room {n} is on floor {n % 7}." for n in range(40))
-    chat = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", notes)])
-    first = hosted(config)
-    first.load(embedded_model, OPTIONS)
-    try:
-        chat.append(ChatMessage("assistant", reply(first, chat, label_for(7))))
-        evaluated = first.usage.prompt_tokens
-        assert evaluated > 400
-    finally:
-        first.close()  # quitting: the state written after the reply is on disk
+    chat, evaluated = first_session(embedded_model, config, notes)
     files = list(config.folder.iterdir())
     assert len(files) == 1 and files[0].suffix == ".kv"
     raw = files[0].read_bytes()
@@ -73,19 +82,14 @@ def test_a_state_of_another_context_size_is_not_restored(
     embedded_model: Path, tmp_path: Path
 ) -> None:
     config = DiskStatesConfig(tmp_path / "states", states_key(b"k" * 32), 200 << 20)
-    notes = " ".join(f"Item {n} costs {n} coins." for n in range(60))
-    chat = with_system_prompt(DEFAULT_SYSTEM_PROMPT, [ChatMessage("user", notes)])
-    engine = hosted(config)
-    engine.load(embedded_model, OPTIONS)
-    try:
-        chat.append(ChatMessage("assistant", reply(engine, chat, label_for(1))))
-    finally:
-        engine.close()
+    chat, _ = first_session(
+        embedded_model, config, " ".join(f"Item {n} costs {n}." for n in range(80))
+    )
     chat.append(ChatMessage("user", "What does item 3 cost?"))
     other = hosted(config)
     other.load(embedded_model, LoadOptions(n_ctx=1024, n_threads=2))
     try:
-        reply(other, chat, label_for(1))
+        reply(other, chat, label_for(7))
         assert other.usage.cached_tokens < 5  # evaluated again, not restored
     finally:
         other.close()
