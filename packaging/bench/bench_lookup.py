@@ -227,9 +227,10 @@ def main() -> None:
             share = (
                 f"{info['accepted']}/{info['drafted']} in {info['batches']} batches" if info else ""
             )
+            agree = "yes" if same is None else f"from token {same}"
             print(
                 f"| {kind} ({n_prompt} → {n_out} tokens) | {name} | {rate:.1f} | "
-                f"{rate / reference:.2f}× | {'yes' if same is None else f'from token {same}'} | {share} |"
+                f"{rate / reference:.2f}× | {agree} | {share} |"
             )
 
 
