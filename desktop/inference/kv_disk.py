@@ -227,9 +227,12 @@ class DiskStates:
                 self._jobs.task_done()
         self._jobs.task_done()
 
-    def write(self, fingerprint: str, label: str, state: SavedState) -> Path:
+    def write(self, fingerprint: str, label: str, state: SavedState) -> Path | None:
         """Encrypt and write `state` now (the writer thread's work); the conversation's
-        earlier states go, then the least recently used beyond the budget."""
+        earlier states go, then the least recently used beyond the budget. A state larger
+        than the whole budget is not written (None)."""
+        if len(state.data) > self.budget:
+            return None
         started = time.perf_counter()
         name = self._name(fingerprint, state.text)
         aad = MAGIC + name.encode("ascii")
@@ -250,12 +253,13 @@ class DiskStates:
             file.write(body)
         with self._lock:
             os.replace(temporary, path)
+        size = path.stat().st_size
         self._drop_earlier(path, fingerprint, label, state.text)
-        self._evict()
+        self._evict(path, size)
         log.debug(
             "kept a conversation state: %d tokens, %.1f MB in %.0f ms",
             len(state.tokens),
-            path.stat().st_size / 1e6,
+            size / 1e6,
             (time.perf_counter() - started) * 1000,
         )
         return path
@@ -275,13 +279,15 @@ class DiskStates:
             if earlier or header.label == label:
                 self._delete(path)
 
-    def _evict(self) -> None:
+    def _evict(self, kept: Path, kept_size: int) -> None:
+        """The least recently used other files go while the folder is over the budget."""
         entries: list[tuple[float, int, Path]] = []
         for path in self._files():
             with contextlib.suppress(OSError):
                 stat = path.stat()
-                entries.append((stat.st_mtime, stat.st_size, path))
-        total = sum(size for _, size, _ in entries)
+                if path != kept:
+                    entries.append((stat.st_mtime, stat.st_size, path))
+        total = kept_size + sum(size for _, size, _ in entries)
         for _, size, path in sorted(entries):
             if total <= self.budget:
                 break

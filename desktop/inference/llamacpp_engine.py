@@ -195,9 +195,9 @@ class LlamaCppEngine:
         self._llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_cb, None)
         self._llm = llm
         self._template = self._make_template(llm)
-        stat = path.stat()
+        stat = Path(path).stat()
         self._fingerprint = (
-            f"llama.cpp {self.info.version}|{path.resolve()}|{stat.st_size}|"
+            f"llama.cpp {self.info.version}|{Path(path).resolve()}|{stat.st_size}|"
             f"{stat.st_mtime_ns}|ctx {llm.n_ctx()}"
         )
         if progress:
