@@ -26,7 +26,7 @@ from desktop.chat.remote_models import RemoteModels, remote_label
 from desktop.cli.args import HearthParser, ctx_type, threads_type
 from desktop.cli.servers import server_list
 from desktop.cli.vault import make_vault
-from desktop.core.appearance import Appearance, Behaviour
+from desktop.core.appearance import Appearance, Behaviour, read_settings
 from desktop.core.errors import DatabaseError
 from desktop.core.network import LiveNetworkPolicy
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
@@ -39,6 +39,7 @@ from desktop.inference.embedding_model import embedding_model
 from desktop.inference.engine import Engine
 from desktop.inference.host.client import HostedEngine
 from desktop.inference.inspection_cache import InspectionCache
+from desktop.inference.kv_disk import DEFAULT_DISK_BUDGET, KeptStates
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
@@ -87,11 +88,13 @@ def make_engine_factory(
     registry: EngineRegistry | None = None,
     verified: Path | None = None,
     remote: Callable[[str, str], Engine] | None = None,
+    kept_states: KeptStates | None = None,
 ) -> tuple[Callable[[Path], Engine], Callable[[Path, Engine, float], ModelDescription]]:
     """The engine factory and describer the inference worker needs, over one registry.
 
     `verified`: where the built-in model's checked checksum is kept between runs;
-    `remote(server, model)`: the engine of a model on the user's server ("server:NAME:MODEL").
+    `remote(server, model)`: the engine of a model on the user's server ("server:NAME:MODEL");
+    `kept_states`: where conversations' model states are kept on disk, once there is a key.
     """
     chosen = registry or EngineRegistry()
     records = None if verified is None else verified_records(verified)
@@ -105,7 +108,12 @@ def make_engine_factory(
             verify_file(path, records)
         chosen.inspect(path)  # refuses a file no engine can run before a process starts
         kept = chosen.inspections.path
-        return HostedEngine(chosen.chat_format, chosen.model_type_hint, inspections=kept)
+        return HostedEngine(
+            chosen.chat_format,
+            chosen.model_type_hint,
+            inspections=kept,
+            disk_states=None if kept_states is None else kept_states.config,
+        )
 
     def describe_model(path: Path, engine: Engine, load_time_s: float) -> ModelDescription:
         parts = split_remote_key(str(path))
@@ -354,7 +362,17 @@ def wipe_targets(paths: AppPaths, include_models: bool = False) -> WipeTargets:
         paths.models_dir,
         include_models,
         cache_dir=paths.cache_dir,
+        states_dir=paths.states_dir,
     )
+
+
+def kept_states_budget(paths: AppPaths) -> int:
+    """Disk for conversations' kept model states: `kept_states_mb` in settings.json
+    (1024 when missing; 0 keeps none)."""
+    value = read_settings(paths.settings_path).get("kept_states_mb")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value * 1024 * 1024
+    return DEFAULT_DISK_BUDGET
 
 
 def _report_wipe(window: QWidget, report: WipeReport) -> None:
@@ -433,12 +451,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from desktop.cli.servers import engine_by_name
 
+    kept_states = KeptStates(paths.states_dir, kept_states_budget(paths))
     factory, describer = make_engine_factory(
-        registry, paths.verified_models_path, engine_by_name(paths)
+        registry, paths.verified_models_path, engine_by_name(paths), kept_states
     )
     inference = InferenceThread(factory, describe=describer)
     inference.start()
     opened = OpenedStore(None, claim.refusal) if claim.lock is None else unlock_store(paths)
+    if opened.unlocked is not None and opened.store is not None:
+        kept_states.unlock(opened.unlocked.db_key)
     store, store_error = opened.store, opened.error
     profiles = window_profiles(paths, args)
     profiles.remote = RemoteModels(server_list(paths))
@@ -450,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         store=store,
         profiles=profiles,
         documents=documents_store is not None,
+        forget_states=kept_states.forget,
     )
     # Protecting later can help unless the store is held by another process.
     window = build_main_window(
@@ -531,6 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             again.store.db.close()
             return
         opened = again
+        if again.unlocked is not None:
+            kept_states.unlock(again.unlocked.db_key)
         if again.recovery_key is not None:
             from desktop.ui.privacy.unlock_dialogs import offer_recovery_key
 

@@ -78,6 +78,11 @@ class AppPaths:
         return self.cache_dir / "verified-models.json"
 
     @property
+    def states_dir(self) -> Path:
+        """Conversations' evaluated prompts, encrypted (`inference.kv_disk`)."""
+        return self.data_dir / "states"
+
+    @property
     def settings_path(self) -> Path:
         return self.config_dir / "settings.json"
 

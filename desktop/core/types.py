@@ -40,6 +40,9 @@ class GenerationParams:
     repeat_penalty: float = 1.1
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
+    #: The conversation this reply belongs to, as the engine may keep its evaluated prompt
+    #: under (on disk, encrypted); None keeps nothing on disk.
+    state_label: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,17 @@ import os
 import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import ContextOverflowError, GenerationError, ModelLoadError
+from desktop.core.files import file_sha256
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, Usage
 from desktop.inference.kv_states import DEFAULT_BUDGET, KvStates, SavedState
 from desktop.inference.templates import ChatTemplate
+
+if TYPE_CHECKING:
+    from desktop.inference.kv_disk import DiskStates
 
 log = logging.getLogger("hearth.llama_cpp")
 
@@ -156,6 +160,9 @@ class LlamaCppEngine:
         self._cancel: CancelToken | None = None
         # Other conversations' evaluated prompts, so switching back to one answers warm.
         self._states = KvStates(state_budget)
+        # ...and on disk, encrypted, for after a restart (when the window gives a key).
+        self._disk: DiskStates | None = None
+        self._fingerprint = ""  # the model, context and engine a state belongs to
         self._router: _LogRouter = _installed["router"]
         # The abort callback must stay referenced for as long as the context may call it.
         self._abort_cb = self._llama_cpp.ggml_abort_callback(self._should_abort)
@@ -197,6 +204,14 @@ class LlamaCppEngine:
         self._llama_cpp.llama_set_abort_callback(llm.ctx, self._abort_cb, None)
         self._llm = llm
         self._template = self._make_template(llm)
+        stat = Path(path).stat()
+        self._fingerprint = (
+            f"llama.cpp {self.info.version}|{Path(path).resolve()}|{stat.st_size}|"
+            f"{stat.st_mtime_ns}|ctx {llm.n_ctx()}"
+        )
+        if options.adapter is not None:  # another model, as far as its states go
+            digest = file_sha256(Path(options.adapter))[:32]
+            self._fingerprint += f"|adapter {digest} x{options.adapter_scale:g}"
         if progress:
             progress(1.0)
 
@@ -290,6 +305,8 @@ class LlamaCppEngine:
         live = self._cached_prompt
         if live is None or not text.startswith(live[0]):
             saved = self._states.take(text)
+            if saved is None and self._disk is not None:
+                saved = self._disk.find(self._fingerprint, text)
             if live is not None and llm.n_tokens >= SAVE_MIN_TOKENS:
                 data = _state(llm, self._states.budget)
                 if data is not None:
@@ -299,6 +316,23 @@ class LlamaCppEngine:
                 self._cached_prompt = (saved.text, list(saved.prompt_tokens))
                 self._rendered = None  # tokenize again: the restored tokens are reused
         return self._prompt(messages)
+
+    def use_disk_states(self, disk: DiskStates | None) -> None:
+        """Keep conversations' states in `disk` too (None: in memory only)."""
+        self._disk = disk
+
+    def keep_state(self, label: str) -> bool:
+        """After a reply: hand the conversation's state (`label` names it) to the disk
+        states, which write it on their own thread. True if one was handed over."""
+        llm, disk, live = self._llm, self._disk, self._cached_prompt
+        if llm is None or disk is None or live is None or llm.n_tokens < SAVE_MIN_TOKENS:
+            return False
+        data = _state(llm, disk.budget)
+        if data is None:
+            return False
+        tokens = tuple(int(t) for t in llm._input_ids[: llm.n_tokens])
+        disk.save(self._fingerprint, label, SavedState(live[0], tuple(live[1]), tokens, data))
+        return True
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return len(self._tokens(messages))

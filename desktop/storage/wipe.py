@@ -1,11 +1,11 @@
 """ "Delete all my data": every file and keychain entry Hearth keeps, from explicit paths.
 
 `wipe_all_data()` removes the database (with its -wal/-shm/-journal files and the leftovers of
-an interrupted encryption or re-key), the key file, the backups folder, the log and config
-folders' contents, and the keychain entries of the database key. Imported models are removed
-only when `include_models` is set. It never follows a symbolic link out of the given folders
-and refuses to empty a filesystem root or the home folder. A failure to remove one item is
-recorded and the rest is still removed; nothing raises for a missing item.
+an interrupted encryption or re-key), the key file, the backups and kept model states folders,
+the log and config folders' contents, and the keychain entries of the database key. Imported
+models are removed only when `include_models` is set. It never follows a symbolic link out of
+the given folders and refuses to empty a filesystem root or the home folder. A failure to
+remove one item is recorded and the rest is still removed; nothing raises for a missing item.
 
 Thread: call with Hearth's database and log files closed (Windows cannot delete open files).
 """
@@ -37,6 +37,7 @@ class WipeTargets:
     models_dir: Path | None = None
     include_models: bool = False
     cache_dir: Path | None = None  # what Hearth keeps to start faster (model inspections)
+    states_dir: Path | None = None  # conversations' model states (encrypted)
 
 
 @dataclass
@@ -112,7 +113,13 @@ def wipe_all_data(targets: WipeTargets, keychain: Keychain | None) -> WipeReport
         if targets.include_models or targets.models_dir is None
         else [db, targets.models_dir / "x"]
     )
-    folders = (targets.backup_dir, targets.config_dir, targets.log_dir, targets.cache_dir)
+    folders = (
+        targets.backup_dir,
+        targets.config_dir,
+        targets.log_dir,
+        targets.cache_dir,
+        targets.states_dir,
+    )
     for directory in (folder for folder in folders if folder is not None):
         if _empty(directory, report, keep) and not any(directory.iterdir()):
             _remove(directory, report)

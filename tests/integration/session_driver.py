@@ -4,10 +4,11 @@
 
 Installs `sys.addaudithook` recording every attempt to resolve a name or open a network
 connection, then runs the real app (`desktop.app.main`) with the embedded model: it
-waits for the model, sends a message containing MARKER, waits for the reply, searches
-for MARKER in the Ctrl+K palette, exports everything to EXPORT_DIR, and quits. Then it
-runs the command line's `search` and `export` too. Prints one JSON line:
-{"events": [...], "reply": str, "hits": int, "exported": [...]}.
+waits for the model, sends a message containing MARKER, waits for the reply, sends a
+longer one (so the model's state is kept on disk), searches for MARKER in the Ctrl+K
+palette, exports everything to EXPORT_DIR, and quits. Then it runs the command line's
+`search` and `export` too. Prints one JSON line:
+{"events": [...], "reply": str, "hits": int, "exported": [...], "states": int}.
 """
 
 from __future__ import annotations
@@ -69,7 +70,13 @@ def main() -> int:
 
     def finish(_stats: object) -> None:
         controller, window = built
-        outcome["reply"] = controller.items[-1].content
+        if not outcome["reply"]:
+            # A longer second turn, so the engine keeps the conversation's state on disk.
+            outcome["reply"] = controller.items[-1].content
+            controller.params = dataclasses.replace(controller.params, max_tokens=8)
+            notes = " ".join(f"Line {n} of my notes mentions {marker}." for n in range(25))
+            controller.send(f"Here are my notes: {notes} Say ok.")
+            return
         window.search_dialog.open_with(marker.split("-")[0])
         outcome["hits"] = window.search_dialog.model.rowCount()
         window.search_dialog.close()
@@ -106,6 +113,7 @@ def main() -> int:
     cli.main(["--data-dir", str(data_dir), "export", "--format", "json", str(target)])
     outcome["exported"].append(str(target))
     outcome["events"] = events
+    outcome["states"] = len(list((data_dir / "states").glob("*.kv")))
     outcome["code"] = code
     print(json.dumps(outcome))
     return 0

@@ -1,5 +1,6 @@
 """Hearth keeps its promise: a whole session opens no network connection, and what was
-typed is readable nowhere under Hearth's directories afterwards."""
+typed is readable nowhere under Hearth's directories afterwards (the conversation's kept
+model state included)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ def test_the_marker_is_readable_nowhere_under_hearths_directories(
     ]
     files = [path for path in data_dir.rglob("*") if path.is_file()]
     assert len(files) >= 3  # database, key file, log at least
+    assert session["states"] == 1  # the conversation's model state is among them
     for path in files:
         content = path.read_bytes().lower()
         for needle in needles:

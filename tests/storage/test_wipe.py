@@ -23,6 +23,7 @@ def populate(root: Path, backend: MemoryKeyring) -> WipeTargets:
         log_dir=root / "logs",
         models_dir=data / "models",
         cache_dir=root / "cache",
+        states_dir=data / "states",
     )
     outcome = Vault(targets.database_path, Keychain(backend), env={}).open()
     assert isinstance(outcome, Unlocked)
@@ -36,6 +37,7 @@ def populate(root: Path, backend: MemoryKeyring) -> WipeTargets:
         (targets.config_dir, "settings.json"),
         (targets.log_dir, "hearth.log"),
         (root / "cache", "model-inspections.json"),
+        (data / "states", "0123abcd.kv"),
     ):
         directory.mkdir()
         (directory / name).write_text("{}")
@@ -56,7 +58,7 @@ def test_wipe_removes_everything_but_imported_models(tmp_path: Path) -> None:
     assert sorted(p.name for p in data.iterdir()) == ["models"]
     assert (data / "models" / "mine.gguf").exists()
     assert not (tmp_path / "config").exists() and not (tmp_path / "logs").exists()
-    assert not (tmp_path / "cache").exists()
+    assert not (tmp_path / "cache").exists()  # and the kept states, "data/states", went
     assert backend.entries == {}
     db = targets.database_path
     assert set(report.keychain_entries) == {account_for(db), pending_account_for(db)}

@@ -77,6 +77,7 @@ class FakeEngine:
         self.loaded_path: Path | None = None
         self.closed = False
         self.requests: list[list[ChatMessage]] = []
+        self.params: list[GenerationParams] = []
         self.threads: set[int] = set()
 
     def load(
@@ -108,6 +109,7 @@ class FakeEngine:
         self.threads.add(threading.get_ident())
         assert self.loaded_path is not None and not self.closed, "stream on an unloaded engine"
         self.requests.append(list(messages))
+        self.params.append(params)
         self.usage = Usage(prompt_tokens=self.count_prompt_tokens(messages))
         return self._tokens(cancel)
 

@@ -27,6 +27,7 @@ Owned by one thread, like every engine; `CancelToken.cancel()` is the only call 
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import logging
@@ -34,9 +35,9 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from desktop.core.errors import EngineCrashedError, ModelNotLoadedError
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
@@ -45,6 +46,9 @@ from desktop.inference.engine import CancelToken, EngineInfo, ProgressCallback, 
 from desktop.inference.host import protocol
 from desktop.inference.host.server import FROZEN_COMMAND, MODULE
 from desktop.inference.prompt_cache import PromptCounts
+
+if TYPE_CHECKING:
+    from desktop.inference.kv_disk import DiskStatesConfig
 
 log = logging.getLogger("hearth.host")
 child_log = logging.getLogger("hearth.host.child")
@@ -83,6 +87,7 @@ class _Child:
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.finished: set[int] = set()  # requests whose done/error was read
         self.killed = False  # by us (ignored cancellation, or closing), not a crash
+        self.states: DiskStatesConfig | None = None  # where it keeps states, as last told
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=80)
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._threads = [
@@ -185,6 +190,7 @@ class HostedEngine:
         grace_s: float = GRACE_S,
         stop_wait_s: float = STOP_WAIT_S,
         inspections: Path | None = None,
+        disk_states: Callable[[], DiskStatesConfig | None] | None = None,
     ) -> None:
         self.info = EngineInfo("engine host", "", ())
         self.usage = Usage()
@@ -196,6 +202,9 @@ class HostedEngine:
         self.stop_wait_s = stop_wait_s
         #: The records file of model inspections the child may use (`inspection_cache`).
         self.inspections = inspections
+        #: Where (and with which key) the child keeps conversations' states on disk, asked
+        #: before each load and reply: the window knows it once the store is unlocked.
+        self.disk_states = disk_states
         self._child: _Child | None = None
         self._spare: _Child | None = None  # started by `prepare`, no model asked for yet
         self._pending: tuple[_Child, int, Path, LoadOptions] | None = None  # begun, not loaded
@@ -318,6 +327,7 @@ class HostedEngine:
     ) -> Iterator[str]:
         child = self._ready()
         self.usage = Usage()
+        self._tell_states(child)
         request_id = self._send(
             child,
             "generate",
@@ -379,6 +389,7 @@ class HostedEngine:
                 child.close()
             child = _Child(self.command, self._env)
         self._child = child
+        self._tell_states(child)
         log.info("engine host %d loading %s", child.pid, path.name)
         request_id = self._send(
             child,
@@ -448,6 +459,19 @@ class HostedEngine:
         self._start(path, options, None)
         assert self._child is not None
         return self._child
+
+    def _tell_states(self, child: _Child) -> None:
+        """Send the child where to keep states (the key over its pipe, never its command
+        line or environment) when that changed since it was last told."""
+        config = None if self.disk_states is None else self.disk_states()
+        if config == child.states:
+            return
+        child.states = config
+        if config is None:
+            self._send(child, "states", key="")
+            return
+        key = base64.b64encode(config.key).decode("ascii")
+        self._send(child, "states", folder=str(config.folder), key=key, budget=config.budget)
 
     def _send(self, child: _Child, op: str, **fields: Any) -> int:
         self._next_id += 1

@@ -13,6 +13,8 @@ request `id` they belong to.
               (`data`: the vectors as base64 of little-endian float32, row after row)
     prefill   {messages}                                -> prefilled {n} (n evaluated; the
                                                            next request cancels it)
+    states    {folder, key, budget}  (no answer: conversations' states are kept on disk from
+              now on, encrypted with `key`, base64; no key: no longer)
     close     {}                                        -> closed, then the child exits
     error     {kind, message}: `kind` names a `desktop.core.errors` class, or "internal"
 """

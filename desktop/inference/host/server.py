@@ -13,6 +13,7 @@ stdin (the parent has gone) cancels and ends the loop.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import queue
@@ -28,6 +29,7 @@ from desktop.inference.engine import CancelToken, Engine
 from desktop.inference.host import protocol
 
 if TYPE_CHECKING:
+    from desktop.inference.kv_disk import DiskStates
     from desktop.inference.llama_embedder import LlamaEmbedder
 
 FROZEN_COMMAND = "__engine-host"
@@ -52,6 +54,7 @@ class HostServer:
         self._prefills: list[CancelToken] = []  # read-aheads queued or running
         self._engine: Engine | None = None
         self._embedder: LlamaEmbedder | None = None
+        self._disk: DiskStates | None = None  # conversations' states kept on disk
 
     def send(self, message: dict[str, Any]) -> None:
         with self._write_lock:
@@ -66,6 +69,8 @@ class HostServer:
                     break
         finally:
             self._close_engine()
+            if self._disk is not None:
+                self._disk.close()  # the last reply's state is written before the end
 
     def _read(self) -> None:
         """Take frames off stdin; a cancel acts at once, other requests wait their turn."""
@@ -112,6 +117,8 @@ class HostServer:
                 self._warm()
             elif op == "prefill":
                 self.send({"ev": "prefilled", "id": request_id, "n": self._prefill(request)})
+            elif op == "states":
+                self._use_states(request)
             elif op == "close":
                 self._close_engine()
                 self.send({"ev": "closed", "id": request_id})
@@ -160,6 +167,9 @@ class HostServer:
         engine.load(path, protocol.decode_options(request["options"]), progress)
         load_s = time.perf_counter() - start
         self._engine = engine
+        use_disk = getattr(engine, "use_disk_states", None)
+        if use_disk is not None:
+            use_disk(self._disk)
         info = engine.info
         self.send(
             {
@@ -212,9 +222,30 @@ class HostServer:
                     "cancelled": cancel.cancelled,
                 }
             )
+            keep = getattr(engine, "keep_state", None)
+            if keep is not None and params.state_label:
+                keep(params.state_label)  # after `done`: written on another thread
         finally:
             with self._tokens_lock:
                 self._tokens.pop(request_id, None)
+
+    def _use_states(self, request: dict[str, Any]) -> None:
+        """Keep conversations' states on disk from now on (`kv_disk`), or no longer."""
+        from desktop.inference.kv_disk import DiskStates, DiskStatesConfig
+
+        if self._disk is not None:
+            self._disk.close()
+        self._disk = None
+        key = request.get("key")
+        if isinstance(key, str) and key:
+            config = DiskStatesConfig(
+                Path(request["folder"]), base64.b64decode(key), int(request["budget"])
+            )
+            self._disk = DiskStates(config)
+            self._disk.remove_leftovers()
+        use_disk = getattr(self._engine, "use_disk_states", None)
+        if use_disk is not None:
+            use_disk(self._disk)
 
     def _prefill(self, request: dict[str, Any]) -> int:
         """Read a prompt ahead; a failure is only logged (the request itself will say)."""

@@ -83,6 +83,7 @@ from desktop.core.types import (
     ModelDescription,
 )
 from desktop.documents.searcher import DocumentQuery
+from desktop.inference.kv_disk import label_for
 from desktop.storage.conversations import ConversationStore, MessageStatus
 from desktop.ui.chat.budget import PLACEHOLDER, ContextTracker
 from desktop.ui.chat.model_slot import ModelSlot
@@ -136,10 +137,12 @@ class ChatController(QObject):
         store: ConversationStore | None = None,
         profiles: ProfileSource | None = None,
         documents: bool = False,
+        forget_states: Callable[[int], object] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._documents = documents
+        self._forget_states = forget_states  # deletes a conversation's kept engine states
         self._collections: tuple[int, ...] = ()
         self._active_cited: Cited | None = None
         self._inference = inference
@@ -213,6 +216,18 @@ class ChatController(QObject):
     def conversation_id(self) -> int | None:
         """The stored conversation shown (None: a new chat, or no store)."""
         return self._session.conversation_id
+
+    def forget_states(self, conversation_id: int) -> None:
+        """A conversation was deleted: the model's states kept for it go too."""
+        if self._forget_states is not None:
+            self._forget_states(conversation_id)
+
+    def _reply_params(self) -> GenerationParams:
+        """The reply's parameters, naming its conversation so the engine may keep its state."""
+        conversation = self._session.conversation_id
+        if conversation is None or self._session.store is None:
+            return self._params
+        return dataclasses.replace(self._params, state_label=label_for(conversation))
 
     @property
     def params(self) -> GenerationParams:
@@ -763,11 +778,15 @@ class ChatController(QObject):
         self.reply_requested.emit(self.model_key or "", self.conversation_id)
         if request.query is not None:
             self._inference.generate_grounded_requested.emit(
-                self._active_id, request.messages, self._params, request.pinned, request.query
+                self._active_id,
+                request.messages,
+                self._reply_params(),
+                request.pinned,
+                request.query,
             )
             return
         self.generate_requested.emit(
-            self._active_id, request.messages, self._params, request.pinned
+            self._active_id, request.messages, self._reply_params(), request.pinned
         )
 
     def _flush_text(self) -> None:

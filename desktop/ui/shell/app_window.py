@@ -133,6 +133,7 @@ def _add_sidebar(window: MainWindow, controller: ChatController) -> None:
             sidebar.set_current(controller.conversation_id)  # undo the selection
 
     def on_deleted(conversation_id: int) -> None:
+        controller.forget_states(conversation_id)
         if conversation_id == controller.conversation_id:
             controller.new_conversation()
 
