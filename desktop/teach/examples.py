@@ -51,7 +51,8 @@ def read_examples(path: Path) -> list[Example]:
         examples = _from_jsonl(text, path.name)
     if len(examples) < MIN_EXAMPLES:
         raise ExamplesError(
-            f"“{path.name}” has {len(examples)} examples; teaching needs at least {MIN_EXAMPLES}."
+            f"“{path.name}” has {len(examples)} example{'s' * (len(examples) != 1)}; "
+            f"teaching needs at least {MIN_EXAMPLES}."
         )
     if len(examples) > MAX_EXAMPLES:
         raise ExamplesError(f"“{path.name}” has more than {MAX_EXAMPLES:,} examples.")

@@ -40,7 +40,7 @@ def test_examples_from_jsonl_and_csv(tmp_path: Path) -> None:
         ('{"prompt": "a", "answer": ""}\n', "line 1: the 'answer' is missing or empty"),
         ('{"text": "a"}\n', "line 1: no prompt and answer"),
         ("[1, 2]\n", "line 1 is not a JSON object"),
-        ('{"prompt": "a", "answer": "b"}\n', "has 1 examples; teaching needs at least 4"),
+        ('{"prompt": "a", "answer": "b"}\n', "has 1 example; teaching needs at least 4"),
     ],
 )
 def test_bad_examples_are_refused_with_the_line(tmp_path: Path, content: str, message: str) -> None:
