@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def parts(
     qtbot: QtBot, embedded_model: Path, embedding_model_file: Path, tmp_path: Path
-) -> Iterator[tuple[ChatController, DocumentsFeature]]:
+) -> Iterator[tuple[ChatController, DocumentsFeature, InferenceThread]]:
     db = open_and_migrate(tmp_path / "hearth.db", bytes(range(32)))
     docs = DocumentStore(db)
     factory, describer = make_engine_factory()
@@ -60,7 +60,7 @@ def parts(
     window.show()
     with qtbot.waitSignal(controller.model_ready_changed, timeout=30_000):
         controller.load_model(embedded_model, LoadOptions(n_ctx=2048, n_threads=2))
-    yield controller, feature
+    yield controller, feature, inference
     if feature.page is not None:
         feature.page.detach()
     controller.stop()
@@ -71,9 +71,9 @@ def parts(
 
 
 def test_the_built_in_model_answers_with_sources(
-    qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature], tmp_path: Path
+    qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature, InferenceThread], tmp_path: Path
 ) -> None:
-    controller, feature = parts
+    controller, feature, _ = parts
     folder = tmp_path / "Home"
     folder.mkdir()
     (folder / "manual.pdf").write_bytes(
@@ -113,16 +113,10 @@ def test_the_built_in_model_answers_with_sources(
     dialog.close()
 
 
-def inference_of(controller: ChatController) -> InferenceThread:
-    inference = controller._inference  # the thread the fixture made
-    assert isinstance(inference, InferenceThread)
-    return inference
-
-
 def test_a_question_in_other_words_finds_its_passage_by_meaning(
-    qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature], tmp_path: Path
+    qtbot: QtBot, parts: tuple[ChatController, DocumentsFeature, InferenceThread], tmp_path: Path
 ) -> None:
-    controller, feature = parts
+    controller, feature, inference = parts
     folder = tmp_path / "Notes"
     folder.mkdir()
     (folder / "pets.md").write_text(
@@ -134,7 +128,7 @@ def test_a_question_in_other_words_finds_its_passage_by_meaning(
     with qtbot.waitSignal(feature.indexing.embedding_finished, timeout=60_000):
         feature.add_dropped([folder])
     # Choosing the collection got the search ready before any question.
-    worker = inference_of(controller).worker
+    worker = inference.worker
     qtbot.waitUntil(lambda: worker.searcher is not None, timeout=30_000)
     qtbot.waitUntil(lambda: worker.searcher is not None and worker.searcher.embedding_ready)
     # No word of the question is in the passage ("feed" is not "food", "kitten" not "cat").
