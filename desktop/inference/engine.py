@@ -7,6 +7,7 @@ allowed from another thread is `CancelToken.cancel()`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,13 +20,38 @@ ProgressCallback = Callable[[float], None]
 
 
 class CancelToken:
-    """A thread-safe stop flag checked between tokens and during prompt evaluation."""
+    """A thread-safe stop flag checked between tokens and during prompt evaluation.
+
+    `watch` lets an engine hear a cancellation as it happens (to raise a flag native code
+    reads) instead of asking, from inside native code, whether it happened.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._watchers: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            watchers = list(self._watchers)
+        for on_cancel in watchers:
+            on_cancel()
+
+    def watch(self, on_cancel: Callable[[], None]) -> Callable[[], None]:
+        """Call `on_cancel` (on the cancelling thread) when this token is cancelled, at once
+        if it is already; returns the call that stops watching."""
+        with self._lock:
+            self._watchers.append(on_cancel)
+            already = self._event.is_set()
+        if already:
+            on_cancel()
+
+        def unwatch() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._watchers.remove(on_cancel)
+
+        return unwatch
 
     def reset(self) -> None:
         self._event.clear()

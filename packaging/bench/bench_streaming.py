@@ -46,6 +46,7 @@ DRIVER = textwrap.dedent("""
     from desktop.core.types import GenerationParams, LoadOptions
     from desktop.inference.embedded import find_embedded_model
     from desktop.ui.shell.app_window import build_main_window
+    from desktop.ui.chat.bubble import MessageBubble
     from desktop.ui.chat.controller import ChatController
     from desktop.ui.chat.worker import InferenceThread
 
@@ -106,11 +107,20 @@ DRIVER = textwrap.dedent("""
 
         timer.timeout.connect(tick)
         timer.start(PROBE_MS)
+        frames = [0]
+        shown_text = MessageBubble.set_streaming_text  # counted: each frame of the reply
+
+        def counted(bubble, text):
+            frames[0] += 1
+            shown_text(bubble, text)
+
+        MessageBubble.set_streaming_text = counted
         cpu = time.thread_time()
         controller.send(question)
         wait_for(controller.generation_ended)
         cpu = time.thread_time() - cpu
         timer.stop()
+        MessageBubble.set_streaming_text = shown_text
         controller.generation_ended.disconnect(ended.append)
         stats = ended[0]
         shown = window.chat_view.messages()[-1][1]
@@ -118,7 +128,8 @@ DRIVER = textwrap.dedent("""
         return {"tokens": stats.generated_tokens, "tok_s": stats.tokens_per_s,
                 "stall_p99_ms": lateness[int(0.99 * (len(lateness) - 1))],
                 "stall_max_ms": lateness[-1], "gui_cpu_s": cpu,
-                "stream_s": stats.total_s, "shown_chars": len(shown)}
+                "stream_s": stats.total_s, "shown_chars": len(shown),
+                "fps": frames[0] / stats.total_s}
 
     run_raw(16)  # warm both paths (first-call allocations)
     run_app(16)
@@ -156,15 +167,15 @@ def main() -> None:
                     f"({app['tokens']} tokens), raw {raw['tok_s']:.1f} ({raw['tokens']}), "
                     f"ratio {app['tok_s'] / raw['tok_s']:.3f}, stall p99 "
                     f"{app['stall_p99_ms']:.1f} ms, GUI CPU {app['gui_cpu_s']:.2f} s "
-                    f"of {app['stream_s']:.1f} s",
+                    f"of {app['stream_s']:.1f} s, {app.get('fps', 0):.1f} frames/s",
                     file=sys.stderr,
                 )
     print(f"built-in model, {args.threads} threads, medians of {args.rounds} rounds")
     print(
         "| code | max tokens | tokens | app tok/s | raw tok/s | app / raw | stall p99 "
-        "| stall max | GUI CPU / stream |"
+        "| stall max | GUI CPU / stream | frames/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for code, got in rounds.items():
         for n in map(str, args.tokens):
 
@@ -178,7 +189,8 @@ def main() -> None:
             print(
                 f"| {code} | {n} | {med('app', 'tokens'):.0f} | {med('app', 'tok_s'):.1f} "
                 f"| {med('raw', 'tok_s'):.1f} | {ratio:.3f} | {med('app', 'stall_p99_ms'):.1f} ms "
-                f"| {med('app', 'stall_max_ms'):.0f} ms | {cpu_share:.0%} |"
+                f"| {med('app', 'stall_max_ms'):.0f} ms | {cpu_share:.0%} "
+                f"| {med('app', 'fps'):.1f} |"
             )
 
 

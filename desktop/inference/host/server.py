@@ -36,7 +36,7 @@ FROZEN_COMMAND = "__engine-host"
 MODULE = "desktop.inference.host.server"
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 #: Reply pieces closer together than this are sent in one frame (the first at once).
-COALESCE_S = 0.025
+COALESCE_S = 0.04
 
 log = logging.getLogger("hearth.host")
 

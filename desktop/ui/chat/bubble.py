@@ -194,6 +194,9 @@ class MessageBubble(QFrame):
         self._text = text
         blocks, tail = self._stream.update(text)
         self._body.show_blocks(blocks, tail)
+        # The new height now, in this frame: left to the posted layout request, the text
+        # would be painted once at the old height and again at the new (twice the cost).
+        self._layout.activate()
 
     def _end_stream(self) -> None:
         """Back to one label holding the whole reply (selectable as one text)."""

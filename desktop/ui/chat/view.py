@@ -61,7 +61,7 @@ HIGHLIGHT_MS = 2000
 #: GUI thread takes from them is a millisecond the reply waits.
 MIN_FRAME_MS = 66
 MAX_FRAME_MS = 400
-STREAM_CPU_SHARE = 0.04
+STREAM_CPU_SHARE = 0.03
 #: Older messages are asked for when the screen is this many screens from the first one.
 LOAD_SCREENS = 2.0
 #: Room left above or below a message the keyboard reaches (pixels).

@@ -3,7 +3,7 @@ open block at each update, and lets the chat view scroll under the mouse wheel."
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QTextDocument, QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -113,3 +113,40 @@ def test_the_text_sits_where_the_finished_message_will(qtbot: QtBot) -> None:
     qtbot.waitExposed(holder)
     assert body.viewport().geometry().topLeft() == QPoint(0, 0)
     assert body.viewport().width() == body.width()
+
+
+def test_each_frame_of_a_growing_reply_is_painted_once(qtbot: QtBot) -> None:
+    """The body takes its new height in the frame that grew it, so a frame paints the
+    reply once (not once at the old height and again after the layout catches up)."""
+    view = ChatView(MarkdownRenderer())
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_messages([MessageItem(1, "user", "Tell me a lot.")])
+    view.append_message(MessageItem(None, "assistant", "", "streaming"))
+    view.set_streaming_text("The first line.")
+    qtbot.waitUntil(lambda: view.bubbles[-1].findChild(StreamingBody) is not None)
+    body = view.bubbles[-1].findChild(StreamingBody)
+    assert body is not None
+    paints: list[int] = []
+
+    class PaintCounter(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                paints.append(body.height())
+            return False
+
+    counter = PaintCounter()
+    body.viewport().installEventFilter(counter)
+    text = "The first line."
+    for number in range(6):
+        QApplication.processEvents()
+        paints.clear()
+        text += f"\n\nParagraph {number} of the reply, long enough to wrap onto a new line."
+        view.set_streaming_text(text)
+        qtbot.waitUntil(lambda: bool(paints))
+        qtbot.wait(60)  # anything the frame left for later would paint now
+        assert len(paints) == 1, f"frame {number} painted {len(paints)} times: {paints}"
+        assert body.height() == body.heightForWidth(body.width())
+    body.viewport().removeEventFilter(counter)
