@@ -21,6 +21,7 @@ import logging
 from typing import Any
 
 log = logging.getLogger(__name__)
+SLOWER = "llama.cpp's stop is checked in Python (slower): %s"
 
 
 class _TensorHead(ctypes.Structure):
@@ -50,17 +51,17 @@ class NativeStop:
 
             function = ctypes.cast(libggml.ggml_is_empty, llama_cpp.ggml_abort_callback)
         except (ImportError, AttributeError, OSError) as exc:
-            log.debug("native stop unavailable: %s", exc)
+            log.info(SLOWER, exc)
             return None
         stop = cls(function, _TensorHead(0, None, (1, 1, 1, 1), (0, 0, 0, 0)))
         if stop.asked():
-            log.debug("native stop unavailable: ggml reads a running flag as stopped")
+            log.info(SLOWER, "ggml reads a running flag as stopped")
             return None
         stop.set(True)
         stopped = stop.asked()
         stop.set(False)
         if not stopped:
-            log.debug("native stop unavailable: ggml does not read the stop flag")
+            log.info(SLOWER, "ggml does not read the stop flag")
             return None
         return stop
 
