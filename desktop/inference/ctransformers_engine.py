@@ -201,10 +201,37 @@ class CTransformersEngine:
             )
         self.usage.prompt_tokens = len(tokens)
         self.usage.generated_tokens = 0
-        return self._generate(tokens, params, cancel)
+        stops = (*self._template.stop, *params.stop)
+        return self._generate(tokens, params, cancel, stops, self._strips_space)
+
+    def complete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken
+    ) -> Generator[str, None, None]:
+        """Continue the raw text `prompt` (no chat template; only `params.stop` stops it)."""
+        tokens = self._tokenize(prompt)
+        if not tokens:
+            raise GenerationError("The prompt produced no tokens for this model.")
+        if len(tokens) + 1 > self._n_ctx:
+            raise ContextOverflowError(
+                f"The prompt is too long for this model: it takes {len(tokens)} tokens but "
+                f"the context window holds {self._n_ctx}; shorten the prompt."
+            )
+        self.usage.prompt_tokens = len(tokens)
+        self.usage.generated_tokens = 0
+        return self._generate(tokens, params, cancel, params.stop, False)
+
+    @property
+    def _strips_space(self) -> bool:
+        """SentencePiece: a reply's first "▁" is a space, not text."""
+        return self._file_info.tokenizer_model == "llama"
 
     def _generate(
-        self, tokens: list[int], params: GenerationParams, cancel: CancelToken
+        self,
+        tokens: list[int],
+        params: GenerationParams,
+        cancel: CancelToken,
+        stop: Sequence[str],
+        strip_space: bool,
     ) -> Generator[str, None, None]:
         if self._busy:
             raise GenerationError("A reply is already being generated with this model.")
@@ -212,9 +239,8 @@ class CTransformersEngine:
         self._busy = True
         try:
             self._evaluate_prompt(llm, tokens, cancel)
-            stops = tuple(s for s in (*self._template.stop, *params.stop) if s)
+            stops = tuple(s for s in stop if s)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            strip_space = self._file_info.tokenizer_model == "llama"
             base = secrets.randbelow(_SEED_MODULUS) if params.seed is None else params.seed
             pending = ""
             for i in range(max(0, params.max_tokens)):
@@ -227,7 +253,7 @@ class CTransformersEngine:
                     break
                 self.usage.generated_tokens += 1
                 piece = decoder.decode(llm.ctransformers_llm_detokenize(token) or b"")
-                if strip_space and piece:  # SentencePiece: the reply's first "▁" is a space
+                if strip_space and piece:
                     piece, strip_space = piece.removeprefix(" "), False
                 emit, pending, stopped = _split_stop(pending + piece, stops)
                 if emit:
