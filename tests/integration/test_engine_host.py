@@ -6,8 +6,8 @@ import os
 import signal
 import sys
 import time
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
