@@ -2,7 +2,9 @@
 
 - direct: llama-cpp-python's `create_chat_completion` in this process (the baseline);
 - remote: Hearth's `RemoteEngine` against `python -m llama_cpp.server` on 127.0.0.1;
-- serve:  the official `openai` client against `hearth serve` (Hearth's engine host).
+- serve:  the official `openai` client against `hearth serve` (Hearth's engine host);
+- window: the same client against the window's serve: the API of this process handing each
+          request to the window's inference thread (its `InferenceThread`, its engine host).
 
 Interleaved rounds, medians printed. The built-in model, greedy, 2 threads each.
 
@@ -20,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +49,50 @@ def timed(pieces: Iterator[str]) -> tuple[float, float]:
     total = time.perf_counter() - start
     assert first is not None
     return first, (count - 1) / max(total - first, 1e-9)
+
+
+def window_serve(model: Path, data: Path) -> tuple[Any, Callable[[], None]]:
+    """The window's serve without a window: its inference thread with `model` loaded, and
+    the API handing requests to it (what Privacy's switch starts). (client, stop)."""
+    import threading
+
+    import openai
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop.app import make_engine_factory
+    from desktop.chat.api_server import ApiServer
+    from desktop.chat.profiles import make_profiles
+    from desktop.chat.serve_shared import SharedBackend
+    from desktop.paths import AppPaths
+    from desktop.ui.chat.worker import InferenceThread
+
+    app = QCoreApplication.instance() or QCoreApplication([])  # queued signals need one
+    factory, describer = make_engine_factory()
+    inference = InferenceThread(factory, describe=describer)
+    inference.start()
+    inference.load_requested.emit(1, str(model), LoadOptions(n_ctx=2048, n_threads=2))
+    worker = inference.worker
+    while worker.loaded_path is None:
+        time.sleep(0.05)
+    paths = AppPaths.resolve(data).ensure()
+    backend = SharedBackend(
+        make_profiles(paths), lambda: worker.loaded_path, inference.serve_requested.emit
+    )
+    port = free_port()
+    api = ApiServer(backend, "bench-token", port)
+    thread = threading.Thread(target=api.run, daemon=True)
+    thread.start()
+    while not api.serving:
+        time.sleep(0.05)
+
+    def stop() -> None:
+        api.stop()
+        thread.join(10)
+        inference.stop()
+        app.processEvents()
+
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench-token")
+    return client, stop
 
 
 def main() -> int:
@@ -114,10 +161,25 @@ def main() -> int:
             if chunk.choices and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
 
+    window_client, window_stop = window_serve(model, Path(data) / "window")
+
+    def run_window() -> Iterator[str]:
+        stream = window_client.chat.completions.create(
+            model=model.stem,
+            messages=[{"role": "user", "content": QUESTION}],
+            max_tokens=args.tokens,
+            temperature=0.0,
+            stream=True,
+        )
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                yield chunk.choices[0].delta.content
+
     paths: dict[str, Callable[[], Iterator[str]]] = {
         "direct llama-cpp-python": run_direct,
         "RemoteEngine -> llama_cpp.server": run_remote,
         "openai client -> hearth serve": run_serve,
+        "openai client -> the window's serve": run_window,
     }
     results: dict[str, list[tuple[float, float]]] = {key: [] for key in paths}
     try:
@@ -127,6 +189,7 @@ def main() -> int:
             for name_, run in paths.items():
                 results[name_].append(timed(run()))
     finally:
+        window_stop()
         remote.close()
         server.kill()
         hearth.terminate()

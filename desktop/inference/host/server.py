@@ -189,7 +189,7 @@ class HostServer:
         try:
             engine = self._require()
             params = protocol.decode_params(request["params"])
-            if request["op"] == "complete":  # raw text, no chat template
+            if request.get("op") == "complete":  # raw text, no chat template
                 if not isinstance(engine, PromptCompleter):
                     raise protocol.errors.GenerationError(
                         f"{engine.info.name} cannot continue a raw prompt."
