@@ -1,12 +1,12 @@
 """`ServeBackend`: Hearth's local models for `hearth serve`, one generation at a time.
 
-A `Generation` is one API request (a chat reply, or a raw completion of a prompt) that runs
-itself on the thread owning an engine. `ServeBackend` (the command line) owns its engine:
-one thread (a single-worker executor) owns the engine, like the window's inference thread:
-requests queue in arrival order, and the model a request names is loaded there (replacing
-the one loaded) before its reply streams. Each request is a `Generation`: its tokens, then
-its stats or its error, are put on an asyncio queue of the server's event loop; `cancel()`
-(a client that went away) stops it between tokens.
+A `Generation` is one API request (a chat reply, or the continuation of a raw prompt) that
+runs itself on the thread owning an engine: its tokens, then its stats or its error, are put
+on an asyncio queue of the server's event loop; `cancel()` (a client that went away) stops
+it between tokens. `ServeBackend` (the command line) owns its engine on one thread (a
+single-worker executor): requests queue in arrival order, and the model a request names is
+loaded there (replacing the one loaded) before its reply streams. The window's serve hands
+its generations to the window's inference thread instead (`serve_shared.SharedBackend`).
 
 Plain Python, no Qt, no HTTP (see `desktop.chat.api_server`).
 """

@@ -52,6 +52,12 @@ LAST_N_TOKENS = 64  # window of the repetition penalty
 _SEED_MODULUS = 2**31
 
 
+_SHORTEN = {
+    "conversation": "shorten the message or start a new conversation.",
+    "prompt": "shorten the prompt.",
+}
+
+
 def cpu_library() -> str:
     """Which bundled ctransformers build this CPU runs: "avx2", "avx" or "basic".
 
@@ -190,17 +196,7 @@ class CTransformersEngine:
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Generator[str, None, None]:
         """Check the prompt now (raising `ContextOverflowError`), then generate lazily."""
-        tokens = self._tokenize(self._template.render(messages))
-        if not tokens:
-            raise GenerationError("The prompt produced no tokens for this model.")
-        if len(tokens) + 1 > self._n_ctx:
-            raise ContextOverflowError(
-                f"The conversation is too long for this model: the prompt takes {len(tokens)} "
-                f"tokens but the context window holds {self._n_ctx}; shorten the message or "
-                "start a new conversation."
-            )
-        self.usage.prompt_tokens = len(tokens)
-        self.usage.generated_tokens = 0
+        tokens = self._prompt_tokens(self._template.render(messages), "conversation")
         stops = (*self._template.stop, *params.stop)
         return self._generate(tokens, params, cancel, stops, self._strips_space)
 
@@ -208,17 +204,25 @@ class CTransformersEngine:
         self, prompt: str, params: GenerationParams, cancel: CancelToken
     ) -> Generator[str, None, None]:
         """Continue the raw text `prompt` (no chat template; only `params.stop` stops it)."""
-        tokens = self._tokenize(prompt)
+        tokens = self._prompt_tokens(prompt, "prompt")
+        return self._generate(tokens, params, cancel, params.stop, False)
+
+    def _prompt_tokens(self, text: str, what: str) -> list[int]:
+        """The tokens of `text`, checked to fit (`what`: "conversation" or "prompt")."""
+        tokens = self._tokenize(text)
         if not tokens:
             raise GenerationError("The prompt produced no tokens for this model.")
         if len(tokens) + 1 > self._n_ctx:
+            shorten = (
+                "the prompt" if what == "prompt" else "the message or start a new conversation"
+            )
             raise ContextOverflowError(
-                f"The prompt is too long for this model: it takes {len(tokens)} tokens but "
-                f"the context window holds {self._n_ctx}; shorten the prompt."
+                f"The {what} is too long for this model: the prompt takes {len(tokens)} "
+                f"tokens but the context window holds {self._n_ctx}; shorten {shorten}."
             )
         self.usage.prompt_tokens = len(tokens)
         self.usage.generated_tokens = 0
-        return self._generate(tokens, params, cancel, params.stop, False)
+        return tokens
 
     @property
     def _strips_space(self) -> bool:

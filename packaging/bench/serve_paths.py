@@ -149,9 +149,9 @@ def main() -> int:
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{serve_port}/v1", api_key=token)
     name = client.models.list().data[0].id
 
-    def run_serve() -> Iterator[str]:
-        stream = client.chat.completions.create(
-            model=name,
+    def asked(api: Any, model_id: str) -> Iterator[str]:
+        stream = api.chat.completions.create(
+            model=model_id,
             messages=[{"role": "user", "content": QUESTION}],
             max_tokens=args.tokens,
             temperature=0.0,
@@ -163,17 +163,11 @@ def main() -> int:
 
     window_client, window_stop = window_serve(model, Path(data) / "window")
 
+    def run_serve() -> Iterator[str]:
+        return asked(client, name)
+
     def run_window() -> Iterator[str]:
-        stream = window_client.chat.completions.create(
-            model=model.stem,
-            messages=[{"role": "user", "content": QUESTION}],
-            max_tokens=args.tokens,
-            temperature=0.0,
-            stream=True,
-        )
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
+        return asked(window_client, model.stem)
 
     paths: dict[str, Callable[[], Iterator[str]]] = {
         "direct llama-cpp-python": run_direct,
