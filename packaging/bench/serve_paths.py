@@ -8,7 +8,7 @@
 
 Interleaved rounds, medians printed. The built-in model, greedy, 2 threads each.
 
-    .venv/bin/python packaging/bench/serve_paths.py [--rounds 3] [--tokens 128]
+    .venv/bin/python packaging/bench/serve_paths.py [--rounds 3] [--tokens 128] [--without-remote]
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--without-remote", action="store_true", help="no llama_cpp.server")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     import llama_cpp
     import openai
 
@@ -119,7 +121,7 @@ def main() -> int:
                 yield text
 
     port = free_port()
-    server = start_server(model, port)
+    server = start_server(model, port)  # (a few seconds; unused with --without-remote)
     remote = RemoteEngine(
         RemoteServer("bench", f"http://127.0.0.1:{port}/v1"), "smollm", KEY, NetworkPolicy(True)
     )
@@ -171,7 +173,7 @@ def main() -> int:
 
     paths: dict[str, Callable[[], Iterator[str]]] = {
         "direct llama-cpp-python": run_direct,
-        "RemoteEngine -> llama_cpp.server": run_remote,
+        **({} if args.without_remote else {"RemoteEngine -> llama_cpp.server": run_remote}),
         "openai client -> hearth serve": run_serve,
         "openai client -> the window's serve": run_window,
     }
@@ -182,6 +184,8 @@ def main() -> int:
         for _round in range(args.rounds):
             for name_, run in paths.items():
                 results[name_].append(timed(run()))
+                first_s, rate_ = results[name_][-1]
+                print(f"round {_round + 1}: {name_}: {first_s * 1000:.0f} ms, {rate_:.1f}/s")
     finally:
         window_stop()
         remote.close()
