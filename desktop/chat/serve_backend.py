@@ -85,8 +85,12 @@ class Generation:
         self._loop = loop
 
     def put(self, kind: str, value: Any) -> None:
-        """From the engine thread."""
-        self._loop.call_soon_threadsafe(self.events.put_nowait, Event(kind, value))
+        """From the engine thread. Once the server has stopped (its loop closed) nobody
+        listens any more: the generation is cancelled instead."""
+        try:
+            self._loop.call_soon_threadsafe(self.events.put_nowait, Event(kind, value))
+        except RuntimeError:
+            self.cancel_token.cancel()
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
