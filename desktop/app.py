@@ -510,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     pages.servers = servers
     servers.fetch_models()
-    serve = window_serve(paths, factory, window)
+    serve = window_serve(paths, inference, window)
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)

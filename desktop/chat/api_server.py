@@ -1,9 +1,9 @@
-"""The OpenAI-compatible API of `hearth serve`: a Starlette app over a `ServeBackend`, served
-by uvicorn on 127.0.0.1 only.
+"""The OpenAI-compatible API of `hearth serve`: a Starlette app over a `Backend` (its own
+engine on the command line, the window's in the window), served by uvicorn on 127.0.0.1 only.
 
 Endpoints: `GET /v1/models`, `POST /v1/chat/completions` (streamed as server-sent events
-with sse-starlette, or whole), `POST /v1/completions` (the prompt is answered as one user
-message: Hearth's engines speak chat). Every request needs `Authorization: Bearer TOKEN`
+with sse-starlette, or whole), `POST /v1/completions` (the raw prompt continued, no chat
+template). Every request needs `Authorization: Bearer TOKEN`
 (else 401). Requests queue behind each other (one generation at a time); a client that
 disconnects cancels its generation. Errors are OpenAI-shaped JSON with a sentence.
 
@@ -21,6 +21,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from sse_starlette.sse import EventSourceResponse
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from desktop.chat.serve_backend import Generation, ServeBackend, stats_finish
+from desktop.chat.serve_backend import Backend, Generation, ModelRefused, stats_finish
 from desktop.core.errors import HearthError
 from desktop.core.types import ChatMessage, GenerationStats
 from desktop.storage.keychain import Keychain
@@ -92,6 +93,16 @@ def _messages(body: dict[str, Any]) -> list[ChatMessage]:
     return found
 
 
+def _prompt(body: dict[str, Any]) -> str:
+    """The raw text a completion continues."""
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1:
+        prompt = prompt[0]
+    if not isinstance(prompt, str) or not prompt:
+        raise BadRequest("'prompt' must be one non-empty text.")
+    return prompt
+
+
 def _overrides(body: dict[str, Any]) -> dict[str, Any]:
     """The sampling settings the request gives, checked."""
     found: dict[str, Any] = {}
@@ -124,7 +135,7 @@ def _overrides(body: dict[str, Any]) -> dict[str, Any]:
 class ApiServer:
     """The Starlette app and its state; `run()` serves it (blocking) until `stop()`."""
 
-    def __init__(self, backend: ServeBackend, token: str, port: int) -> None:
+    def __init__(self, backend: Backend, token: str, port: int) -> None:
         self.backend = backend
         self.port = port
         self._token = token.encode()
@@ -208,27 +219,22 @@ class ApiServer:
             body = await request.json()
             if not isinstance(body, dict):
                 raise BadRequest("The body must be a JSON object.")
-            if chat:
-                messages = _messages(body)
-            else:
-                prompt = body.get("prompt")
-                if isinstance(prompt, list) and len(prompt) == 1:
-                    prompt = prompt[0]
-                if not isinstance(prompt, str):
-                    raise BadRequest("'prompt' must be text.")
-                messages = [ChatMessage("user", prompt)]
+            messages = _messages(body) if chat else []
+            prompt = None if chat else _prompt(body)
             overrides = _overrides(body)
         except (BadRequest, ValueError) as error:
             return _error(400, str(error) or "The body is not JSON.")
         model_id = body.get("model")
-        profile = self.backend.profile_for(model_id if isinstance(model_id, str) else None)
-        if profile is None or profile.model_path is None:
-            names = ", ".join(self.backend.models()) or "none"
-            return _error(404, f'There is no model "{model_id}"; Hearth offers: {names}.')
-        max_tokens = overrides.get("max_tokens", profile.settings.to_params().max_tokens)
-        loop = asyncio.get_running_loop()
-        generation = self.backend.submit(profile, messages, overrides, loop)
-        reply = _Reply(profile.model_name, chat, max_tokens)
+        try:
+            profile = self.backend.profile_for(model_id if isinstance(model_id, str) else None)
+        except ModelRefused as refused:
+            return _error(refused.status, str(refused))
+        if profile.model_path is None:
+            return _error(503, profile.problem or "There is no usable model.")
+        params = replace(profile.settings.to_params(), **overrides)
+        generation = Generation(asyncio.get_running_loop(), params, messages, prompt)
+        self.backend.submit(profile, generation)
+        reply = _Reply(profile.model_name, chat, params.max_tokens)
         if body.get("stream"):
             return EventSourceResponse(self._stream(generation, reply), ping=15)
         return await self._whole(request, generation, reply)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from desktop.chat.cited import Cited, from_stats
+from desktop.core.servers import RanOn
 from desktop.core.types import Role
 from desktop.storage.conversations import MessageStatus, StoredMessage
 
@@ -37,6 +38,8 @@ class MessageItem:
     #: The passages of the user's documents the reply was given (None: no collection used).
     cited: Cited | None = None
     created_at: datetime | None = field(default=None, compare=False)
+    #: A reply's model and where it ran (None: not known).
+    ran_on: RanOn | None = field(default=None, compare=False)
 
     @classmethod
     def from_stored(cls, message: StoredMessage, position: int = -1) -> MessageItem:
@@ -50,6 +53,7 @@ class MessageItem:
             position,
             from_stats(message.stats) if message.role == "assistant" else None,
             message.created_at,
+            None if message.model is None else RanOn(message.model, message.server),
         )
 
 

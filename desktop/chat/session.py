@@ -28,6 +28,7 @@ from typing import Any
 from desktop.chat.cited import from_stats
 from desktop.chat.items import MessageItem, items_ending_at, last_turns, sent, turns
 from desktop.core.errors import ActionRefusedError, ConversationGoneError
+from desktop.core.servers import RanOn
 from desktop.core.types import ChatMessage
 from desktop.storage.branch_pages import BranchPages
 from desktop.storage.conversations import (
@@ -172,17 +173,23 @@ class ConversationSession:
         self.items.append(item)
         return item, created
 
-    def start_reply(self) -> MessageItem:
-        """An empty `streaming` reply after the last message (a sibling of any earlier one)."""
+    def start_reply(self, ran_on: RanOn | None = None) -> MessageItem:
+        """An empty `streaming` reply after the last message (a sibling of any earlier one),
+        written by the model `ran_on` names, where it names."""
         parent_id = self.items[-1].id if self.items else None
         if self.store is None or self.conversation_id is None:
-            item = MessageItem(None, "assistant", "", "streaming", created_at=datetime.now(UTC))
+            now = datetime.now(UTC)
+            item = MessageItem(None, "assistant", "", "streaming", created_at=now, ran_on=ran_on)
         else:
-            item = MessageItem.from_stored(
-                self.store.add_message(
-                    self.conversation_id, "assistant", "", parent_id=parent_id, status="streaming"
-                )
+            stored = self.store.add_message(
+                self.conversation_id,
+                "assistant",
+                "",
+                parent_id=parent_id,
+                status="streaming",
+                ran_on=ran_on,
             )
+            item = MessageItem.from_stored(stored)
         self.items.append(self._next(item))
         item = self.items[-1]
         self._saved_at = time.monotonic()

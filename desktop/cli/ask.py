@@ -31,6 +31,7 @@ from desktop.cli import args as cli_args
 from desktop.core.assistants import Assistant, build_messages
 from desktop.core.errors import EngineCrashedError, HearthError
 from desktop.core.prompting import ContextPlan, with_system_prompt
+from desktop.core.servers import RanOn
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 from desktop.inference.engine import CancelToken
 from desktop.inference.host.client import HostedEngine
@@ -280,7 +281,8 @@ def _answer(
         from desktop.cli.store import ReplyRecorder
 
         model_key = profile.model_key or str(profile.model_path)
-        recorder = ReplyRecorder(store, prompt, model_key, profile.assistant_id)
+        ran_on = RanOn.of(model_key, profile.model_name)
+        recorder = ReplyRecorder(store, prompt, model_key, profile.assistant_id, ran_on)
 
     def emit(text: str) -> None:
         try:

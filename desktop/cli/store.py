@@ -26,6 +26,7 @@ from desktop.core.errors import (
     DatabaseFullError,
     StoreInUseError,
 )
+from desktop.core.servers import RanOn
 from desktop.core.types import GenerationStats
 from desktop.paths import AppPaths
 from desktop.storage.conversations import STREAM_SAVE_INTERVAL_S as SAVE_INTERVAL_S
@@ -171,8 +172,10 @@ class ReplyRecorder:
         question: str,
         model_path: str,
         assistant_id: str | None = None,
+        ran_on: RanOn | None = None,
     ) -> None:
         self._store = store
+        self._ran_on = ran_on
         with store.db.transaction():  # both or neither: never an empty conversation
             conversation = store.create_conversation(
                 model_path=model_path, assistant_id=assistant_id
@@ -188,7 +191,7 @@ class ReplyRecorder:
         now = time.monotonic()
         if self._reply_id is None:
             reply = self._store.add_message(
-                self.conversation_id, "assistant", piece, status="streaming"
+                self.conversation_id, "assistant", piece, status="streaming", ran_on=self._ran_on
             )
             self._reply_id = reply.id
             self._saved_at = now
@@ -204,7 +207,7 @@ class ReplyRecorder:
             if not self._text and stats is not None and not cancelled:
                 return
             reply = self._store.add_message(
-                self.conversation_id, "assistant", "", status="streaming"
+                self.conversation_id, "assistant", "", status="streaming", ran_on=self._ran_on
             )
             self._reply_id = reply.id
         record: dict[str, Any] | None = None

@@ -34,6 +34,26 @@ def split_remote_key(key: str | None) -> tuple[str, str] | None:
     return (name, model) if name and model else None
 
 
+@dataclass(frozen=True)
+class RanOn:
+    """Which model wrote a reply, and where: `server` names the user's server it ran on;
+    None: this computer."""
+
+    model: str
+    server: str | None = None
+
+    @classmethod
+    def of(cls, model_key: str | None, model_name: str) -> RanOn:
+        """Where a reply of the model `model_key` (shown as `model_name`) runs."""
+        remote = split_remote_key(model_key)
+        return cls(model_name, None) if remote is None else cls(remote[1], remote[0])
+
+    def describe(self) -> str:
+        """ "smollm on your server lab" / "SmolLM2 on this computer"."""
+        where = "this computer" if self.server is None else f"your server {self.server}"
+        return f"{self.model} on {where}"
+
+
 class ServerError(HearthError):
     """A server cannot be added, found or used as asked; the message says why."""
 

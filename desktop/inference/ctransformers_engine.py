@@ -52,6 +52,12 @@ LAST_N_TOKENS = 64  # window of the repetition penalty
 _SEED_MODULUS = 2**31
 
 
+_SHORTEN = {
+    "conversation": "shorten the message or start a new conversation.",
+    "prompt": "shorten the prompt.",
+}
+
+
 def cpu_library() -> str:
     """Which bundled ctransformers build this CPU runs: "avx2", "avx" or "basic".
 
@@ -190,21 +196,46 @@ class CTransformersEngine:
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Generator[str, None, None]:
         """Check the prompt now (raising `ContextOverflowError`), then generate lazily."""
-        tokens = self._tokenize(self._template.render(messages))
+        tokens = self._prompt_tokens(self._template.render(messages), "conversation")
+        stops = (*self._template.stop, *params.stop)
+        return self._generate(tokens, params, cancel, stops, self._strips_space)
+
+    def complete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken
+    ) -> Generator[str, None, None]:
+        """Continue the raw text `prompt` (no chat template; only `params.stop` stops it)."""
+        tokens = self._prompt_tokens(prompt, "prompt")
+        return self._generate(tokens, params, cancel, params.stop, False)
+
+    def _prompt_tokens(self, text: str, what: str) -> list[int]:
+        """The tokens of `text`, checked to fit (`what`: "conversation" or "prompt")."""
+        tokens = self._tokenize(text)
         if not tokens:
             raise GenerationError("The prompt produced no tokens for this model.")
         if len(tokens) + 1 > self._n_ctx:
+            shorten = (
+                "the prompt" if what == "prompt" else "the message or start a new conversation"
+            )
             raise ContextOverflowError(
-                f"The conversation is too long for this model: the prompt takes {len(tokens)} "
-                f"tokens but the context window holds {self._n_ctx}; shorten the message or "
-                "start a new conversation."
+                f"The {what} is too long for this model: the prompt takes {len(tokens)} "
+                f"tokens but the context window holds {self._n_ctx}; shorten {shorten}."
             )
         self.usage.prompt_tokens = len(tokens)
         self.usage.generated_tokens = 0
-        return self._generate(tokens, params, cancel)
+        return tokens
+
+    @property
+    def _strips_space(self) -> bool:
+        """SentencePiece: a reply's first "▁" is a space, not text."""
+        return self._file_info.tokenizer_model == "llama"
 
     def _generate(
-        self, tokens: list[int], params: GenerationParams, cancel: CancelToken
+        self,
+        tokens: list[int],
+        params: GenerationParams,
+        cancel: CancelToken,
+        stop: Sequence[str],
+        strip_space: bool,
     ) -> Generator[str, None, None]:
         if self._busy:
             raise GenerationError("A reply is already being generated with this model.")
@@ -212,9 +243,8 @@ class CTransformersEngine:
         self._busy = True
         try:
             self._evaluate_prompt(llm, tokens, cancel)
-            stops = tuple(s for s in (*self._template.stop, *params.stop) if s)
+            stops = tuple(s for s in stop if s)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            strip_space = self._file_info.tokenizer_model == "llama"
             base = secrets.randbelow(_SEED_MODULUS) if params.seed is None else params.seed
             pending = ""
             for i in range(max(0, params.max_tokens)):
@@ -227,7 +257,7 @@ class CTransformersEngine:
                     break
                 self.usage.generated_tokens += 1
                 piece = decoder.decode(llm.ctransformers_llm_detokenize(token) or b"")
-                if strip_space and piece:  # SentencePiece: the reply's first "▁" is a space
+                if strip_space and piece:
                     piece, strip_space = piece.removeprefix(" "), False
                 emit, pending, stopped = _split_stop(pending + piece, stops)
                 if emit:

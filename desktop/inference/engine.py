@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions
 
@@ -120,3 +120,14 @@ class Engine(Protocol):
     def close(self) -> None:
         """Free the model. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class PromptCompleter(Protocol):
+    """An engine that can also continue raw text (no chat template): local engines and the
+    engine host. Same rules as `Engine.stream`; only `params.stop` (and the model's end of
+    text) stops it."""
+
+    def complete(
+        self, prompt: str, params: GenerationParams, cancel: CancelToken
+    ) -> Iterator[str]: ...

@@ -53,6 +53,11 @@ CONTEXT_STEP = 256
 #: tokens (below, evaluating it again costs about as much as restoring it).
 SAVE_MIN_TOKENS = 256
 
+_SHORTEN = {
+    "conversation": "Shorten the message or start a new conversation.",
+    "prompt": "Shorten the prompt.",
+}
+
 
 def padded_context(n_ctx: int) -> int:
     """`n_ctx` rounded up to what llama.cpp allocates anyway."""
@@ -301,14 +306,18 @@ class LlamaCppEngine:
     def _evaluation_prompt(
         self, llm: Any, messages: Sequence[ChatMessage]
     ) -> tuple[str, list[int]]:
-        """The prompt about to be evaluated, with the cache switched to its conversation:
-        when it does not continue the conversation in the cache, that one is saved, and a
-        saved state that this prompt continues is restored (then only the rest is new)."""
+        """The prompt about to be evaluated, with the cache switched to its conversation."""
         key = tuple(messages)
         if self._rendered is not None and self._rendered[0] == key:
             text = self._rendered[1]
         else:
             text = self.template.render(messages)
+        self._switch_cache(llm, text)
+        return self._prompt(messages)
+
+    def _switch_cache(self, llm: Any, text: str) -> None:
+        """When `text` does not continue the conversation in the cache, that one is saved,
+        and a saved state that `text` continues is restored (then only the rest is new)."""
         live = self._cached_prompt
         if live is None or not text.startswith(live[0]):
             saved = self._states.take(text)
@@ -322,7 +331,6 @@ class LlamaCppEngine:
             if saved is not None and _restore(llm, saved):
                 self._cached_prompt = (saved.text, list(saved.prompt_tokens))
                 self._rendered = None  # tokenize again: the restored tokens are reused
-        return self._prompt(messages)
 
     def use_disk_states(self, disk: DiskStates | None) -> None:
         """Keep conversations' states in `disk` too (None: in memory only)."""
@@ -400,16 +408,38 @@ class LlamaCppEngine:
     ) -> Iterator[str]:
         llm = self._require()
         text, tokens = self._evaluation_prompt(llm, messages)
-        self._cached_prompt = (text, tokens)
+        stop = list(dict.fromkeys((*self.template.stop, *params.stop)))
+        yield from self._continue(llm, (text, tokens), params, stop, cancel, "conversation")
+
+    def complete(self, prompt: str, params: GenerationParams, cancel: CancelToken) -> Iterator[str]:
+        """Continue the raw text `prompt` (no chat template; only `params.stop` stops it)."""
+        llm = self._require()
+        self._switch_cache(llm, prompt)
+        self._rendered = None
+        add_bos = bool(llm._model.add_bos_token())
+        tokens = list(llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True))
+        stop = list(params.stop)
+        yield from self._continue(llm, (prompt, tokens), params, stop, cancel, "prompt")
+
+    def _continue(
+        self,
+        llm: Any,
+        prompt: tuple[str, list[int]],
+        params: GenerationParams,
+        stop: list[str],
+        cancel: CancelToken,
+        what: str,
+    ) -> Iterator[str]:
+        """Stream what follows the evaluated `prompt` (its text and tokens)."""
+        tokens = prompt[1]
+        self._cached_prompt = prompt
         self.usage = Usage(prompt_tokens=len(tokens), cached_tokens=_common_prefix(llm, tokens))
         room = llm.n_ctx() - len(tokens)
         if room < 1:
             raise ContextOverflowError(
-                f"The conversation is too long for this model: the prompt takes {len(tokens)} "
-                f"tokens and the context window holds {llm.n_ctx()}. Shorten the message or "
-                "start a new conversation."
+                f"The {what} is too long for this model: the prompt takes {len(tokens)} "
+                f"tokens and the context window holds {llm.n_ctx()}. {_SHORTEN[what]}"
             )
-        stop = list(dict.fromkeys((*self.template.stop, *params.stop)))
         seed = params.seed if params.seed is not None else random.randrange(2**31)
         unwatch = self._listen(cancel)
         before = 0

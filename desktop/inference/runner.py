@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+from desktop.core.errors import GenerationError
 from desktop.core.prompting import ContextPlan, plan_context
 from desktop.core.types import ChatMessage, GenerationParams, GenerationStats
-from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.engine import CancelToken, Engine, PromptCompleter
 
 
 def run_generation(
@@ -31,10 +32,36 @@ def run_generation(
     plan = measure_context(engine, messages, params.max_tokens, pinned)
     if on_plan is not None:
         on_plan(plan)
-    fitted = plan.messages
+    return _measured(engine, engine.stream(plan.messages, params, cancel), cancel, on_token, start)
+
+
+def run_completion(
+    engine: Engine,
+    prompt: str,
+    params: GenerationParams,
+    cancel: CancelToken,
+    on_token: Callable[[str], None],
+) -> GenerationStats:
+    """Stream the continuation of the raw text `prompt` (no chat template) into `on_token`.
+
+    Raises `GenerationError` when the engine cannot continue raw text (a server's model),
+    `ContextOverflowError` when the prompt does not fit; otherwise like `run_generation`.
+    """
+    start = time.perf_counter()
+    if not isinstance(engine, PromptCompleter):
+        raise GenerationError(f"The {engine.info.name} engine cannot continue a raw prompt.")
+    return _measured(engine, engine.complete(prompt, params, cancel), cancel, on_token, start)
+
+
+def _measured(
+    engine: Engine,
+    stream: Iterator[str],
+    cancel: CancelToken,
+    on_token: Callable[[str], None],
+    start: float,
+) -> GenerationStats:
     first: float | None = None
     pieces = 0
-    stream = engine.stream(fitted, params, cancel)
     try:
         for piece in stream:
             if first is None:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
 from desktop.core.errors import ConversationGoneError
+from desktop.core.servers import RanOn
 from desktop.core.types import Role
 from desktop.storage.db import Database
 
@@ -39,7 +40,7 @@ MESSAGE_SELECT = """SELECT m.id, m.conversation_id, m.parent_id, m.role, m.conte
     (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id
         AND s.parent_id IS m.parent_id AND s.id < m.id),
     (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id
-        AND s.parent_id IS m.parent_id)"""
+        AND s.parent_id IS m.parent_id), m.model, m.server"""
 
 
 def to_db_time(moment: datetime) -> str:
@@ -121,6 +122,9 @@ class StoredMessage:
     stats: dict[str, Any] | None = None
     sibling_index: int = 0
     sibling_count: int = 1
+    #: A reply's model (its name), and the user's server it ran on (None: this computer).
+    model: str | None = None
+    server: str | None = None
 
 
 #: Search, newest message first. FTS5 walks its index from the highest rowid down (the
@@ -176,6 +180,8 @@ def message_from_row(row: tuple[Any, ...]) -> StoredMessage:
         stats=None if row[7] is None else json.loads(row[7]),
         sibling_index=row[8],
         sibling_count=row[9],
+        model=row[10] if len(row) > 10 else None,
+        server=row[11] if len(row) > 11 else None,
     )
 
 
@@ -300,11 +306,13 @@ class ConversationStore:
         content: str,
         parent_id: int | None = None,
         status: MessageStatus = "complete",
+        ran_on: RanOn | None = None,
     ) -> StoredMessage:
         """Add a message under `parent_id` (None: after the current leaf) and show its branch.
 
         Regenerating a reply is `add_message(conv, "assistant", "", parent_id=question_id,
-        status="streaming")`: a sibling of the previous reply.
+        status="streaming")`: a sibling of the previous reply. `ran_on`: a reply's model and
+        server (None: not known).
         """
         _check(role, status)
         with self.db.transaction():
@@ -313,7 +321,9 @@ class ConversationStore:
                 parent_id = conversation.current_leaf_id
             else:
                 self._require_message(parent_id, conversation_id)
-            message_id = self._insert_message(conversation, role, content, parent_id, status)
+            message_id = self._insert_message(
+                conversation, role, content, parent_id, status, ran_on
+            )
         return self._require_message(message_id)
 
     def edit_user_message(self, message_id: int, new_content: str) -> StoredMessage:
@@ -363,6 +373,18 @@ class ConversationStore:
                 (to_db_time(datetime.now(UTC)), message.conversation_id),
             )
 
+    def reply_places(self, conversation_id: int) -> tuple[list[str], bool]:
+        """Where a conversation's replies (every branch) ran: the servers, by name, and
+        whether any ran on this computer (replies from before this was kept count for
+        neither)."""
+        rows = self.db.query_all(
+            "SELECT DISTINCT server, model IS NOT NULL FROM messages"
+            " WHERE conversation_id = ? AND role = 'assistant' ORDER BY server",
+            (conversation_id,),
+        )
+        servers = [str(server) for server, _ in rows if server is not None]
+        return servers, any(server is None and known for server, known in rows)
+
     def get_message(self, message_id: int) -> StoredMessage | None:
         row = self.db.query_one(f"{MESSAGE_SELECT} FROM messages m WHERE m.id = ?", (message_id,))
         return None if row is None else message_from_row(row)
@@ -372,7 +394,7 @@ class ConversationStore:
         through indexes): what salvage of a damaged database can still read."""
         row = self.db.query_one(
             "SELECT id, conversation_id, parent_id, role, content, status, created_at,"
-            " stats_json, 0, 1 FROM messages WHERE id = ?",
+            " stats_json, 0, 1, model, server FROM messages WHERE id = ?",
             (message_id,),
         )
         return None if row is None else message_from_row(row)
@@ -500,13 +522,15 @@ class ConversationStore:
         content: str,
         parent_id: int | None,
         status: str,
+        ran_on: RanOn | None = None,
     ) -> int:
         now = to_db_time(datetime.now(UTC))
         content = storable(content)
+        model, server = (None, None) if ran_on is None else (ran_on.model, ran_on.server)
         cursor = self.db.execute(
-            "INSERT INTO messages (conversation_id, parent_id, role, content, created_at, status)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (conversation.id, parent_id, role, content, now, status),
+            "INSERT INTO messages (conversation_id, parent_id, role, content, created_at, status,"
+            " model, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (conversation.id, parent_id, role, content, now, status, model, server),
         )
         message_id = int(cursor.lastrowid)
         title = conversation.title

@@ -24,7 +24,9 @@ JSON is the lossless format, "hearth-conversations" version 1 (UTF-8)::
           "messages": [                    # the whole tree, every branch
             {"id": 1, "parent_id": null, "role": "user", "content": "...",
              "status": "complete", "created_at": "<ISO 8601>",
-             "stats": null}                # optional JSON object (generation statistics)
+             "stats": null,                # optional JSON object (generation statistics)
+             "model": null, "server": null}  # optional: a reply's model and server (null:
+                                             # this computer, or not known)
           ]
         }
       ]
@@ -54,7 +56,7 @@ from typing import Any, Literal, NoReturn, Protocol
 
 from desktop.core.errors import ConversationImportError, DatabaseDamagedError, HearthError
 from desktop.core.files import write_private_file
-from desktop.core.servers import split_remote_key
+from desktop.core.servers import RanOn, split_remote_key
 from desktop.storage.conversations import (
     ROLES,
     STATUSES,
@@ -124,7 +126,13 @@ def select_conversations(store: ConversationStore, ids: Sequence[int] | None) ->
 
 
 def _note(message: StoredMessage) -> str:
-    return "" if message.status == "complete" else f" ({message.status})"
+    """After the speaker: a reply's server (where it ran), and a status other than complete."""
+    notes = []
+    if message.role == "assistant" and message.server is not None:
+        notes.append(RanOn(message.model or "a model", message.server).describe())
+    if message.status != "complete":
+        notes.append(message.status)
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 def _day(moment: datetime) -> str:
@@ -249,6 +257,8 @@ def _message_record(message: StoredMessage) -> dict[str, Any]:
         "status": message.status,
         "created_at": to_db_time(message.created_at),
         "stats": message.stats,
+        "model": message.model,
+        "server": message.server,
     }
 
 
@@ -561,6 +571,8 @@ class _Validator:
             self.time(raw, "created_at", where),
             "incomplete" if status == "streaming" else status,
             None if stats is None else json.dumps(stats, sort_keys=True),
+            self.get(raw, "model", (str, type(None)), where),  # older exports: not there
+            self.get(raw, "server", (str, type(None)), where),
         )
         parent = self.get(raw, "parent_id", (int, type(None)), where)
         return _Message(self.get(raw, "id", int, where), parent, values)
@@ -674,7 +686,7 @@ def import_json(
                 parent = None if message.parent is None else mapping[message.parent]
                 cursor = db.execute(
                     "INSERT INTO messages (conversation_id, parent_id, role, content, created_at,"
-                    " status, stats_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " status, stats_json, model, server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (conversation_id, parent, *message.values),
                 )
                 mapping[message.key] = int(cursor.lastrowid)

@@ -51,6 +51,12 @@ vec0 scan decrypts every page, about 1 s at 100,000 passages). `doc_passages.emb
 marks the passages that have their vector (a partial index finds the others quickly, so an
 interrupted embedding run continues where it stopped); deleting a passage (its file, its
 collection) deletes its vectors.
+
+Schema v10: where each reply ran. `messages.model` (the model's name as the picker showed
+it) and `messages.server` (the user's server it ran on; NULL: this computer). The upgrade
+gives the replies of a conversation whose model is a server's ("server:NAME:MODEL") that
+server and model, which is what the window showed for them until then; other replies stay
+unknown (NULL, NULL).
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from desktop.core.errors import DatabaseError, DatabaseTooNewError
+from desktop.core.servers import split_remote_key
 from desktop.storage.conversations import storable
 from desktop.storage.db import Database, open_database
 
@@ -251,6 +258,20 @@ _SCHEMA_V9 = (
 )
 
 
+def _reply_places(db: Database) -> None:
+    db.execute("ALTER TABLE messages ADD COLUMN model TEXT")
+    db.execute("ALTER TABLE messages ADD COLUMN server TEXT")
+    rows = db.query_all("SELECT id, model_path FROM conversations WHERE model_path LIKE 'server:%'")
+    for conversation_id, key in rows:
+        remote = split_remote_key(key)
+        if remote is not None:
+            db.execute(
+                "UPDATE messages SET server = ?, model = ? "
+                "WHERE conversation_id = ? AND role = 'assistant'",
+                (remote[0], remote[1], conversation_id),
+            )
+
+
 def _adapters(db: Database) -> None:
     for statement in _SCHEMA_V9:
         db.execute(statement)
@@ -313,6 +334,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _document_vectors,
     _network_contacts,
     _adapters,
+    _reply_places,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

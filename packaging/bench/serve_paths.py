@@ -2,11 +2,13 @@
 
 - direct: llama-cpp-python's `create_chat_completion` in this process (the baseline);
 - remote: Hearth's `RemoteEngine` against `python -m llama_cpp.server` on 127.0.0.1;
-- serve:  the official `openai` client against `hearth serve` (Hearth's engine host).
+- serve:  the official `openai` client against `hearth serve` (Hearth's engine host);
+- window: the same client against the window's serve: the API of this process handing each
+          request to the window's inference thread (its `InferenceThread`, its engine host).
 
 Interleaved rounds, medians printed. The built-in model, greedy, 2 threads each.
 
-    .venv/bin/python packaging/bench/serve_paths.py [--rounds 3] [--tokens 128]
+    .venv/bin/python packaging/bench/serve_paths.py [--rounds 3] [--tokens 128] [--without-remote]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -48,11 +51,57 @@ def timed(pieces: Iterator[str]) -> tuple[float, float]:
     return first, (count - 1) / max(total - first, 1e-9)
 
 
+def window_serve(model: Path, data: Path) -> tuple[Any, Callable[[], None]]:
+    """The window's serve without a window: its inference thread with `model` loaded, and
+    the API handing requests to it (what Privacy's switch starts). (client, stop)."""
+    import threading
+
+    import openai
+    from PySide6.QtCore import QCoreApplication
+
+    from desktop.app import make_engine_factory
+    from desktop.chat.api_server import ApiServer
+    from desktop.chat.profiles import make_profiles
+    from desktop.chat.serve_shared import SharedBackend
+    from desktop.paths import AppPaths
+    from desktop.ui.chat.worker import InferenceThread
+
+    app = QCoreApplication.instance() or QCoreApplication([])  # queued signals need one
+    factory, describer = make_engine_factory()
+    inference = InferenceThread(factory, describe=describer)
+    inference.start()
+    inference.load_requested.emit(1, str(model), LoadOptions(n_ctx=2048, n_threads=2))
+    worker = inference.worker
+    while worker.loaded_path is None:
+        time.sleep(0.05)
+    paths = AppPaths.resolve(data).ensure()
+    backend = SharedBackend(
+        make_profiles(paths), lambda: worker.loaded_path, inference.serve_requested.emit
+    )
+    port = free_port()
+    api = ApiServer(backend, "bench-token", port)
+    thread = threading.Thread(target=api.run, daemon=True)
+    thread.start()
+    while not api.serving:
+        time.sleep(0.05)
+
+    def stop() -> None:
+        api.stop()
+        thread.join(10)
+        inference.stop()
+        app.processEvents()
+
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench-token")
+    return client, stop
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--without-remote", action="store_true", help="no llama_cpp.server")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     import llama_cpp
     import openai
 
@@ -72,7 +121,7 @@ def main() -> int:
                 yield text
 
     port = free_port()
-    server = start_server(model, port)
+    server = start_server(model, port)  # (a few seconds; unused with --without-remote)
     remote = RemoteEngine(
         RemoteServer("bench", f"http://127.0.0.1:{port}/v1"), "smollm", KEY, NetworkPolicy(True)
     )
@@ -102,9 +151,9 @@ def main() -> int:
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{serve_port}/v1", api_key=token)
     name = client.models.list().data[0].id
 
-    def run_serve() -> Iterator[str]:
-        stream = client.chat.completions.create(
-            model=name,
+    def asked(api: Any, model_id: str) -> Iterator[str]:
+        stream = api.chat.completions.create(
+            model=model_id,
             messages=[{"role": "user", "content": QUESTION}],
             max_tokens=args.tokens,
             temperature=0.0,
@@ -114,10 +163,19 @@ def main() -> int:
             if chunk.choices and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
 
+    window_client, window_stop = window_serve(model, Path(data) / "window")
+
+    def run_serve() -> Iterator[str]:
+        return asked(client, name)
+
+    def run_window() -> Iterator[str]:
+        return asked(window_client, model.stem)
+
     paths: dict[str, Callable[[], Iterator[str]]] = {
         "direct llama-cpp-python": run_direct,
-        "RemoteEngine -> llama_cpp.server": run_remote,
+        **({} if args.without_remote else {"RemoteEngine -> llama_cpp.server": run_remote}),
         "openai client -> hearth serve": run_serve,
+        "openai client -> the window's serve": run_window,
     }
     results: dict[str, list[tuple[float, float]]] = {key: [] for key in paths}
     try:
@@ -126,7 +184,10 @@ def main() -> int:
         for _round in range(args.rounds):
             for name_, run in paths.items():
                 results[name_].append(timed(run()))
+                first_s, rate_ = results[name_][-1]
+                print(f"round {_round + 1}: {name_}: {first_s * 1000:.0f} ms, {rate_:.1f}/s")
     finally:
+        window_stop()
         remote.close()
         server.kill()
         hearth.terminate()

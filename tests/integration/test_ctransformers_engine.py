@@ -464,3 +464,15 @@ def test_close_frees_the_model_once(fake_engine: CTransformersEngine) -> None:
     fake_engine.close()
     assert fake.deleted == 1
     assert fake._llm is None
+
+
+def test_a_raw_prompt_is_continued_without_the_chat_template(
+    llama_engine: CTransformersEngine,
+) -> None:
+    text = "hello world"
+    pieces = list(llama_engine.complete(text, SEEDED, CancelToken()))
+    assert pieces and llama_engine.usage.prompt_tokens == len(llama_engine._tokenize(text))
+    assert llama_engine.usage.prompt_tokens < llama_engine.count_prompt_tokens(HELLO)
+    assert 1 <= llama_engine.usage.generated_tokens <= SEEDED.max_tokens
+    with pytest.raises(ContextOverflowError, match="The prompt is too long"):
+        llama_engine.complete("hello " * 200, SEEDED, CancelToken())

@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,38 @@ def test_an_engine_host_started_early_is_the_one_that_answers(embedded_model: Pa
     finally:
         engine.close()
     assert not _alive(started.pid) or _zombie(started.pid)
+
+
+def test_a_raw_prompt_is_continued_streamed_stopped_and_cancelled(hosted: HostedEngine) -> None:
+    """`complete`: the text goes on from the prompt, with no chat template around it."""
+    params = GenerationParams(max_tokens=8, temperature=0.0)
+    pieces = list(hosted.complete("The capital of France is", params, CancelToken()))
+    text = "".join(pieces)
+    assert "Paris" in text and len(pieces) > 1  # streamed piece by piece
+    assert "<|im_start|>" not in text and "assistant" not in text.lower()
+    assert hosted.usage.prompt_tokens == 5  # the five words only: no template's tokens
+    stopped = "".join(
+        hosted.complete("The capital of France is", replace(params, stop=("Paris",)), CancelToken())
+    )
+    assert stopped == text[: text.index("Paris")]
+    cancel = CancelToken()
+    stream = hosted.complete("Once upon a time", replace(params, max_tokens=800), cancel)
+    next(stream)
+    cancel.cancel()
+    assert len(list(stream)) <= 2 and hosted.usage.generated_tokens < 800
+    assert "Paris" in "".join(hosted.stream(QUESTION, params, CancelToken()))  # chat still works
+
+
+def test_a_crash_while_completing_is_a_message_and_the_next_request_restarts(
+    hosted: HostedEngine,
+) -> None:
+    pid = hosted.pid
+    assert pid is not None
+    stream = hosted.complete("Once upon a time", GenerationParams(max_tokens=800), CancelToken())
+    next(stream)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(EngineCrashedError, match="crashed while writing its reply"):
+        list(stream)
+    params = GenerationParams(max_tokens=8, temperature=0.0)
+    assert "Paris" in "".join(hosted.complete("The capital of France is", params, CancelToken()))
+    assert hosted.pid != pid

@@ -196,3 +196,42 @@ def test_a_server_killed_mid_reply_keeps_the_text_and_says_so(
     finally:
         process.kill()
         process.wait()
+
+
+def test_each_reply_keeps_where_it_ran(
+    qtbot: QtBot, remote_window: Window, store: ConversationStore
+) -> None:
+    """A chat that used the server, then a model on this computer: the server's reply keeps
+    its mark (bubble, header, export); the local one has none."""
+    remote_window.network(True)
+    controller, window = remote_window.controller, remote_window.window
+    badge = window.header.remote_badge
+    controller.choose_model(KEY_HERE)
+    qtbot.waitUntil(lambda: controller.model_ready, timeout=20_000)
+    with qtbot.waitSignal(controller.generation_ended, timeout=60_000):
+        controller.send("What is the capital of France?")
+    assert controller.profiles is not None
+    local = next(k for k, _ in controller.profiles.model_choices() if not k.startswith("server:"))
+    controller.choose_model(local)
+    qtbot.waitUntil(
+        lambda: controller.model_ready and controller.model_key == local, timeout=20_000
+    )
+    assert badge.isVisibleTo(window) and badge.text() == "On server here"  # still said
+    assert window.composer.placeholderText() != "Ask anything — sent to your server here"
+    with qtbot.waitSignal(controller.generation_ended, timeout=60_000):
+        controller.send("And of Italy?")
+    assert badge.text() == "Partly on server here"
+    assert "Others ran on this computer." in badge.toolTip()
+    replies = [b for b in window.chat_view.bubbles if b.role == "assistant"]
+    assert [b.ran_on_label.isVisibleTo(window) for b in replies] == [True, False]
+    assert replies[0].ran_on_label.text() == "· smollm on server here"
+    assert replies[1].time_label.toolTip().endswith("on this computer")
+    chat = controller.conversation_id
+    assert chat is not None
+    markdown = export_markdown(store, [chat])
+    assert markdown.count("## Assistant (smollm on your server here)") == 1
+    assert store.reply_places(chat) == (["here"], True)
+    controller.clear_conversation()  # a new chat on the local model: no mark
+    assert not badge.isVisibleTo(window)
+    assert controller.open_conversation(chat)  # reopened: the mark is back
+    assert badge.text() == "Partly on server here"

@@ -96,8 +96,16 @@ def test_chat_streamed_and_whole_completions_and_models(served: Served) -> None:
     )
     pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
     assert len(pieces) > 3 and "Paris" in "".join(pieces)
-    completion = client.completions.create(model=MODEL, prompt="Say hello.", max_tokens=8)
-    assert completion.choices[0].text.strip()
+    prompt = "The capital of France is"
+    completion = client.completions.create(model=MODEL, prompt=prompt, max_tokens=8, temperature=0)
+    text = completion.choices[0].text
+    assert "Paris" in text and not text.lstrip().startswith("The capital")  # continued
+    assert completion.usage is not None and completion.usage.prompt_tokens == 5  # no template
+    streamed = client.completions.create(
+        model=MODEL, prompt=prompt, max_tokens=8, temperature=0, stop=["."], stream=True
+    )
+    pieces = [c.choices[0].text for c in streamed if c.choices]
+    assert "".join(pieces) == text.split(".")[0] == " Paris"  # streamed, cut at the stop
     with pytest.raises(openai.NotFoundError, match="There is no model"):
         client.chat.completions.create(model="nope", messages=QUESTION)  # type: ignore[arg-type]
 

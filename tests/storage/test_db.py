@@ -40,7 +40,7 @@ def test_empty_file_is_migrated_to_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "hearth.db"
     db = open_and_migrate(path, KEY)
     try:
-        assert user_version(db) == SCHEMA_VERSION == 9
+        assert user_version(db) == SCHEMA_VERSION == 10
         tables = {row[0] for row in db.query_all("SELECT name FROM sqlite_master")}
         assert {"conversations", "messages", "messages_fts", "meta"} <= tables
         assert db.scalar("PRAGMA journal_mode") == "wal"
@@ -147,7 +147,8 @@ def test_each_migration_is_one_transaction(tmp_path: Path) -> None:
     tables = {row[0] for row in db.query_all("SELECT name FROM sqlite_master")}
     assert "notes" in tables and "half_done" not in tables
     assert db.scalar("SELECT title FROM conversations") == "precious"
-    assert [p.name[:9] for p in (tmp_path / "backups").iterdir()] == [f"hearth-v{SCHEMA_VERSION}"]
+    backups = [p.name for p in (tmp_path / "backups").iterdir()]
+    assert len(backups) == 1 and backups[0].startswith(f"hearth-v{SCHEMA_VERSION}-")
     db.close()
 
 

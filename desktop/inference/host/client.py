@@ -325,15 +325,20 @@ class HostedEngine:
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[str]:
+        messages_data = protocol.encode_messages(messages)
+        return self._generation("generate", cancel, params, messages=messages_data)
+
+    def complete(self, prompt: str, params: GenerationParams, cancel: CancelToken) -> Iterator[str]:
+        """Continue the raw text `prompt` in the host (no chat template)."""
+        return self._generation("complete", cancel, params, prompt=prompt)
+
+    def _generation(
+        self, op: str, cancel: CancelToken, params: GenerationParams, **fields: Any
+    ) -> Iterator[str]:
         child = self._ready()
         self.usage = Usage()
         self._tell_states(child)
-        request_id = self._send(
-            child,
-            "generate",
-            messages=protocol.encode_messages(messages),
-            params=protocol.encode_params(params),
-        )
+        request_id = self._send(child, op, params=protocol.encode_params(params), **fields)
         phase = "reading"
         ended = False
         try:

@@ -4,7 +4,8 @@ Runs as `python -m desktop.inference.host.server` (in a frozen build: the app's 
 executable with the hidden `__engine-host` command). The protocol uses the child's original
 stdin and stdout; file descriptor 1 is then pointed at stderr so nothing an engine prints can
 corrupt a frame. Log records go to stderr as `LEVEL name: message` lines, which the parent
-re-logs. A reader thread takes frames off stdin: `cancel` sets the running generation's
+re-logs. `generate` streams a chat reply, `complete` the continuation of a raw prompt (the
+same events). A reader thread takes frames off stdin: `cancel` sets the running generation's
 `CancelToken` at once, everything else is queued for the main thread, which alone touches
 the engine. `prefill` (evaluate a prompt ahead of its request, llama.cpp only) gives way:
 any later request cancels it; it answers with how many tokens it evaluated. The end of
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from desktop.inference.engine import CancelToken, Engine
+from desktop.inference.engine import CancelToken, Engine, PromptCompleter
 from desktop.inference.host import protocol
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class HostServer:
                     for token in self._prefills:  # a real request goes first
                         token.cancel()
                     self._prefills.clear()
-                    if request.get("op") == "generate":
+                    if request.get("op") in ("generate", "complete"):
                         self._tokens[int(request["id"])] = CancelToken()
                     elif request.get("op") == "prefill":
                         request["cancel"] = CancelToken()
@@ -109,7 +110,7 @@ class HostServer:
                 messages = protocol.decode_messages(request["messages"])
                 n = engine.count_prompt_tokens(messages)
                 self.send({"ev": "count", "id": request_id, "n": n})
-            elif op == "generate":
+            elif op in ("generate", "complete"):
                 self._generate(request_id, request)
             elif op in ("embed_load", "embed"):
                 self._embedding(op, request_id, request)
@@ -187,9 +188,16 @@ class HostServer:
             cancel = self._tokens.setdefault(request_id, CancelToken())
         try:
             engine = self._require()
-            messages = protocol.decode_messages(request["messages"])
             params = protocol.decode_params(request["params"])
-            stream = engine.stream(messages, params, cancel)
+            if request.get("op") == "complete":  # raw text, no chat template
+                if not isinstance(engine, PromptCompleter):
+                    raise protocol.errors.GenerationError(
+                        f"{engine.info.name} cannot continue a raw prompt."
+                    )
+                stream = engine.complete(str(request["prompt"]), params, cancel)
+            else:
+                messages = protocol.decode_messages(request["messages"])
+                stream = engine.stream(messages, params, cancel)
             # Pieces that come faster than `COALESCE_S` apart travel together: each frame
             # wakes a thread in the window's process, on cores the model's threads need.
             pending: list[str] = []

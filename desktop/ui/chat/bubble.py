@@ -114,6 +114,9 @@ class MessageBubble(QFrame):
             Qt.TextFormat.PlainText if item.role == "user" else Qt.TextFormat.RichText
         )
         self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.ran_on_label = QLabel()  # a reply from the user's server: which, and its model
+        self.ran_on_label.setObjectName("ranOn")
+        self.ran_on_label.hide()
         self._layout = QVBoxLayout(self)
         if item.role == "user":
             self._layout.setContentsMargins(14, 10, 14, 10)
@@ -121,7 +124,12 @@ class MessageBubble(QFrame):
             self._layout.setContentsMargins(2, 4, 2, 4)
             name = QLabel("Hearth")
             name.setObjectName("speakerName")
-            self._layout.addWidget(name)
+            speaker = QHBoxLayout()
+            speaker.setContentsMargins(0, 0, 0, 0)
+            speaker.addWidget(name)
+            speaker.addWidget(self.ran_on_label)
+            speaker.addStretch(1)
+            self._layout.addLayout(speaker)
         self._layout.addWidget(self.label)
         self._body: StreamingBody | None = None  # a streaming reply's text, while it streams
         self.sources_label = QLabel()
@@ -250,6 +258,16 @@ class MessageBubble(QFrame):
         self.buttons["previous"].setEnabled(item.version > 0)
         self.buttons["next"].setEnabled(item.version + 1 < item.versions)
         self._show_time()
+        self._show_ran_on()
+
+    def _show_ran_on(self) -> None:
+        """A reply that ran on the user's server says so beside "Hearth"."""
+        ran_on = self.item.ran_on if self.role == "assistant" else None
+        server = None if ran_on is None else ran_on.server
+        model = "" if ran_on is None else ran_on.model
+        self.ran_on_label.setVisible(server is not None)
+        self.ran_on_label.setText(f"· {model} on server {server}" if server else "")
+        self.ran_on_label.setToolTip(f"This reply ran on your server {server}." if server else "")
 
     def _show_time(self) -> None:
         """When the message was written: short beside the actions, in full in its tooltip
@@ -261,6 +279,8 @@ class MessageBubble(QFrame):
             full = ""
         else:
             full = f"{'Sent' if self.role == 'user' else 'Answered'} {long_when(moment)}"
+            if self.item.ran_on is not None:
+                full += f" by {self.item.ran_on.describe()}"
             self.time_label.setText(short_when(moment))
         self.time_label.setToolTip(full)
         self.label.setAccessibleDescription(full)

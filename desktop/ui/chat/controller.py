@@ -75,6 +75,7 @@ from desktop.chat.request import ChatRequest, build_request
 from desktop.chat.session import ConversationSession, MessageItem
 from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan
+from desktop.core.servers import RanOn
 from desktop.core.types import (
     ChatMessage,
     GenerationParams,
@@ -759,7 +760,9 @@ class ChatController(QObject):
 
     def _start_reply(self) -> None:
         request, cited = self._grounded_request()
-        item = self._stored(lambda session: session.start_reply())
+        model = self.model
+        ran_on = None if model is None else RanOn.of(self.model_key, model.name)
+        item = self._stored(lambda session: session.start_reply(ran_on))
         if item is not None:
             self._active_cited = cited
             self._start_generation(request, item)

@@ -9,6 +9,7 @@ with its traceback and reported as "Internal error: ...", so nothing escapes int
 Slots (run on the worker thread, invoked through queued connections):
     load_model(request_id, path, options), generate(request_id, messages, params, pinned),
     measure_context(request_id, messages, reserve, pinned), unload_model(), shutdown(),
+    serve(Generation)  an API request of the window's `hearth serve`, queued with the rest
     and `generate_grounded` / `measure_grounded` (the same with a `DocumentQuery`: the
     user's documents are searched here, by words and meaning, with the `DocumentSearcher`
     set by `set_searcher`, and as many passages as fit, counted by the engine, go into the
@@ -40,6 +41,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from desktop.chat.cited import ground_request
 from desktop.chat.grounding import Source
+from desktop.chat.serve_backend import Generation
 from desktop.core.errors import (
     ContextOverflowError,
     EngineCrashedError,
@@ -193,6 +195,22 @@ class InferenceWorker(QObject):
             pinned=pinned,
             on_plan=lambda plan: self.context_planned.emit(request_id, plan),
         )
+
+    @Slot(object)
+    def serve(self, generation: Generation) -> None:
+        """Answer an API request (the window's `hearth serve`) with the loaded model, in
+        turn with the window's own replies. It has its own cancel token: the window's Stop
+        leaves it alone, and its client going away stops only it."""
+        try:
+            generation.run(self._engine, self.loaded_path)
+        except EngineCrashedError as error:
+            self._report_crash(self._path, error)
+
+    @property
+    def loaded_path(self) -> str | None:
+        """The loaded model's path, or None. Read from any thread it may be a moment old:
+        `serve` checks again on this thread."""
+        return self._path if self._engine is not None else None
 
     @Slot(int, list, object, int, object)
     def generate_grounded(
@@ -361,6 +379,8 @@ class InferenceThread(QObject):
     generate_requested = Signal(int, list, object, int)
     measure_requested = Signal(int, list, int, int)
     generate_grounded_requested = Signal(int, list, object, int, object)
+    #: An API request (emitted from the API's thread: the connection is queued).
+    serve_requested = Signal(object)
     measure_grounded_requested = Signal(int, list, int, int, object)
     unload_requested = Signal()
     searcher_set = Signal(object)
@@ -380,6 +400,7 @@ class InferenceThread(QObject):
         self.generate_requested.connect(self._worker.generate, queued)
         self.measure_requested.connect(self._worker.measure_context, queued)
         self.generate_grounded_requested.connect(self._worker.generate_grounded, queued)
+        self.serve_requested.connect(self._worker.serve, queued)
         self.measure_grounded_requested.connect(self._worker.measure_grounded, queued)
         self.unload_requested.connect(self._worker.unload_model, queued)
         self.searcher_set.connect(self._worker.set_searcher, queued)

@@ -23,7 +23,8 @@ class ServeSection(QGroupBox):
         self.switch.toggled.connect(toggle)
         note = QLabel(
             "Off by default. Only programs on this computer can reach it (127.0.0.1), with "
-            "the token; they queue one reply at a time."
+            "the token. The model loaded here answers them, one reply at a time, taking "
+            "turns with your chats."
         )
         note.setWordWrap(True)
         self.status = QLabel(status)

@@ -1,9 +1,12 @@
 """`WindowServe`: `hearth serve` run by the window (the Privacy page's switch).
 
-It serves with its own engine host (a `ServeBackend` built by the caller), on a Python
-thread of its own, so the window's chats and the API do not share a model: a reply in the
-window does not wait for the API's queue, nor the API for the window. The token comes from
-the keychain (read off the GUI thread) and is shown whole only when it was just made.
+The HTTP server runs on a Python thread of its own; the requests are answered by the
+window's inference thread (a `SharedBackend`): with the model the window has loaded, one
+at a time with the window's own replies (an API request waits while the window replies,
+and the other way round). The API's thread never touches Qt: a request reaches the
+inference thread through the queued `InferenceThread.serve_requested` signal. The token
+comes from the keychain (read off the GUI thread) and is shown whole only when it was just
+made.
 
 Signals: status_changed(bool serving, str text). Thread: GUI thread (the server runs on
 its own thread; its outcome comes back through a queued signal).
@@ -14,17 +17,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from desktop.chat.profiles import ChatProfile, make_profiles
-from desktop.chat.serve_backend import ServeBackend
+from desktop.chat.profiles import make_profiles
+from desktop.chat.serve_backend import Backend
+from desktop.chat.serve_shared import SharedBackend
 from desktop.core.errors import HearthError
-from desktop.inference.engine import Engine
 from desktop.paths import AppPaths
 from desktop.storage.keychain import Keychain
+from desktop.ui.chat.worker import InferenceThread
 from desktop.ui.common.tasks import run_and_wait
 from desktop.ui.privacy.serve import ServeSection
 
@@ -43,7 +46,7 @@ class WindowServe(QObject):
 
     def __init__(
         self,
-        make_backend: Callable[[], ServeBackend],
+        make_backend: Callable[[], Backend],
         token: Callable[[], tuple[str, bool, bool]],
         port: int = 8765,
         parent: QObject | None = None,
@@ -89,7 +92,7 @@ class WindowServe(QObject):
         )
         self._thread.start()
 
-    def _run(self, server: ApiServer, backend: ServeBackend) -> None:  # the server's thread
+    def _run(self, server: ApiServer, backend: Backend) -> None:  # the server's thread
         reason = ""
         try:
             backend.preload()
@@ -123,26 +126,16 @@ class WindowServe(QObject):
         self.status_changed.emit(serving, text)
 
 
-def window_serve(
-    paths: AppPaths, factory: Callable[[Path], Engine], parent: QObject
-) -> WindowServe:
-    """`hearth serve` in the window (Privacy): its own engine host, the same model library."""
+def window_serve(paths: AppPaths, inference: InferenceThread, parent: QObject) -> WindowServe:
+    """`hearth serve` in the window (Privacy), answered by the window's inference thread."""
+    worker = inference.worker
 
-    def load(profile: ChatProfile) -> Engine:
-        assert profile.model_path is not None
-        engine = factory(profile.model_path)
-        try:
-            engine.load(profile.model_path, profile.load_options)
-        except BaseException:
-            engine.close()
-            raise
-        return engine
+    def backend() -> SharedBackend:
+        return SharedBackend(
+            make_profiles(paths), lambda: worker.loaded_path, inference.serve_requested.emit
+        )
 
-    return WindowServe(
-        lambda: ServeBackend(make_profiles(paths), load),
-        lambda: _token(Keychain()),
-        parent=parent,
-    )
+    return WindowServe(backend, lambda: _token(Keychain()), parent=parent)
 
 
 def _token(keychain: Keychain) -> tuple[str, bool, bool]:

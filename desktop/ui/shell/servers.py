@@ -2,9 +2,10 @@
 servers' models in the picker, and the Servers sections of the Models and Privacy pages.
 
 `WindowServers` connects the controller (a reply asked of a server's model is recorded in
-the `ContactLog`, with the conversation's title) and the window (the badge says when the
-open chat's model runs on a server). At start, with the network on, it asks the servers
-for their models off the GUI thread, so the picker lists them.
+the `ContactLog`, with the conversation's title) and the window (the badge says when a
+reply of the open chat ran on a server, or its model runs on one). At start, with the
+network on, it asks the servers for their models off the GUI thread, so the picker lists
+them.
 
 No signals of its own. Thread: GUI thread only.
 """
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
-from desktop.chat.profiles import ChatProfile
 from desktop.chat.remote_models import RemoteModels
 from desktop.core.errors import HearthError
 from desktop.core.network import NetworkGate
@@ -52,7 +52,9 @@ class WindowServers(QObject):
         self._fetcher.ended.connect(self._fetched)
         controller.reply_requested.connect(self._on_reply_requested)
         controller.profile_changed.connect(self._show_badge)
-        self._show_badge(controller.profile)
+        controller.conversation_changed.connect(self._show_badge)
+        controller.message_finished.connect(self._show_badge)
+        self._show_badge()
 
     # --- the contact log ------------------------------------------------------------------
 
@@ -90,22 +92,47 @@ class WindowServers(QObject):
 
     # --- the header badge -----------------------------------------------------------------
 
-    def _show_badge(self, profile: ChatProfile | None) -> None:
+    def _show_badge(self, *_changed: object) -> None:
+        """ "On server NAME" when a reply of this chat ran on a server or its model runs on
+        one; "Partly on server NAME" when other replies ran on this computer."""
         badge = self._window.header.remote_badge
+        profile = self._controller.profile
         found = None if profile is None else self._remote.find(profile.model_key)
-        badge.setVisible(found is not None)
         composer = self._window.composer
         composer.setPlaceholderText(
             PLACEHOLDER if found is None else f"Ask anything — sent to your server {found[0].name}"
         )
+        servers, local = self._reply_places()
+        now = None if found is None else found[0].name
+        names = sorted({*servers, *([now] if now else [])})
+        badge.setVisible(bool(names))
+        if not names:
+            return
+        partly = local
+        where = f"server{'s' if len(names) > 1 else ''} {' and '.join(names)}"
+        badge.setText(f"{'Partly on' if partly else 'On'} {where}")
+        tip = [f"Replies of this chat ran on your {where}." if servers else ""]
+        if partly:
+            tip.append("Others ran on this computer.")
         if found is not None:
-            server, _model = found
-            badge.setText(f"On server {server.name}")
-            badge.setToolTip(
-                f"This chat's model runs on your server {server.name} ({server.host}): "
+            tip.append(
+                f"This chat's model runs on your server {found[0].name} ({found[0].host}): "
                 "your messages are sent there."
             )
-            badge.setAccessibleName(badge.text())
+        elif profile is not None:
+            tip.append("The model chosen now runs on this computer.")
+        badge.setToolTip(" ".join(part for part in tip if part))
+        badge.setAccessibleName(badge.text())
+
+    def _reply_places(self) -> tuple[list[str], bool]:
+        store, conversation_id = self._controller.store, self._controller.conversation_id
+        if store is None or conversation_id is None:
+            return [], False
+        try:
+            return store.reply_places(conversation_id)
+        except HearthError as error:
+            log.warning("where this chat's replies ran is not known: %s", error)
+            return [], False
 
     # --- the servers' models --------------------------------------------------------------
 

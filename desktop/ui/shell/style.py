@@ -49,6 +49,7 @@ QToolButton#versionArrow { font-size: $fs_large; padding: 0 8px; min-width: 24px
 #statusNote { color: $warning_text; font-size: $fs_small; font-style: italic; }
 #speakerName { color: $muted; font-size: $fs_small; font-weight: 600; }
 #messageTime { color: $muted; font-size: $fs_small; padding: 0 6px; }
+#ranOn { color: $muted; font-size: $fs_small; }
 QLabel#messageText { border: 2px solid transparent; border-radius: 4px; }
 QLabel#messageText:focus { border-color: $focus; }
 #chatView { border: 2px solid transparent; }
