@@ -43,6 +43,7 @@ from desktop.inference.kv_disk import DEFAULT_DISK_BUDGET, KeptStates
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.adapters import AdapterStore
 from desktop.storage.contacts import ContactLog
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.documents import DocumentStore
@@ -463,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store, store_error = opened.store, opened.error
     profiles = window_profiles(paths, args)
     profiles.remote = RemoteModels(server_list(paths))
+    profiles.adapters = None if store is None else AdapterStore(store.db)
     documents_store = None if store is None else DocumentStore(store.db)
     controller = ChatController(
         inference,
@@ -553,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             again.store.db.close()
             return
         opened = again
+        profiles.adapters = AdapterStore(again.store.db)
         if again.unlocked is not None:
             kept_states.unlock(again.unlocked.db_key)
         if again.recovery_key is not None:

@@ -3,7 +3,8 @@
 Left: the library's entries (the embedded model, imported ones, those in the user's
 folders), with badges for the default and the loaded model and, in red, why a file cannot
 be used; under it Import…, Add folder… and "Link instead of copy". Files dropped on the
-dialog are imported too. Right: `ModelDetails` for the selected entry.
+dialog are imported too. Right: `ModelDetails` for the selected entry, and under it the
+user's LoRA adapters made for that model (`AdaptersPanel`, when the store is open).
 
 An import runs `ModelLibrary.import_model` (inspection, then a trial load in a child process
 with a time limit) in a `BackgroundTask`, one file after another, with a busy row in the
@@ -12,7 +13,8 @@ GUI thread. The page never loads a model itself: it asks with `use_requested(key
 `unload_requested()`, and is told what is loaded with `set_loaded`.
 
 Signals: use_requested(str key), unload_requested(), settings_saved(str key),
-library_changed() (imported, deleted, default changed, folder added or removed).
+library_changed() (imported, deleted, default changed, folder added or removed, an adapter
+imported, rescaled or removed).
 Thread: GUI thread only (imports run on a Python thread of their own).
 """
 
@@ -43,6 +45,8 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import ModelEntry, ModelLibrary
+from desktop.storage.adapters import AdapterStore
+from desktop.ui.models.adapters_panel import AdaptersPanel
 from desktop.ui.models.catalogue import CatalogueDialog
 from desktop.ui.models.details import ModelDetails
 from desktop.ui.models.downloads import DownloadServices
@@ -75,6 +79,7 @@ class ModelsPage(QDialog):
         *,
         bench_command: Callable[[Path], list[str]] = default_bench_command,
         downloads: DownloadServices | None = None,
+        adapters: AdapterStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -107,7 +112,14 @@ class ModelsPage(QDialog):
         self.details.default_button.clicked.connect(self.make_default)
         self.details.delete_button.clicked.connect(self.delete_selected)
         self.details.speed.measured.connect(lambda _key: self._rebuild_list())
-        columns.addWidget(self.details, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.details, 1)
+        self.adapters: AdaptersPanel | None = None
+        if adapters is not None:
+            self.adapters = AdaptersPanel(adapters)
+            self.adapters.adapters_changed.connect(self.library_changed)
+            right.addWidget(self.adapters, 0)
+        columns.addLayout(right, 1)
         column = QVBoxLayout(self)
         column.addLayout(columns, 1)
         bottom = QHBoxLayout()
@@ -251,6 +263,8 @@ class ModelsPage(QDialog):
         key = item.data(KEY_ROLE) if item is not None else None
         entry = next((e for e in self.entries if e.key == key), None)
         self.details.show_entry(entry)
+        if self.adapters is not None:
+            self.adapters.show_model(entry)
         folder = entry is not None and entry.source == "folder"
         self.remove_folder_button.setVisible(folder)
         if folder and entry is not None:
