@@ -513,6 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pages.servers = servers
     servers.fetch_models()
     serve = window_serve(paths, factory, window)
+    from desktop.ui.shell.teach import TeachFeature
+
+    teach = TeachFeature(window, controller, profiles)
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
@@ -572,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return
         closed.append(True)
         downloads.manager.shutdown()  # the partial file is kept for the next start
+        teach.shutdown()  # a training in progress ends; nothing of it is kept
         inference.stop()  # joins the inference thread
         serve.stop()  # and the API's, if it serves
         if documents is not None:
