@@ -169,11 +169,17 @@ class TeachPage(QDialog):
         self.file_label = QLabel("Each line or row a prompt and its answer.")
         file_layout.addWidget(self.file_button)
         file_layout.addWidget(self.file_label, 1)
-        for widget in (self.assistant_combo, self.conversation_list, file_row):
-            self.stack.addWidget(widget)
-        self.stack.setMaximumHeight(130)
+        self._source_widgets = (self.assistant_combo, self.conversation_list, file_row)
+        for widget in self._source_widgets:
+            page = QWidget()  # each at its own height, at the top
+            layout = QVBoxLayout(page)
+            layout.setContentsMargins(0, 0, 0, 0)
+            layout.addWidget(widget)
+            layout.addStretch(1)
+            self.stack.addWidget(page)
         self.source.currentIndexChanged.connect(self._source_changed)
         form.addRow("", self.stack)
+        self._fit_stack(0)
         self.model_combo = QComboBox()
         self.model_combo.setAccessibleName("Model to teach")
         form.addRow("Model", self.model_combo)
@@ -304,8 +310,13 @@ class TeachPage(QDialog):
     # --- examples ------------------------------------------------------------------------
 
     def _source_changed(self, index: int) -> None:
-        self.stack.setCurrentIndex(index)
+        self._fit_stack(index)
         self._collect()
+
+    def _fit_stack(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        shown = self._source_widgets[index]
+        self.stack.setFixedHeight(shown.sizeHint().height() if index != 1 else 120)
 
     def _collect(self) -> None:
         """The examples of the chosen source (a file's are read when it is chosen)."""
@@ -366,7 +377,8 @@ class TeachPage(QDialog):
                 f"{where} {count} example{'s' * (count != 1)}; teaching needs at least "
                 f"{MIN_EXAMPLES}."
                 if count
-                else "Choose where the examples come from."
+                else "Choose where the examples come from.",
+                error=bool(count),
             )
         else:
             self.plan = plan_teaching(
@@ -396,8 +408,11 @@ class TeachPage(QDialog):
 
     def _paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
-        if paused:
-            self.status.setText("Paused: the training process waits (its memory stays in use).")
+        self.status.setText(
+            "Paused: the training process waits (its memory stays in use)."
+            if paused
+            else "Going on…"
+        )
 
     def _keep(self, key: str, name: str, done: dict[str, Any], data: bytes, info: Any) -> None:
         plan = self.plan
