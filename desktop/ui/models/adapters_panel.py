@@ -37,6 +37,7 @@ from desktop.core.errors import HearthError
 from desktop.inference.adapters import AdapterInfo, check_fits
 from desktop.inference.library import ModelEntry
 from desktop.storage.adapters import MAX_SCALE, MIN_SCALE, AdapterStore, StoredAdapter, check_name
+from desktop.ui.common.messages import show_message
 from desktop.ui.common.tasks import BackgroundTask
 
 log = logging.getLogger(__name__)
@@ -189,11 +190,7 @@ class AdaptersPanel(QGroupBox):
             self.adapters_changed.emit()
 
     def say(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setProperty("error", error)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+        show_message(self.message, text, error)
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.storage.adapters import AdapterStore
+from desktop.ui.common.messages import show_message
 from desktop.ui.models.adapters_panel import AdaptersPanel
 from desktop.ui.models.catalogue import CatalogueDialog
 from desktop.ui.models.details import ModelDetails
@@ -374,11 +375,7 @@ class ModelsPage(QDialog):
         self.library_changed.emit()
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setProperty("error", error)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+        show_message(self.message, text, error)
 
     # --- drag and drop, closing ------------------------------------------------------------
 

@@ -55,6 +55,7 @@ from desktop.teach.examples import MIN_EXAMPLES, Example, read_examples
 from desktop.teach.plan import TeachPlan, matches, plan_teaching
 from desktop.teach.sources import from_assistant, from_conversations
 from desktop.teach.trainer import Trainer, private_folder
+from desktop.ui.common.messages import show_message
 from desktop.ui.common.tasks import BackgroundTask
 from desktop.ui.teach.loss_plot import LossPlot
 from desktop.ui.teach.run import TeachRun
@@ -476,10 +477,7 @@ class TeachPage(QDialog):
             widget.setEnabled(not running)
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.summary.setText(text)
-        self.summary.setProperty("error", error)
-        self.summary.style().unpolish(self.summary)
-        self.summary.style().polish(self.summary)
+        show_message(self.summary, text, error)
 
     def shutdown(self) -> None:
         """Hearth is quitting: a training in progress ends (nothing is kept)."""
