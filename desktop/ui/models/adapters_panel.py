@@ -1,4 +1,5 @@
-"""The adapters of the selected model, under it in the Models page: list, import, scale, remove.
+"""The adapters of the selected model (its Adapters tab in the Models page): list, import,
+scale, remove.
 
 Each of the user's LoRA adapters (kept in the encrypted store, `AdapterStore`) is listed
 under the model it was made for: its name, rank, size, scale and where it came from.
@@ -22,7 +23,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -63,13 +63,13 @@ def _read_checked(source: Path, model: Path) -> tuple[AdapterInfo, bytes]:
         raise HearthError(f"“{source.name}” cannot be read ({reason}).") from error
 
 
-class AdaptersPanel(QGroupBox):
+class AdaptersPanel(QWidget):
     """See the module docstring."""
 
     adapters_changed = Signal()
 
     def __init__(self, store: AdapterStore, parent: QWidget | None = None) -> None:
-        super().__init__("Adapters", parent)
+        super().__init__(parent)
         self.setObjectName("adaptersPanel")
         self.store = store
         self.entry: ModelEntry | None = None
@@ -77,12 +77,12 @@ class AdaptersPanel(QGroupBox):
         column = QVBoxLayout(self)
         self.list = QListWidget()
         self.list.setAccessibleName("Adapters of this model")
-        self.list.setMaximumHeight(110)
         self.list.currentItemChanged.connect(lambda *_: self._show_selected())
-        column.addWidget(self.list)
+        column.addWidget(self.list, 1)
         self.empty = QLabel()
         self.empty.setWordWrap(True)
-        column.addWidget(self.empty)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop)
+        column.addWidget(self.empty, 1)
         row = QHBoxLayout()
         self.import_button = QPushButton("Import adapter…")
         self.import_button.setToolTip("Add a GGUF LoRA adapter made for this model")
@@ -116,7 +116,6 @@ class AdaptersPanel(QGroupBox):
         if entry is not self.entry:
             self.say("")
         self.entry = entry
-        self.setVisible(entry is not None and entry.usable)
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:

@@ -3,8 +3,8 @@
 Left: the library's entries (the embedded model, imported ones, those in the user's
 folders), with badges for the default and the loaded model and, in red, why a file cannot
 be used; under it Import…, Add folder… and "Link instead of copy". Files dropped on the
-dialog are imported too. Right: `ModelDetails` for the selected entry, and under it the
-user's LoRA adapters made for that model (`AdaptersPanel`, when the store is open).
+dialog are imported too. Right: `ModelDetails` for the selected entry, whose Adapters tab
+lists the user's LoRA adapters made for that model (`AdaptersPanel`, when the store is open).
 
 An import runs `ModelLibrary.import_model` (inspection, then a trial load in a child process
 with a time limit) in a `BackgroundTask`, one file after another, with a busy row in the
@@ -113,14 +113,13 @@ class ModelsPage(QDialog):
         self.details.default_button.clicked.connect(self.make_default)
         self.details.delete_button.clicked.connect(self.delete_selected)
         self.details.speed.measured.connect(lambda _key: self._rebuild_list())
-        right = QVBoxLayout()
-        right.addWidget(self.details, 1)
+        columns.addWidget(self.details, 1)
         self.adapters: AdaptersPanel | None = None
-        if adapters is not None:
+        if adapters is not None:  # a tab of the model's details: its own adapters
             self.adapters = AdaptersPanel(adapters)
             self.adapters.adapters_changed.connect(self.library_changed)
-            right.addWidget(self.adapters, 0)
-        columns.addLayout(right, 1)
+            self.adapters.adapters_changed.connect(self._count_adapters)
+            self.details.tabs.addTab(self.adapters, "Adapters")
         column = QVBoxLayout(self)
         column.addLayout(columns, 1)
         bottom = QHBoxLayout()
@@ -266,10 +265,21 @@ class ModelsPage(QDialog):
         self.details.show_entry(entry)
         if self.adapters is not None:
             self.adapters.show_model(entry)
+            self._count_adapters()
         folder = entry is not None and entry.source == "folder"
         self.remove_folder_button.setVisible(folder)
         if folder and entry is not None:
             self.remove_folder_button.setToolTip(f"Stop listing the models in {entry.path.parent}")
+
+    def _count_adapters(self) -> None:
+        """The Adapters tab says how many the model has, and is off for unusable models."""
+        panel = self.adapters
+        if panel is None:
+            return
+        index = self.details.tabs.indexOf(panel)
+        count = panel.list.count()
+        self.details.tabs.setTabText(index, f"Adapters ({count})" if count else "Adapters")
+        self.details.tabs.setTabEnabled(index, panel.entry is not None and panel.entry.usable)
 
     # --- actions on the selected model ---------------------------------------------------
 

@@ -79,6 +79,8 @@ class TeachFeature:
         """A new chat on the model with the adapter `key` ("adapter:NAME")."""
         if self._controller.clear_conversation():
             self._controller.choose_model(key)
+            if self.page is not None:
+                self.page.hide()  # the chat, in front
             self._window.raise_()
             self._window.activateWindow()
 

@@ -67,7 +67,11 @@ def test_adapters_are_imported_listed_under_their_model_rescaled_and_removed(
     adapters = AdapterStore(store.db)
     page = open_page(qtbot, tmp_path, files, adapters)
     panel = page.adapters
-    assert panel is not None and panel.isVisible()
+    assert panel is not None
+    tabs = page.details.tabs
+    assert tabs.tabText(tabs.indexOf(panel)) == "Adapters" and tabs.isTabEnabled(
+        tabs.indexOf(panel)
+    )
     assert panel.empty.text().startswith("No adapters for this model yet.")
     changes: list[bool] = []
     page.library_changed.connect(lambda: changes.append(True))
@@ -77,6 +81,7 @@ def test_adapters_are_imported_listed_under_their_model_rescaled_and_removed(
     assert [panel.list.item(i).text() for i in range(panel.list.count())] == [
         "sea-style — rank 4 · 0.0 MB · scale 1 · imported from sea.gguf"
     ]
+    assert tabs.tabText(tabs.indexOf(panel)) == "Adapters (1)"  # under its model
     stored = adapters.get("sea-style")
     assert stored.base == EMBEDDED_KEY
     assert changes == [True]

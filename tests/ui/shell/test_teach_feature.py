@@ -63,7 +63,7 @@ def test_teach_opens_only_with_the_store_and_chat_with_it_uses_the_adapter(
     profiles.adapters.add("sea", EMBEDDED_KEY, data, 4, "taught from 10 examples")
 
     feature.chat_with("adapter:sea")
-    assert controller.conversation_id is None  # a new chat
+    assert controller.conversation_id is None and not page.isVisible()  # a new chat, in front
     assert controller.profile is not None and controller.profile.model_key == "adapter:sea"
     adapter = loads[-1].adapter
     assert adapter is not None and Path(adapter).read_bytes() == data
