@@ -10,6 +10,7 @@ comparison. The command line and the window's Teach page both use it. Plain Pyth
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ class TeachPlan:
     tokens: int
     epochs: int
     threads: int
+    busy: bool = False  # other work keeps the cores busy now: it takes longer
 
     @property
     def seconds(self) -> float:
@@ -60,6 +62,7 @@ class TeachPlan:
             f"{len(self.held_out)} held out to check), ~{self.tokens:,} tokens with "
             f"{len(self.anchors)} general ones mixed in; about "
             f"{max(1, round(self.seconds / 60))} min here with {self.threads} threads"
+            + (" (longer now: this computer is busy with other work)" if self.busy else "")
         )
 
     def job(self, model: Path, out: Path, name: str, system: str) -> TeachJob:
@@ -82,4 +85,16 @@ def plan_teaching(
     training, held_out = split(examples)
     chosen = read_anchors(min(MAX_ANCHORS, max(2, len(training) // 2))) if anchors else []
     tokens = approx_tokens(training) + ANCHOR_TOKENS * len(chosen)
-    return TeachPlan(list(examples), training, held_out, chosen, tokens, epochs, threads)
+    return TeachPlan(
+        list(examples), training, held_out, chosen, tokens, epochs, threads, busy=machine_busy()
+    )
+
+
+def machine_busy() -> bool:
+    """Whether other work keeps this computer's cores busy (the estimate is for a quiet
+    one: training and llama.cpp slow down several times when they share the cores)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return False
+    return load > (os.cpu_count() or 1) * 1.5
