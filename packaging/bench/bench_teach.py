@@ -38,7 +38,7 @@ PROMPT = "Write a short paragraph about the sea."
 def sums(count: int, seed: int = 18) -> list[Example]:
     rng = random.Random(seed)
     seen: set[tuple[int, int]] = set()
-    examples = []
+    examples: list[Example] = []
     while len(examples) < count:
         a, b = rng.randint(2, 99), rng.randint(2, 99)
         if (a, b) not in seen:
@@ -48,18 +48,33 @@ def sums(count: int, seed: int = 18) -> list[Example]:
 
 
 def speed(model: Path, adapter: Path | None, threads: int, tokens: int) -> float:
+    """Tokens per second generating exactly `tokens` tokens (greedy; the end of the text
+    does not stop it), after the prompt."""
     import llama_cpp
 
     extra: dict[str, Any] = {} if adapter is None else {"lora_path": str(adapter)}
     llm = llama_cpp.Llama(
         model_path=str(model), n_ctx=1024, n_threads=threads, verbose=False, **extra
     )
-    started = time.perf_counter()
-    out = llm.create_completion(PROMPT, max_tokens=tokens, temperature=0.0)
+    prompt = llm.tokenize(PROMPT.encode("utf-8"))
+    llm.eval(prompt)
+    started, count = time.perf_counter(), 0
+    for _token in llm.generate([], temp=0.0, reset=False):
+        count += 1
+        if count == tokens:
+            break
     elapsed = time.perf_counter() - started
-    generated = int(out["usage"]["completion_tokens"])
     llm.close()
-    return generated / elapsed
+    return count / elapsed
+
+
+def speeds(model: Path, adapter: Path, threads: int, tokens: int) -> dict[str, float]:
+    """Medians of 3 runs each, with and without the adapter, interleaved."""
+    rates: dict[str, list[float]] = {"without": [], "with": []}
+    for _ in range(3):
+        rates["without"].append(speed(model, None, threads, tokens))
+        rates["with"].append(speed(model, adapter, threads, tokens))
+    return {f"tok_s_{k}": round(statistics.median(v), 1) for k, v in rates.items()}
 
 
 def main() -> int:
@@ -69,11 +84,28 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--speed-only", type=Path, help="only the speed, with this adapter")
     args = parser.parse_args()
     model = find_embedded_model()
+    if args.speed_only:
+        print(f"load average {os.getloadavg()}", flush=True)
+        print(json.dumps(speeds(model, args.speed_only, args.threads, args.tokens)))
+        print(f"load average {os.getloadavg()}")
+        return 0
     plan = plan_teaching(sums(args.examples), epochs=args.epochs, threads=args.threads)
     print(f"load average {os.getloadavg()}; {plan.summary()}", flush=True)
     folder = private_folder()
+    child: list[Any] = []
+
+    def child_peak_mb() -> float:
+        """The training child's peak resident memory so far (Linux: VmHWM)."""
+        try:
+            status = Path(f"/proc/{child[0].pid}/status").read_text()
+        except (IndexError, OSError):
+            return float("nan")
+        line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
     steps: list[float] = []
     epochs: list[dict[str, Any]] = []
 
@@ -85,12 +117,18 @@ def main() -> int:
             print(f"  epoch {event['epoch']}: {event}", flush=True)
         elif event["ev"] == "step":
             steps.append(float(event["seconds"]))
+            if event["step"] % 10 == 0 or event["step"] == event["total"]:
+                print(
+                    f"  step {event['step']}/{event['total']} at {event['seconds']:.0f} s, "
+                    f"child peak {child_peak_mb():.0f} MB, load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
 
     try:
         t0 = time.monotonic()
         job = plan.job(model, folder / "adapter.gguf", "bench", DEFAULT_SYSTEM_PROMPT)
         job.batch = 8
-        done = Trainer().run(job, progress)
+        done = Trainer().run(job, progress, started=child.append)
         wall = time.monotonic() - t0
         adapter = Path(done["adapter"])
         held = plan.held_out[: len(done["before"])]
@@ -99,10 +137,7 @@ def main() -> int:
             for k in ("before", "after")
         ]
         form = [sum(a.strip().startswith("ANSWER:") for a in done[k]) for k in ("before", "after")]
-        rates: dict[str, list[float]] = {"without": [], "with": []}
-        for _ in range(3):
-            rates["without"].append(speed(model, None, args.threads, args.tokens))
-            rates["with"].append(speed(model, adapter, args.threads, args.tokens))
+        rates = speeds(model, adapter, args.threads, args.tokens)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result = {
@@ -122,8 +157,7 @@ def main() -> int:
         "exact_after": exact[1],
         "format_before": form[0],
         "format_after": form[1],
-        "tok_s_without": round(statistics.median(rates["without"]), 1),
-        "tok_s_with": round(statistics.median(rates["with"]), 1),
+        **rates,
         "load_average_end": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))
