@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from desktop.chat.remote_models import RemoteModels
 from desktop.core.adapter_keys import adapter_key, split_adapter_key
@@ -40,8 +40,10 @@ from desktop.inference.embedded import find_embedded_model
 from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.paths import AppPaths
-from desktop.storage.adapters import AdapterStore, StoredAdapter
 from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore, builtin_assistants_dir
+
+if TYPE_CHECKING:  # the store's modules (and SQLCipher) load only where a store is open
+    from desktop.storage.adapters import AdapterStore, StoredAdapter
 
 log = logging.getLogger(__name__)
 
