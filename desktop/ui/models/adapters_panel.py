@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -37,7 +36,7 @@ from desktop.core.errors import HearthError
 from desktop.inference.adapters import AdapterInfo, check_fits
 from desktop.inference.library import ModelEntry
 from desktop.storage.adapters import MAX_SCALE, MIN_SCALE, AdapterStore, StoredAdapter, check_name
-from desktop.ui.common.messages import show_message
+from desktop.ui.common.messages import confirm, show_message
 from desktop.ui.common.tasks import BackgroundTask
 
 log = logging.getLogger(__name__)
@@ -174,14 +173,8 @@ class AdaptersPanel(QWidget):
         name = self.selected_name()
         if name is None:
             return
-        answer = QMessageBox.question(
-            self,
-            "Remove adapter",
-            f"Remove the adapter “{name}”? What it learnt is deleted from Hearth's store.",
-            QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        question = f"Remove the adapter “{name}”? What it learnt is deleted from Hearth's store."
+        if not confirm(self, "Remove adapter", question):
             return
         if self._try(lambda: self.store.remove(name)):
             self.say(f"Removed the adapter “{name}”.")

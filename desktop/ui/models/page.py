@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -46,7 +45,7 @@ from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.storage.adapters import AdapterStore
-from desktop.ui.common.messages import show_message
+from desktop.ui.common.messages import confirm, show_message
 from desktop.ui.models.adapters_panel import AdaptersPanel
 from desktop.ui.models.catalogue import CatalogueDialog
 from desktop.ui.models.details import ModelDetails
@@ -304,14 +303,7 @@ class ModelsPage(QDialog):
             if entry.is_link
             else "The file is deleted from Hearth's models folder."
         )
-        answer = QMessageBox.question(
-            self,
-            "Delete model",
-            f'Delete "{entry.name}" from the library? {what}',
-            QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirm(self, "Delete model", f'Delete "{entry.name}" from the library? {what}'):
             return
         if not self._try(lambda: self.library.delete(entry.key)):
             return
