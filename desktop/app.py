@@ -43,6 +43,7 @@ from desktop.inference.kv_disk import DEFAULT_DISK_BUDGET, KeptStates
 from desktop.inference.registry import EngineRegistry, describe
 from desktop.logging_setup import setup_logging
 from desktop.paths import AppPaths
+from desktop.storage.adapters import AdapterStore
 from desktop.storage.contacts import ContactLog
 from desktop.storage.conversations import ConversationStore
 from desktop.storage.documents import DocumentStore
@@ -463,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store, store_error = opened.store, opened.error
     profiles = window_profiles(paths, args)
     profiles.remote = RemoteModels(server_list(paths))
+    profiles.adapters = None if store is None else AdapterStore(store.db)
     documents_store = None if store is None else DocumentStore(store.db)
     controller = ChatController(
         inference,
@@ -511,6 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pages.servers = servers
     servers.fetch_models()
     serve = window_serve(paths, inference, window)
+    from desktop.ui.shell.teach import TeachFeature
+
+    teach = TeachFeature(window, controller, profiles)
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)
@@ -553,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             again.store.db.close()
             return
         opened = again
+        profiles.adapters = AdapterStore(again.store.db)
         if again.unlocked is not None:
             kept_states.unlock(again.unlocked.db_key)
         if again.recovery_key is not None:
@@ -569,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return
         closed.append(True)
         downloads.manager.shutdown()  # the partial file is kept for the next start
+        teach.shutdown()  # a training in progress ends; nothing of it is kept
         inference.stop()  # joins the inference thread
         serve.stop()  # and the API's, if it serves
         if documents is not None:

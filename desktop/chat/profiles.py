@@ -9,6 +9,11 @@ settings (`ModelLibrary.settings_for`, the Models page), the assistant's setting
 session's overrides (command-line flags). A choice that no longer exists (a deleted model or
 assistant) falls back to the default, and the profile says so in `problem`.
 
+A model key "adapter:NAME" (`desktop.core.adapter_keys`) is one of the user's LoRA adapters
+(kept in the encrypted store, `ChatProfiles.adapters`): its base model with the adapter at
+its scale. The profile names the adapter (`adapter`); whoever loads it asks `materialized`
+for the adapter's private temporary file.
+
 The window and `hearth ask` both build their profiles with `make_profiles`, so they agree on
 the default model and its settings.
 
@@ -19,11 +24,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from desktop.chat.remote_models import RemoteModels
+from desktop.core.adapter_keys import adapter_key, split_adapter_key
 from desktop.core.assistants import Assistant
 from desktop.core.errors import HearthError
 from desktop.core.servers import split_remote_key
@@ -34,6 +41,9 @@ from desktop.inference.inspection_cache import InspectionCache
 from desktop.inference.library import ModelEntry, ModelLibrary
 from desktop.paths import AppPaths
 from desktop.storage.assistants import DEFAULT_ASSISTANT_ID, AssistantStore, builtin_assistants_dir
+
+if TYPE_CHECKING:  # the store's modules (and SQLCipher) load only where a store is open
+    from desktop.storage.adapters import AdapterStore, StoredAdapter
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,7 @@ class ChatProfile:
     model_name: str
     settings: GenerationSettings
     problem: str | None = None
+    adapter: StoredAdapter | None = None  # applied to the model (an "adapter:NAME" key)
 
     @property
     def assistant_id(self) -> str | None:
@@ -55,7 +66,12 @@ class ChatProfile:
 
     @property
     def load_options(self) -> LoadOptions:
-        return self.settings.to_load_options()
+        """How to load the model; with an adapter, its scale (its file is made at load time,
+        see `ChatProfiles.materialized`)."""
+        options = self.settings.to_load_options()
+        if self.adapter is None:
+            return options
+        return replace(options, adapter_scale=self.adapter.scale)
 
 
 class ProfileSource(Protocol):
@@ -66,6 +82,8 @@ class ProfileSource(Protocol):
     def model_choices(self) -> list[tuple[str, str]]: ...
 
     def assistant_choices(self) -> list[tuple[str, str]]: ...
+
+    def materialized(self, name: str) -> AbstractContextManager[Path]: ...
 
 
 class ChatProfiles:
@@ -90,6 +108,8 @@ class ChatProfiles:
         self._base = base_settings or GenerationSettings()
         #: Settings given on the command line (context, threads) for this session only.
         self._session = dict(session_settings or {})
+        #: The user's adapters (None: no store open, none offered).
+        self.adapters: AdapterStore | None = None
 
     def resolve(self, assistant_id: str | None, model_key: str | None) -> ChatProfile:
         problems: list[str] = []
@@ -98,7 +118,23 @@ class ChatProfiles:
         remote = self._remote(wanted, assistant_id, problems)
         if remote is not None:
             return remote
+        adapter = self._adapter(wanted, problems)
+        if adapter is not None:
+            wanted = adapter.base
+        elif split_adapter_key(wanted) is not None:
+            wanted = None
         entry = self._entry(wanted, problems) if wanted else None
+        if entry is not None and adapter is not None:
+            context = entry.info.context_length if entry.info else None
+            return ChatProfile(
+                assistant,
+                adapter_key(adapter.name),
+                entry.path,
+                f"{entry.path.stem} · with adapter {adapter.name}",
+                self._layered(self.library.settings_for(entry), assistant, context),
+                " ".join(problems) or None,
+                adapter,
+            )
         if entry is None and self.override_model is not None:
             path = self.override_model
             return ChatProfile(
@@ -154,9 +190,44 @@ class ChatProfiles:
         problem = " ".join([*problems, profile.problem or ""]).strip() or None
         return replace(profile, model_path=Path(key), problem=problem)
 
+    def _adapter(self, key: str | None, problems: list[str]) -> StoredAdapter | None:
+        name = split_adapter_key(key)
+        if name is None:
+            return None
+        try:
+            found = None if self.adapters is None else self.adapters.find(name)
+        except HearthError as error:
+            log.warning("adapter %s unreadable: %s", name, error)
+            found = None
+        if found is None:
+            problems.append(f"This chat's adapter (“{name}”) is gone; the default model is used.")
+        return found
+
+    def materialized(self, name: str) -> AbstractContextManager[Path]:
+        """The adapter `name`'s private temporary file, removed when the block ends."""
+        if self.adapters is None:
+            raise HearthError(f"The adapter “{name}” is kept in the store, which is not open.")
+        return self.adapters.materialized(name)
+
+    def adapters_of(self, key: str) -> list[StoredAdapter]:
+        """The user's adapters for the model `key` (none when the store is not open)."""
+        try:
+            return [] if self.adapters is None else self.adapters.adapters(key)
+        except HearthError as error:
+            log.warning("adapters unreadable: %s", error)
+            return []
+
     def model_choices(self) -> list[tuple[str, str]]:
-        """(key, label) of every usable model, in the library's order, then the servers'."""
-        choices = [(e.key, e.path.stem) for e in self.library.entries() if e.usable]
+        """(key, label) of every usable model, in the library's order, each followed by its
+        adapters ("smollm2 · with adapter capitals"), then the servers'."""
+        choices = []
+        for entry in self.library.entries():
+            if entry.usable:
+                choices.append((entry.key, entry.path.stem))
+                choices += [
+                    (adapter_key(a.name), f"{entry.path.stem} · with adapter {a.name}")
+                    for a in self.adapters_of(entry.key)
+                ]
         if self.remote is not None:
             choices += self.remote.choices()
         override = self.override_model

@@ -25,29 +25,17 @@ from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.inference.adapters import check_fits
 from desktop.paths import AppPaths
 from desktop.storage.adapters import AdapterStore, check_name
-from desktop.teach.examples import read_examples, split
+from desktop.teach.examples import read_examples
+from desktop.teach.plan import matches, plan_teaching
 from desktop.teach.trainer import (
     TeachError,
     TeachJob,
     Trainer,
-    estimate_seconds,
     missing_component,
     private_folder,
-    read_anchors,
 )
 
 TEACH_ADVICE = "Close it, then teach again."
-#: Anchor prompts mixed in: one for every two of the user's examples, at most this many.
-MAX_ANCHORS = 24
-
-
-def _tokens(examples: list[Any]) -> int:
-    """About how many tokens the examples are (4 characters a token, plus the template)."""
-    return sum((len(e.prompt) + len(e.answer)) // 4 + 12 for e in examples)
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.casefold().split()).strip(" .!")
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
@@ -65,33 +53,21 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         )
     name = check_name(args.out)
     threads = args.threads or max(1, min(os.cpu_count() or 2, 8))
-    training, held_out = split(examples)
-    anchors = read_anchors(min(MAX_ANCHORS, max(2, len(training) // 2)))
+    plan = plan_teaching(examples, epochs=args.epochs, threads=threads)
+    training, held_out = plan.training, plan.held_out
     with open_store(paths, advice=TEACH_ADVICE) as store:
         adapters = AdapterStore(store.db)
-        if adapters.find(name) is not None:
-            raise HearthError(f"There is already an adapter named “{name}”; choose another name.")
-        tokens = _tokens(training) + 40 * len(anchors)
-        seconds = estimate_seconds(tokens, args.epochs, threads)
+        adapters.check_free(name)
         print(
             f"Teaching “{name}” to {base_label(key)} from {len(training)} examples "
-            f"(~{tokens:,} tokens) and {len(anchors)} general ones; {len(held_out)} held out "
-            f"to check it. About {max(1, round(seconds / 60))} min with {threads} threads.",
+            f"(~{plan.tokens:,} tokens) and {len(plan.anchors)} general ones; {len(held_out)} "
+            f"held out to check it. About {max(1, round(plan.seconds / 60))} min with "
+            f"{threads} threads.",
             file=sys.stderr,
         )
         folder = private_folder()
         try:
-            job = TeachJob(
-                base=str(model),
-                out=str(folder / "adapter.gguf"),
-                name=name,
-                examples=TeachJob.pairs(training),
-                held_out=TeachJob.pairs(held_out),
-                system=DEFAULT_SYSTEM_PROMPT,
-                anchors=anchors,
-                threads=threads,
-                epochs=args.epochs,
-            )
+            job = plan.job(model, folder / "adapter.gguf", name, DEFAULT_SYSTEM_PROMPT)
             done = _train(job)
             adapter_file = Path(done["adapter"])
             info = check_fits(adapter_file, model)
@@ -145,12 +121,9 @@ def _report(
     out: TextIO, held_out: list[Any], done: dict[str, Any], name: str, seconds: float
 ) -> None:
     before, after = done["before"], done["after"]
-    hits = [0, 0]
+    hits = [matches(held_out, before), matches(held_out, after)]
     print("Held-out examples, before → after:", file=out)
     for example, old, new in zip(held_out, before, after, strict=False):
-        wanted = _normal(example.answer)
-        hits[0] += _normal(old) == wanted
-        hits[1] += _normal(new) == wanted
         print(f"  Q: {example.prompt}", file=out)
         print(f"     expected: {example.answer}", file=out)
         print(f"     before:   {old}", file=out)

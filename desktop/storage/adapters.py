@@ -70,9 +70,7 @@ class AdapterStore:
     def add(
         self, name: str, base: str, data: bytes, rank: int, origin: str, scale: float = 1.0
     ) -> StoredAdapter:
-        name, scale = check_name(name), check_scale(scale)
-        if self.find(name) is not None:
-            raise AdapterError(f"There is already an adapter named “{name}”; choose another name.")
+        name, scale = self.check_free(name), check_scale(scale)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         self.db.execute(
             "INSERT INTO adapters (name, base, scale, rank, origin, created_at, data) "
@@ -80,6 +78,13 @@ class AdapterStore:
             (name, base, scale, rank, origin, stamp, data),
         )
         return self.get(name)
+
+    def check_free(self, name: str) -> str:
+        """`name`, checked and not taken yet; else `AdapterError` saying why."""
+        name = check_name(name)
+        if self.find(name) is not None:
+            raise AdapterError(f"There is already an adapter named “{name}”; choose another name.")
+        return name
 
     def adapters(self, base: str | None = None) -> list[StoredAdapter]:
         """All adapters (or those of `base`), by name."""

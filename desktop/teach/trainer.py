@@ -11,9 +11,12 @@ removes once it has kept the adapter (in the encrypted store).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -113,7 +116,9 @@ class Trainer:
         job: TeachJob,
         on_event: Callable[[dict[str, Any]], None],
         cancel: threading.Event | None = None,
+        started: Callable[[subprocess.Popen[bytes]], None] | None = None,
     ) -> dict[str, Any]:
+        """Train `job`; `started` is given the child process (to pause it, see `pause`)."""
         cancel = cancel or threading.Event()
         env = child_env()  # no network (HF_HUB_OFFLINE), Hearth importable
         env["TRANSFORMERS_OFFLINE"] = "1"
@@ -127,6 +132,8 @@ class Trainer:
             **group_kwargs(),
         )
         assert process.stdin is not None and process.stdout is not None
+        if started is not None:
+            started(process)
         tail: list[bytes] = []
         drain = threading.Thread(target=_keep_tail, args=(process.stderr, tail), daemon=True)
         drain.start()
@@ -160,6 +167,20 @@ class Trainer:
             f"The training process ended unexpectedly (exit {code}"
             f"{': ' + detail[0] if detail else ''}). Nothing was kept."
         )
+
+
+def can_pause() -> bool:
+    """Whether a training child can be paused here (POSIX: stopped and continued)."""
+    return hasattr(signal, "SIGSTOP")
+
+
+def pause(process: subprocess.Popen[bytes], paused: bool) -> None:
+    """Stop the training child's process group (`paused`), or let it go on. The time it
+    stays stopped costs nothing but its memory, which it keeps."""
+    if not can_pause() or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):  # it has just ended
+        os.killpg(process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
 
 
 def _keep_tail(stream: Any, tail: list[bytes]) -> None:

@@ -8,8 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from desktop.chat.profiles import make_profiles
+from desktop.chat.profiles import ChatProfiles, make_profiles
+from desktop.inference.library import ModelLibrary
 from desktop.paths import AppPaths
+from desktop.storage.assistants import AssistantStore, builtin_assistants_dir
+from desktop.storage.conversations import ConversationStore
 from tests.tinymodels import write_tiny_llama_gguf
 
 
@@ -60,3 +63,34 @@ def test_a_model_given_on_the_command_line_wins_and_a_gone_one_is_said(tmp_path:
     assert gone.problem == (
         "This chat's model (deleted.gguf) is no longer available; the default is used."
     )
+
+
+def test_an_adapter_key_is_its_base_model_with_the_adapter(
+    tmp_path: Path, store: ConversationStore
+) -> None:
+    from desktop.core.adapter_keys import adapter_key
+    from desktop.storage.adapters import AdapterStore
+    from tests.integration.test_adapters import tiny_adapter
+
+    model = write_tiny_llama_gguf(tmp_path / "tiny.gguf")
+    profiles = ChatProfiles(
+        ModelLibrary(tmp_path / "models", tmp_path / "models.json", model),
+        AssistantStore(builtin_assistants_dir(), tmp_path / "assistants"),
+    )
+    assert profiles.resolve(None, adapter_key("sea")).problem == (
+        "This chat's adapter (“sea”) is gone; the default model is used."
+    )
+    profiles.adapters = AdapterStore(store.db)
+    data = tiny_adapter(tmp_path / "sea.gguf").read_bytes()
+    profiles.adapters.add("sea", "embedded", data, 4, "imported from sea.gguf", scale=0.5)
+    profile = profiles.resolve(None, adapter_key("sea"))
+    assert (profile.model_key, profile.model_path, profile.problem) == ("adapter:sea", model, None)
+    assert profile.model_name == "tiny · with adapter sea"
+    assert profile.load_options.adapter_scale == 0.5 and profile.load_options.adapter is None
+    assert ("adapter:sea", "tiny · with adapter sea") in profiles.model_choices()
+    # An assistant naming the adapter as its model answers with it.
+    helper = profiles.assistants.create("Sea", "Talk of the sea.", model=adapter_key("sea"))
+    assert profiles.resolve(helper.id, None).adapter == profiles.adapters.get("sea")
+    with profiles.materialized("sea") as file:
+        assert file.read_bytes() == data
+    assert not file.exists()

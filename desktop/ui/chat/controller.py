@@ -60,6 +60,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,6 +74,7 @@ from desktop.chat.profiles import ChatProfile, ProfileSource
 from desktop.chat.reply import ReplyPhase
 from desktop.chat.request import ChatRequest, build_request
 from desktop.chat.session import ConversationSession, MessageItem
+from desktop.core.adapter_keys import split_adapter_key
 from desktop.core.errors import DatabaseError, HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT, ContextPlan
 from desktop.core.servers import RanOn
@@ -158,6 +160,10 @@ class ChatController(QObject):
         self._active_request: ChatRequest | None = None
         self._start_model: str | None = None
         self._notice: str | None = None  # a profile problem to show once its model is ready
+        #: The adapter file of the model loaded (a private temporary file in memory where
+        #: the system allows): kept while that model is loaded, so the engine can start
+        #: again after a crash; removed at the next load, at Unload and at quit.
+        self._adapter_file = ExitStack()
         self._context = ContextTracker(
             self._build_request,
             lambda: None if not self.model_ready else not self.generating,
@@ -299,9 +305,25 @@ class ChatController(QObject):
         options = options or LoadOptions()
         request_id = self._new_id()
         state = self.model_slot.state.load(request_id, key or str(path), Path(path), options)
+        self._adapter_file.close()
+        adapter = split_adapter_key(key)
+        sent = options
+        if adapter is not None:
+            try:
+                file = self._adapter_file.enter_context(self._materialized(adapter))
+            except HearthError as error:
+                self.model_slot.set(state.failed(request_id, str(error)))
+                self.error_occurred.emit(str(error))
+                return
+            sent = dataclasses.replace(options, adapter=str(file))
         self.model_slot.set(state)
         self.status_changed.emit(f"Loading {Path(path).stem}…")
-        self.load_requested.emit(request_id, str(path), options)
+        self.load_requested.emit(request_id, str(path), sent)
+
+    def _materialized(self, name: str) -> AbstractContextManager[Path]:
+        if self._profiles is None:
+            raise HearthError("Adapters are kept in Hearth's store, which is not open.")
+        return self._profiles.materialized(name)
 
     def unload_model(self) -> None:
         """Free the model's memory; the next chat, or choosing a model, loads one again."""
@@ -309,6 +331,7 @@ class ChatController(QObject):
             self.stop()
         self.model_slot.set(self.model_slot.state.unloaded())
         self.unload_requested.emit()
+        self._adapter_file.close()
 
     # --- assistant, model and settings of the open chat -------------------------------
 
@@ -545,6 +568,7 @@ class ChatController(QObject):
         """Stop the controller's timers: nothing fires after the window has gone."""
         self._throttle.stop()
         self._context.stop()
+        self._adapter_file.close()
 
     def save_partial_reply(self) -> None:
         """Save the streaming reply's text now, as `incomplete` (the app is quitting)."""

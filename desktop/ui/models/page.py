@@ -3,7 +3,8 @@
 Left: the library's entries (the embedded model, imported ones, those in the user's
 folders), with badges for the default and the loaded model and, in red, why a file cannot
 be used; under it Import…, Add folder… and "Link instead of copy". Files dropped on the
-dialog are imported too. Right: `ModelDetails` for the selected entry.
+dialog are imported too. Right: `ModelDetails` for the selected entry, whose Adapters tab
+lists the user's LoRA adapters made for that model (`AdaptersPanel`, when the store is open).
 
 An import runs `ModelLibrary.import_model` (inspection, then a trial load in a child process
 with a time limit) in a `BackgroundTask`, one file after another, with a busy row in the
@@ -12,7 +13,8 @@ GUI thread. The page never loads a model itself: it asks with `use_requested(key
 `unload_requested()`, and is told what is loaded with `set_loaded`.
 
 Signals: use_requested(str key), unload_requested(), settings_saved(str key),
-library_changed() (imported, deleted, default changed, folder added or removed).
+library_changed() (imported, deleted, default changed, folder added or removed, an adapter
+imported, rescaled or removed).
 Thread: GUI thread only (imports run on a Python thread of their own).
 """
 
@@ -33,7 +35,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -43,6 +44,9 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import HearthError
 from desktop.inference.bench_results import BenchResults
 from desktop.inference.library import ModelEntry, ModelLibrary
+from desktop.storage.adapters import AdapterStore
+from desktop.ui.common.messages import confirm, show_message
+from desktop.ui.models.adapters_panel import AdaptersPanel
 from desktop.ui.models.catalogue import CatalogueDialog
 from desktop.ui.models.details import ModelDetails
 from desktop.ui.models.downloads import DownloadServices
@@ -75,6 +79,7 @@ class ModelsPage(QDialog):
         *,
         bench_command: Callable[[Path], list[str]] = default_bench_command,
         downloads: DownloadServices | None = None,
+        adapters: AdapterStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -108,6 +113,12 @@ class ModelsPage(QDialog):
         self.details.delete_button.clicked.connect(self.delete_selected)
         self.details.speed.measured.connect(lambda _key: self._rebuild_list())
         columns.addWidget(self.details, 1)
+        self.adapters: AdaptersPanel | None = None
+        if adapters is not None:  # a tab of the model's details: its own adapters
+            self.adapters = AdaptersPanel(adapters)
+            self.adapters.adapters_changed.connect(self.library_changed)
+            self.adapters.adapters_changed.connect(self._count_adapters)
+            self.details.tabs.addTab(self.adapters, "Adapters")
         column = QVBoxLayout(self)
         column.addLayout(columns, 1)
         bottom = QHBoxLayout()
@@ -251,10 +262,23 @@ class ModelsPage(QDialog):
         key = item.data(KEY_ROLE) if item is not None else None
         entry = next((e for e in self.entries if e.key == key), None)
         self.details.show_entry(entry)
+        if self.adapters is not None:
+            self.adapters.show_model(entry)
+            self._count_adapters()
         folder = entry is not None and entry.source == "folder"
         self.remove_folder_button.setVisible(folder)
         if folder and entry is not None:
             self.remove_folder_button.setToolTip(f"Stop listing the models in {entry.path.parent}")
+
+    def _count_adapters(self) -> None:
+        """The Adapters tab says how many the model has, and is off for unusable models."""
+        panel = self.adapters
+        if panel is None:
+            return
+        index = self.details.tabs.indexOf(panel)
+        count = panel.list.count()
+        self.details.tabs.setTabText(index, f"Adapters ({count})" if count else "Adapters")
+        self.details.tabs.setTabEnabled(index, panel.entry is not None and panel.entry.usable)
 
     # --- actions on the selected model ---------------------------------------------------
 
@@ -279,14 +303,7 @@ class ModelsPage(QDialog):
             if entry.is_link
             else "The file is deleted from Hearth's models folder."
         )
-        answer = QMessageBox.question(
-            self,
-            "Delete model",
-            f'Delete "{entry.name}" from the library? {what}',
-            QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirm(self, "Delete model", f'Delete "{entry.name}" from the library? {what}'):
             return
         if not self._try(lambda: self.library.delete(entry.key)):
             return
@@ -360,11 +377,7 @@ class ModelsPage(QDialog):
         self.library_changed.emit()
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setProperty("error", error)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+        show_message(self.message, text, error)
 
     # --- drag and drop, closing ------------------------------------------------------------
 

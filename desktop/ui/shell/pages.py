@@ -99,6 +99,7 @@ class Pages:
                 self._profiles.library,
                 self._bench_results,
                 downloads=self._downloads,
+                adapters=self._profiles.adapters,
                 parent=self._window,
             )
             page.use_requested.connect(self._controller.choose_model)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from desktop.chat.model_state import ModelPhase, ModelState
+from desktop.core.adapter_keys import split_adapter_key
 from desktop.ui.common.fitting import ElidedLabel
 
 
@@ -50,11 +51,15 @@ class StatusLine:
             return
         self.model_label.show()
         model = state.description
+        adapter = split_adapter_key(state.key)
         if model is not None:
-            self.model_label.setText(model.name)
+            scale = 1.0 if state.options is None else state.options.adapter_scale
+            with_adapter = "" if adapter is None else f" · with adapter {adapter}"
+            self.model_label.setText(model.name + with_adapter)
             self.model_label.setToolTip(
                 f"{model.path}\n{model.engine} · {model.architecture} · context {model.n_ctx}"
                 f" · loaded in {model.load_time_s:.1f} s"
+                + ("" if adapter is None else f"\nLoRA adapter “{adapter}” at scale {scale:g}")
             )
         elif state.phase is ModelPhase.FAILED and state.path is not None:
             self.model_label.setText(f"{state.path.stem} did not load")
