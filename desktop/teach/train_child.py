@@ -24,16 +24,20 @@ the adapter, for the before/after comparison. No network: everything is read fro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 MIN_COSINE = 0.99
+PR_SET_PDEATHSIG = 1  # prctl(2)
+PARENT_GONE = 3  # the exit code when the parent went away
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -45,9 +49,29 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def end_with_parent() -> None:
+    """Training holds gigabytes: once the process that started it is gone (killed, crashed),
+    stop too. The parent keeps this process's stdin open while it waits, so its end shows
+    as end-of-file here; on Linux the kernel also kills this process when the parent dies,
+    which works even while it is paused (stopped)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    def watch() -> None:
+        sys.stdin.read()  # until the parent's end closes
+        os._exit(PARENT_GONE)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> int:
     sys.stdout = sys.stderr  # libraries' prints must not mix with the events
     job = json.loads(sys.stdin.readline())
+    end_with_parent()
     try:
         run(job)
     except Exception as error:  # the parent shows it as a sentence; the traceback is logged

@@ -142,7 +142,7 @@ class Trainer:
         final: dict[str, Any] | None = None
         try:
             process.stdin.write((json.dumps(asdict(job)) + "\n").encode("utf-8"))
-            process.stdin.close()
+            process.stdin.flush()  # kept open: the child ends when it closes (we are gone)
             for line in process.stdout:
                 event = json.loads(line)
                 if event.get("ev") in ("done", "error"):
@@ -150,6 +150,8 @@ class Trainer:
                 else:
                     on_event(event)
         finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # the child has written its last line, or must stop
             code = process.wait()  # the watcher ends with the process
             drain.join(timeout=5)
         if final is not None and final["ev"] == "done":
