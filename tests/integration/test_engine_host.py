@@ -98,6 +98,8 @@ def test_stop_is_immediate_and_the_model_stays_loaded(hosted: HostedEngine) -> N
     elapsed = time.monotonic() - pressed
     assert elapsed < 0.2, f"Stop took {elapsed * 1000:.0f} ms"
     assert len(rest) <= 2
+    # the stopped reply is counted from its frames (each says how many tokens it holds)
+    assert hosted.usage.generated_tokens >= 1 + len(rest)
     assert "Paris" in "".join(
         hosted.stream(QUESTION, GenerationParams(temperature=0.0), CancelToken())
     )

@@ -53,3 +53,5 @@ def test_close_pieces_travel_together_and_the_text_is_whole() -> None:
     assert tokens[0] == "a0 "  # the first piece is not held back
     assert 3 <= len(tokens) <= 6  # a burst is one or two frames, not fifty
     assert sent[-1]["ev"] == "done" and sent[-1]["generated_tokens"] == 100
+    # each frame says how many pieces it holds (a stopped reply is counted from them)
+    assert sum(frame["n"] for frame in sent if frame["ev"] == "token") == 100

@@ -346,6 +346,8 @@ class HostedEngine:
                 event = self._next(child, request_id, phase, poll=True)
                 if event.get("ev") == "token":
                     phase = "writing"
+                    # Counted as they come: a stopped reply's `done` is not waited for.
+                    self.usage.generated_tokens += int(event.get("n", 1))
                     yield str(event["text"])
                 elif event.get("ev") == "done":
                     self.usage = Usage(

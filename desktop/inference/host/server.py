@@ -208,14 +208,13 @@ class HostServer:
                         pending.append(piece)
                         now = time.monotonic()
                         if now - sent_at >= COALESCE_S:
-                            self.send({"ev": "token", "id": request_id, "text": "".join(pending)})
-                            pending.clear()
+                            self._send_pieces(request_id, pending)
                             sent_at = now
                     if cancel.cancelled:
                         break
             finally:
                 if pending:  # the end of the reply (or what came before a failure)
-                    self.send({"ev": "token", "id": request_id, "text": "".join(pending)})
+                    self._send_pieces(request_id, pending)
                 close = getattr(stream, "close", None)
                 if close is not None:
                     close()
@@ -236,6 +235,12 @@ class HostServer:
         finally:
             with self._tokens_lock:
                 self._tokens.pop(request_id, None)
+
+    def _send_pieces(self, request_id: int, pending: list[str]) -> None:
+        """One frame of pieces; `n` says how many (a stopped reply's count is known from
+        them: its `done` is not waited for)."""
+        self.send({"ev": "token", "id": request_id, "text": "".join(pending), "n": len(pending)})
+        pending.clear()
 
     def _use_states(self, request: dict[str, Any]) -> None:
         """Keep conversations' states on disk from now on (`kv_disk`), or no longer."""
