@@ -85,7 +85,8 @@ def test_files_and_folders_are_indexed_with_their_status(
 def test_progress_pause_and_cancel(
     qtbot: QtBot, page: DocumentsPage, indexing: IndexingThread, tmp_path: Path
 ) -> None:
-    folder = notes_folder(tmp_path / "many", 12)
+    count = 100  # small files go fast: many, so a run is still going when it is paused again
+    folder = notes_folder(tmp_path / "many", count)
     seen: list[IndexStatus] = []
     indexing.progressed.connect(seen.append)
     page.pause_button.setChecked(True)  # paused before the first file
@@ -93,17 +94,24 @@ def test_progress_pause_and_cancel(
     with qtbot.waitSignal(indexing.progressed, check_params_cb=lambda s: s.paused):
         page.add_paths([folder])
     qtbot.wait(300)
-    assert page.progress_label.text() == "Paused: 0 of 12 files, 0 passages"
+    assert page.progress_label.text() == f"Paused: 0 of {count} files, 0 passages"
     assert seen[-1].files_done == 0  # nothing was read while paused
     page.pause_button.setChecked(False)
     qtbot.waitUntil(lambda: seen[-1].files_done >= 2, timeout=30_000)
+    # Paused again mid-run (it holds after the file being read), then cancelled while held:
+    # the files done are kept, the rest wait, whatever the speed of this machine.
+    with qtbot.waitSignal(indexing.progressed, check_params_cb=lambda s: s.paused):
+        page.pause_button.setChecked(True)
+    held = seen[-1].files_done
+    qtbot.wait(300)
+    assert seen[-1].files_done == held  # nothing read while paused
     with qtbot.waitSignal(indexing.run_finished, timeout=30_000) as done:
         page.cancel_button.click()
     report = done.args[1]
-    assert report.cancelled and 2 <= report.indexed < 12
+    assert report.cancelled and report.indexed == held and 2 <= held < count
     assert page.progress_label.text() == "Cancelled. The files done so far are kept."
     waiting = [s for s in statuses(page).values() if s == "waiting to be read"]
-    assert len(waiting) == 12 - report.indexed
+    assert len(waiting) == count - report.indexed
 
 
 def test_progress_text_says_rate_and_time_left() -> None:
