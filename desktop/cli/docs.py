@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop.cli import args as cli_args
 from desktop.cli.docs_embed import embed_passages, query_embedder
+from desktop.core.durations import duration_text
 from desktop.core.errors import HearthError
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ class ProgressLine:
     def show(self, progress: IndexProgress) -> None:
         done = progress.files_done == progress.files_total
         left = progress.seconds_left()
-        eta = f", about {_duration(left)} left" if left is not None and not done else ""
+        eta = f", about {duration_text(left)} left" if left is not None and not done else ""
         line = (
             f"[{progress.files_done}/{progress.files_total} files] "
             f"{progress.passages_done:,} passages, {progress.rate():.1f} files/s{eta}"
@@ -183,10 +184,6 @@ class ProgressLine:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _list(store: DocumentStore, name: str | None, out: TextIO) -> int:

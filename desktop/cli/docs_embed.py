@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from desktop.core.durations import duration_text
+
 if TYPE_CHECKING:
     from desktop.documents.embedding import EmbedProgress
     from desktop.inference.host.embed_client import HostedEmbedder
@@ -65,7 +67,7 @@ def embed_passages(
     def show(progress: EmbedProgress) -> None:
         left = progress.seconds_left()
         finished = progress.done >= progress.total
-        eta = f", about {left:.0f} s left" if left is not None and not finished else ""
+        eta = f", about {duration_text(left)} left" if left is not None and not finished else ""
         meter.write(
             f"[{progress.done:,}/{progress.total:,} passages embedded] "
             f"{progress.rate():.1f} passages/s{eta}",

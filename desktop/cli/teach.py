@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from desktop.cli.adapters import base_label, base_model
 from desktop.cli.store import open_store
+from desktop.core.durations import duration_text
 from desktop.core.errors import HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.inference.adapters import check_fits
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         print(
             f"Teaching “{name}” to {base_label(key)} from {len(training)} examples "
             f"(~{plan.tokens:,} tokens) and {len(plan.anchors)} general ones; {len(held_out)} "
-            f"held out to check it. About {max(1, round(plan.seconds / 60))} min with "
+            f"held out to check it. About {duration_text(plan.seconds)} with "
             f"{threads} threads.",
             file=sys.stderr,
         )
@@ -97,7 +98,7 @@ def _train(job: TeachJob) -> dict[str, Any]:
             left = float(event["seconds_left"])
             meter.write(
                 f"[step {event['step']}/{event['total']}] loss {event['loss']:.3f}, "
-                f"about {left:.0f} s left",
+                f"about {duration_text(left)} left",
                 event["step"] == event["total"],
             )
         elif event["ev"] == "epoch":

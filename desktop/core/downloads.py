@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from desktop.core.durations import duration_text
 from desktop.core.errors import HearthError
 from desktop.core.memory import format_bytes
 
@@ -116,11 +117,3 @@ def progress_text(done: int, total: int | None, speed: float | None) -> str:
         if total and total > done:
             parts.append(f"about {duration_text((total - done) / speed)} left")
     return " · ".join(parts)
-
-
-def duration_text(seconds: float) -> str:
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 3600:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"

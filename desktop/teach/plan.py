@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.durations import duration_text
 from desktop.teach.examples import Example, split
 from desktop.teach.trainer import TeachJob, estimate_seconds, read_anchors
 
@@ -61,7 +62,7 @@ class TeachPlan:
             f"{count} example{'s' * (count != 1)} ({len(self.training)} to learn from, "
             f"{len(self.held_out)} held out to check), ~{self.tokens:,} tokens with "
             f"{len(self.anchors)} general ones mixed in; about "
-            f"{max(1, round(self.seconds / 60))} min here with {self.threads} threads"
+            f"{duration_text(self.seconds)} here with {self.threads} threads"
             + (" (longer now: this computer is busy with other work)" if self.busy else "")
         )
 

@@ -35,11 +35,14 @@ log = logging.getLogger(__name__)
 
 COMPONENT = ("torch", "transformers", "peft")
 INSTALL = 'pip install "hearth[teach]" --extra-index-url https://download.pytorch.org/whl/cpu'
-#: Seconds of training per example token and epoch on 2 threads with the built-in 135M model
-#: (100 short examples of ~60 tokens took ~40 s an epoch on 2 free cores), plus loading the
-#: model into transformers and answering the anchor prompts (`LOAD_S`): the estimate shown
-#: before training. A busy machine takes several times longer; so does a bigger model.
-SECONDS_PER_TOKEN = 0.0067
+#: Seconds of training per example token (as `plan.approx_tokens` counts them) and epoch on
+#: 2 threads with the built-in 135M model, plus loading the model into transformers, answering
+#: the anchor prompts and the checks at the end (`LOAD_S`): the estimate shown before
+#: training. Measured on 2 free cores: 100 examples, 2 epochs: 55 s of training for ~2,480
+#: tokens (0.0112 s a token and epoch), 103 s in all; 1,000 examples, 1 epoch: 191 s for
+#: ~16,150 (0.0118), 249 s in all. A busy machine takes several times longer; so does a
+#: bigger model.
+SECONDS_PER_TOKEN = 0.0117
 LOAD_S = 45.0
 
 
@@ -91,6 +94,7 @@ class TeachJob:
     alpha: float = 16.0
     lr: float = 2e-3
     batch: int = 8
+    part_tokens: int = 256  # padded tokens through the model at once (memory): see _step
     patience: int = 1
     targets: list[str] = field(default_factory=lambda: list(TARGETS))
     max_tokens: int = 512

@@ -149,6 +149,7 @@ def main() -> int:
         "epochs_run": len(epochs),
         "threads": args.threads,
         "seconds": round(wall, 1),
+        "estimated_seconds": round(plan.seconds, 1),
         "training_seconds": round(steps[-1] - steps[0], 1) if len(steps) > 1 else None,
         "peak_mb": round(float(done["peak_mb"])),
         "cosine": round(float(done["cosine"]), 4),

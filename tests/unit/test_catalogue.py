@@ -101,6 +101,6 @@ def test_progress_reads_as_a_sentence() -> None:
         rate.add(second * 2 * 1024 * 1024)
     speed = rate.per_second()
     assert speed == 2 * 1024 * 1024
-    text = progress_text(6 * 1024 * 1024, 126 * 1024 * 1024, speed)
-    assert text == "6.0 MB of 126 MB · 2.0 MB/s · about 1 min left"
+    text = progress_text(6 * 1024 * 1024, 246 * 1024 * 1024, speed)
+    assert text == "6.0 MB of 246 MB · 2.0 MB/s · about 2 min left"
     assert progress_text(10, None, None) == "10 bytes"

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.durations import duration_text
 from desktop.core.errors import HearthError
 from desktop.documents.embedding import EmbedReport
 from desktop.documents.indexer import IndexReport
@@ -72,18 +73,14 @@ def progress_text(status: IndexStatus) -> str:
         if status.files_per_s > 0:
             text += f" · {status.files_per_s:.1f} passages/s"
         if status.seconds_left is not None and status.files_done < status.files_total:
-            text += f" · about {_duration(status.seconds_left)} left"
+            text += f" · about {duration_text(status.seconds_left)} left"
         return ("Paused: " if status.paused else "Making searchable by meaning: ") + text
     text = f"{status.files_done} of {status.files_total} files, {status.passages_done} passages"
     if status.files_per_s > 0:
         text += f" · {status.files_per_s:.1f} files/s"
     if status.seconds_left is not None and status.files_done < status.files_total:
-        text += f" · about {_duration(status.seconds_left)} left"
+        text += f" · about {duration_text(status.seconds_left)} left"
     return ("Paused: " if status.paused else "Indexing: ") + text
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 class DocumentsPage(QDialog):

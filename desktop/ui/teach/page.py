@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.adapter_keys import adapter_key
 from desktop.core.assistants import Assistant
+from desktop.core.durations import duration_text
 from desktop.core.errors import HearthError
 from desktop.core.prompting import DEFAULT_SYSTEM_PROMPT
 from desktop.storage.adapters import AdapterStore
@@ -65,10 +66,6 @@ EXAMPLES_FILTER = "Examples (*.jsonl *.csv);;All files (*)"
 SOURCES = ("An assistant's examples", "Conversations", "A file (JSONL or CSV)")
 #: (key, label, file) of the local models that can be taught (llama family).
 ModelChoices = Callable[[], list[tuple[str, str, Path]]]
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.0f} s" if value < 90 else f"{value / 60:.0f} min"
 
 
 class TeachPage(QDialog):
@@ -403,7 +400,7 @@ class TeachPage(QDialog):
             self.progress.setValue(step)
             self.status.setText(
                 f"Step {step} of {total} · loss {loss:.3f} · about "
-                f"{_seconds(float(event['seconds_left']))} left"
+                f"{duration_text(float(event['seconds_left']))} left"
             )
             self.plot.add_step(step, total, loss)
         elif kind == "epoch":
@@ -430,7 +427,7 @@ class TeachPage(QDialog):
         self.kept = name
         self._show_result(done)
         self._say(
-            f"Taught “{name}” in {_seconds(float(done['seconds']))} (peak memory "
+            f"Taught “{name}” in {duration_text(float(done['seconds']))} (peak memory "
             f"{float(done['peak_mb']):,.0f} MB); kept encrypted. Choose it under the "
             "composer, or Chat with it."
         )

@@ -66,8 +66,8 @@ def test_examples_from_an_assistant_conversations_or_a_file(
     assert page.assistant_combo.count() == 1  # only assistants that have examples
     assert page.assistant_combo.itemText(0) == "Sky (10 examples)"
     assert page.summary.text().startswith("10 examples (8 to learn from, 2 held out to check), ~")
-    assert "tokens with 4 general ones mixed in; about 1 min here with 2 threads" in (
-        page.summary.text()
+    assert page.summary.text().endswith(  # 45 s to load and check, ~320 tokens 3 times
+        "~320 tokens with 4 general ones mixed in; about 60 s here with 2 threads."
     )
     assert page.teach_button.isEnabled()
 
