@@ -1,10 +1,16 @@
 """Training's memory: a batch goes through the model a few rows at a time and the vocabulary
 projection is applied to the answer tokens only; the gradient and the loss must be the
-batch's own, as the whole batch at once with transformers' own loss gives them."""
+batch's own, as the whole batch at once with transformers' own loss gives them.
+
+The checks that need torch run in a child process: torch must never be imported into the
+test run's own process (the window's tests assert that training leaves it out of Hearth's)."""
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +18,19 @@ from desktop.teach import train_child
 from desktop.teach.export import TARGETS
 from desktop.teach.trainer import missing_component
 
-pytestmark = pytest.mark.skipif(
+ROOT = Path(__file__).resolve().parents[2]
+needs_torch = pytest.mark.skipif(
     missing_component() is not None, reason="no training component here"
 )
+
+
+def in_child(check: str) -> None:
+    """Run `check` (a function of this module) in a Python process of its own."""
+    code = f"import tests.teach.test_micro_batches as m; m.{check}()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def tiny_lora_model():  # type: ignore[no-untyped-def]
@@ -59,7 +75,17 @@ def gradients(model) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return found
 
 
-def test_a_batch_in_micro_batches_has_the_whole_batchs_gradient_and_loss() -> None:
+@needs_torch
+def test_a_batch_in_parts_has_the_whole_batchs_gradient_and_loss() -> None:
+    in_child("check_gradient")
+
+
+@needs_torch
+def test_the_held_out_loss_is_the_mean_over_answer_tokens() -> None:
+    in_child("check_held_out_loss")
+
+
+def check_gradient() -> None:
     import torch
 
     model = tiny_lora_model()
@@ -88,7 +114,7 @@ def test_rows_are_grouped_within_the_token_budget() -> None:
     assert all(len(p) * max(len(ids) for ids, _ in p) <= 12 or len(p) == 1 for p in parts)
 
 
-def test_the_held_out_loss_is_the_mean_over_answer_tokens() -> None:
+def check_held_out_loss() -> None:
     import torch
 
     model = tiny_lora_model()
