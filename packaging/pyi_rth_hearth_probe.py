@@ -148,7 +148,9 @@ def _resources() -> dict[str, Any]:
         raise RuntimeError(f"built-in assistants {builtins}, problems {store.problems}")
     from PySide6.QtGui import QImage
 
-    images = [resource_path("icons", name) for name in ("chevron-down.png", "check.png")]
+    images = [
+        resource_path("icons", name) for name in ("chevron-down.png", "chevron-up.png", "check.png")
+    ]
     for image in images:
         if QImage(str(image)).isNull():  # missing, or no image format to read it
             raise RuntimeError(f"{image} is missing or unreadable")

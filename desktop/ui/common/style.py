@@ -57,6 +57,23 @@ QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus, QSpinBox:focus, QDoubleS
     border: 2px solid $focus; padding: 3px 5px; }
 QLineEdit:disabled, QPlainTextEdit:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {
     color: $disabled; border-color: $border; }
+QSpinBox, QDoubleSpinBox { padding-right: 24px; }
+QSpinBox:focus, QDoubleSpinBox:focus { padding-right: 23px; }
+QSpinBox::up-button, QDoubleSpinBox::up-button, QSpinBox::down-button,
+QDoubleSpinBox::down-button { subcontrol-origin: border; width: 20px; border: none;
+                              border-left: 1px solid $border; }
+QSpinBox::up-button, QDoubleSpinBox::up-button { subcontrol-position: top right;
+                                                 border-top-right-radius: 6px; }
+QSpinBox::down-button, QDoubleSpinBox::down-button { subcontrol-position: bottom right;
+                                                     border-bottom-right-radius: 6px; }
+QSpinBox::up-button:hover, QDoubleSpinBox::up-button:hover, QSpinBox::down-button:hover,
+QDoubleSpinBox::down-button:hover { background: $hover; }
+QSpinBox::up-arrow, QDoubleSpinBox::up-arrow { image: url($arrow_up); width: 0.6em;
+                                               height: 0.36em; }
+QSpinBox::down-arrow, QDoubleSpinBox::down-arrow { image: url($arrow); width: 0.6em;
+                                                   height: 0.36em; }
+QSpinBox::up-arrow:disabled, QDoubleSpinBox::up-arrow:disabled, QSpinBox::down-arrow:disabled,
+QDoubleSpinBox::down-arrow:disabled { image: none; }
 QLineEdit[readOnly="true"], QPlainTextEdit[readOnly="true"] { background: $sidebar; }
 
 QComboBox { background: $surface; color: $text; border: 1px solid $control_border;

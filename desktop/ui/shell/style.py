@@ -101,6 +101,7 @@ def style_sheet(theme: Theme) -> str:
         APP_STYLE,
         # PNG, not SVG: the packaged app carries no SVG image plugin.
         arrow=resource_path("icons", "chevron-down.png").as_posix(),
+        arrow_up=resource_path("icons", "chevron-up.png").as_posix(),
         check=resource_path("icons", "check.png").as_posix(),
     )
 

@@ -63,7 +63,7 @@ def test_every_template_renders_in_both_themes(themed: Theme) -> None:
         sheet = style_sheet(themed)
         assert "$" not in sheet
         assert themed.palette.text in sheet and themed.palette.focus in sheet
-    for name in ("chevron-down.png", "check.png"):  # PNG: read without an image plugin
+    for name in ("chevron-down.png", "chevron-up.png", "check.png"):  # PNG: no image plugin
         image = resource_path("icons", name)
         assert not QImage(str(image)).isNull() and image.as_posix() in sheet
     assert "#1f2328" not in APP_STYLE  # colours come from the palette, by name
