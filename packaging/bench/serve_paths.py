@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from desktop.core.network import NetworkPolicy  # noqa: E402
 from desktop.core.servers import RemoteServer  # noqa: E402
+from desktop.core.settings import DEFAULT_CONTEXT  # noqa: E402
 from desktop.core.types import ChatMessage, GenerationParams, LoadOptions  # noqa: E402
 from desktop.inference.embedded import find_embedded_model  # noqa: E402
 from desktop.inference.engine import CancelToken  # noqa: E402
@@ -72,7 +73,7 @@ def window_serve(model: Path, data: Path) -> tuple[Any, Callable[[], None]]:
     factory, describer = make_engine_factory()
     inference = InferenceThread(factory, describe=describer)
     inference.start()
-    inference.load_requested.emit(1, str(model), LoadOptions(n_ctx=2048, n_threads=2))
+    inference.load_requested.emit(1, str(model), LoadOptions(n_ctx=DEFAULT_CONTEXT, n_threads=2))
     worker = inference.worker
     while worker.loaded_path is None:
         time.sleep(0.05)
@@ -108,7 +109,7 @@ def main() -> int:
     import openai
 
     model = find_embedded_model()
-    direct = llama_cpp.Llama(str(model), n_ctx=2048, n_threads=2, verbose=False)
+    direct = llama_cpp.Llama(str(model), n_ctx=DEFAULT_CONTEXT, n_threads=2, verbose=False)
 
     def run_direct() -> Iterator[str]:
         stream = direct.create_chat_completion(
