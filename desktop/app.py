@@ -513,9 +513,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     pages.servers = servers
     servers.fetch_models()
     serve = window_serve(paths, inference, window)
+    from desktop.teach.trainer import Trainer, missing_component
     from desktop.ui.shell.teach import TeachFeature
 
-    teach = TeachFeature(window, controller, profiles)
+    teach = TeachFeature(
+        window,
+        controller,
+        profiles,
+        missing=lambda: missing_component(paths.data_dir),
+        trainer=Trainer(data_dir=paths.data_dir),
+    )
     window.models_requested.connect(pages.open_models)
     window.assistants_requested.connect(pages.open_assistants)
     window.files_dropped.connect(pages.import_models)

@@ -21,6 +21,8 @@ without a dialog). Steps, each must pass:
    `hearth models get` downloads a catalogue model from a Hub stand-in on loopback
    (`HF_ENDPOINT`; the built-in model's file under another name), verifies and imports it,
    writes nothing under HOME's .cache/huggingface, and `hearth ask` answers with it.
+   `hearth teach` without the training add-on says how to add it; with the development
+   environment named as the add-on (HEARTH_TEACH_PYTHON) it teaches a tiny model.
 5. Linux: the desktop entry passes `desktop-file-validate`; `hearth` without a display, and
    with its X11 plugin needing a library the system lacks, says so and exits 2.
 6. The window, N times on fresh data dirs: the app logs that it listens for later launches,
@@ -408,6 +410,57 @@ def test_desktop_checks(hearth: Path, app: Path, env: dict[str, str]) -> None:
     check(listed is not None and not shipped, f"reported missing but shipped: {shipped}")
 
 
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def test_teach_addon(hearth: Path, env: dict[str, str], base: Path, python: Path | None) -> None:
+    """Teaching is an add-on of the packaged app: without it, `hearth teach` says how to
+    add it; with an environment that has the training component (the development one,
+    named by HEARTH_TEACH_PYTHON), the packaged app trains a tiny model with it."""
+    step("teaching: without the add-on, then with it")
+    folder = base / "teach"
+    folder.mkdir()
+    examples = folder / "examples.jsonl"
+    examples.write_text(
+        "".join(
+            json.dumps({"prompt": f"Colour of thing {n}?", "answer": f"ANSWER: blue {n}"}) + "\n"
+            for n in range(10)
+        ),
+        encoding="utf-8",
+    )
+    data = base / "teach-data"
+    args = [hearth, "--data-dir", data, "teach", examples, "--out", "sky", "--epochs", "1"]
+    result = run(args, env)
+    print(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "(nothing)")
+    check(
+        result.returncode == 1 and "Teaching is an add-on" in result.stderr,
+        f"without the add-on: exit {result.returncode}, {result.stderr[-1000:]}",
+    )
+    check(str(data / "teach-addon") in result.stderr, "the sentence does not say where it goes")
+    if python is None or subprocess.run([python, "-c", "import torch, peft"]).returncode != 0:
+        check(not os.environ.get("CI"), "no environment with the training component to try")
+        print("no environment with the training component here (skipped)")
+        return
+    tiny = folder / "tiny.gguf"
+    made = subprocess.run(
+        [python, "-c", "import sys; from tests.tinymodels import write_tiny_llama_gguf as w; "
+         "w(__import__('pathlib').Path(sys.argv[1]), chat_template=sys.argv[2])",
+         tiny, CHATML],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    check(made.returncode == 0, f"could not write a tiny model: {made.stderr[-1000:]}")
+    started = time.monotonic()
+    taught = run([*args, "--base", tiny], {**env, "HEARTH_TEACH_PYTHON": str(python)}, 600)
+    print(f"taught a tiny model with the add-on in {time.monotonic() - started:.0f} s")
+    check(
+        taught.returncode == 0 and "Kept the adapter “sky”" in taught.stdout,
+        f"with the add-on: exit {taught.returncode}, {taught.stderr[-2000:]}",
+    )
+
+
 def report_system_needs(app: Path) -> None:
     """Libraries the bundle expects from the system (Linux; informational)."""
     if not sys.platform.startswith("linux") or shutil.which("ldd") is None:
@@ -456,6 +509,7 @@ def main() -> int:
             test_store(hearth, env)
             test_documents(hearth, env, base)
             test_download(hearth, app, env, base)
+            test_teach_addon(hearth, env, base, reference if reference.is_file() else None)
             test_window(hearth, env, base, args.runs)
             report_system_needs(app)
         except (Failure, subprocess.TimeoutExpired) as error:

@@ -40,7 +40,7 @@ TEACH_ADVICE = "Close it, then teach again."
 
 
 def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
-    if reason := missing_component():
+    if reason := missing_component(paths.data_dir):
         raise HearthError(reason)
     examples = read_examples(Path(args.examples).expanduser())
     key, model = base_model(args.base, paths)
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
         folder = private_folder()
         try:
             job = plan.job(model, folder / "adapter.gguf", name, DEFAULT_SYSTEM_PROMPT)
-            done = _train(job)
+            done = _train(job, paths.data_dir)
             adapter_file = Path(done["adapter"])
             info = check_fits(adapter_file, model)
             kept = adapters.add(
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, out: TextIO, paths: AppPaths) -> int:
     return 0
 
 
-def _train(job: TeachJob) -> dict[str, Any]:
+def _train(job: TeachJob, data_dir: Path) -> dict[str, Any]:
     cancel = threading.Event()
     from desktop.cli.docs import ProgressLine
 
@@ -109,7 +109,7 @@ def _train(job: TeachJob) -> dict[str, Any]:
             )
 
     try:
-        return Trainer().run(job, show, cancel)
+        return Trainer(data_dir=data_dir).run(job, show, cancel)
     except KeyboardInterrupt:
         cancel.set()
         meter.end()

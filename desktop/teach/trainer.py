@@ -28,6 +28,7 @@ from typing import Any
 from desktop.core.errors import HearthError
 from desktop.core.files import private_temp_folder
 from desktop.inference.child_process import child_env, group_kwargs, kill_group
+from desktop.teach.addon import CHILD, addon_env, addon_python, how_to_add
 from desktop.teach.examples import Example
 from desktop.teach.export import TARGETS
 
@@ -50,13 +51,14 @@ class TeachError(HearthError):
     """Teaching could not start or did not finish; the sentence says why."""
 
 
-def missing_component() -> str | None:
-    """Why teaching cannot run here (None: it can)."""
+def missing_component(data_dir: Path | None = None) -> str | None:
+    """Why teaching cannot run here (None: it can). The packaged app teaches with its
+    add-on (see `desktop.teach.addon`), looked for in `data_dir` too."""
+    if getattr(sys, "frozen", False):
+        return None if addon_python(data_dir) is not None else how_to_add(data_dir)
     missing = [name for name in COMPONENT if importlib.util.find_spec(name) is None]
     if not missing:
         return None
-    if getattr(sys, "frozen", False):
-        return "Teaching is an add-on this build of Hearth does not include."
     return (
         f"Teaching needs the training component ({', '.join(missing)} missing). "
         f"Add it with: {INSTALL}"
@@ -112,8 +114,24 @@ def estimate_seconds(tokens: int, epochs: int, threads: int) -> float:
 class Trainer:
     """See the module docstring."""
 
-    def __init__(self, command: Sequence[str] | None = None) -> None:
-        self.command = list(command or [sys.executable, "-m", "desktop.teach.train_child"])
+    def __init__(self, command: Sequence[str] | None = None, data_dir: Path | None = None) -> None:
+        self.command = list(command) if command else None
+        self.data_dir = data_dir
+
+    def _start(self) -> tuple[list[str], dict[str, str]]:
+        """The child's command and environment, looked up when training starts (the add-on
+        may have been added while Hearth was running)."""
+        env = child_env()  # no network (HF_HUB_OFFLINE), Hearth importable
+        env["TRANSFORMERS_OFFLINE"] = "1"
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if self.command is not None:
+            return self.command, env
+        if not getattr(sys, "frozen", False):
+            return [sys.executable, "-m", CHILD], env
+        addon = addon_python(self.data_dir)
+        if addon is None:
+            raise TeachError(how_to_add(self.data_dir))
+        return [str(addon), "-m", CHILD], addon_env(env)  # its own Python finds its own Hearth
 
     def run(
         self,
@@ -124,17 +142,20 @@ class Trainer:
     ) -> dict[str, Any]:
         """Train `job`; `started` is given the child process (to pause it, see `pause`)."""
         cancel = cancel or threading.Event()
-        env = child_env()  # no network (HF_HUB_OFFLINE), Hearth importable
-        env["TRANSFORMERS_OFFLINE"] = "1"
-        env.setdefault("TOKENIZERS_PARALLELISM", "false")
-        process = subprocess.Popen(
-            self.command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            **group_kwargs(),
-        )
+        command, env = self._start()
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                **group_kwargs(),
+            )
+        except OSError as error:  # an add-on's Python that cannot run here
+            raise TeachError(
+                f"The training process could not start ({command[0]}: {error})."
+            ) from error
         assert process.stdin is not None and process.stdout is not None
         if started is not None:
             started(process)
