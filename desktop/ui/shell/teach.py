@@ -69,6 +69,8 @@ class TeachFeature:
             page.chat_requested.connect(self.chat_with)
             page.adapter_kept.connect(lambda _name: self._controller.apply_profile())
             self.page = page
+        elif not page.running:
+            page.set_missing(self._missing())
         page.refresh()
         page.show()
         page.raise_()

@@ -220,6 +220,16 @@ class TeachPage(QDialog):
 
     # --- public API --------------------------------------------------------------------
 
+    def set_missing(self, missing: str | None) -> None:
+        """Why teaching cannot run here, asked again when the page is reopened (the
+        training component may have been added meanwhile); None: it can."""
+        self.missing = missing
+        self.missing_note.setText(missing or "")
+        self.missing_note.setVisible(missing is not None)
+        self.teach_button.setEnabled(
+            not self.running and self.plan is not None and self.missing is None
+        )
+
     def refresh(self) -> None:
         """Read the models, assistants and conversations again (the page is reopened)."""
         if self.running:

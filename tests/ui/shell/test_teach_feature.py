@@ -72,3 +72,22 @@ def test_teach_opens_only_with_the_store_and_chat_with_it_uses_the_adapter(
     controller.unload_model()
     assert not Path(adapter).exists()  # the decrypted copy goes with the model
     feature.shutdown()
+
+
+def test_a_training_component_added_meanwhile_is_seen_when_the_page_is_reopened(
+    store: ConversationStore,
+    app: tuple[ChatController, MainWindow, ChatProfiles, list[LoadOptions]],
+) -> None:
+    controller, window, profiles, _loads = app
+    profiles.adapters = AdapterStore(store.db)
+    reason: list[str | None] = ["Teaching is an add-on this build of Hearth does not include."]
+    feature = TeachFeature(window, controller, profiles, missing=lambda: reason[0])
+    page = feature.open_page()
+    assert page is not None and page.missing_note.isVisible()
+    assert page.missing_note.text() == reason[0]
+    page.hide()
+
+    reason[0] = None  # the add-on was installed while the window stayed open
+    assert feature.open_page() is page
+    assert page.missing is None and not page.missing_note.isVisible()
+    feature.shutdown()
