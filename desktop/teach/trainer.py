@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from typing import Any
 from desktop.core.errors import HearthError
 from desktop.core.files import private_temp_folder
 from desktop.inference.child_process import child_env, group_kwargs, kill_group
-from desktop.teach.addon import CHILD, addon_env, addon_python, how_to_add
+from desktop.teach.addon import CHILD, INDEX, addon_env, addon_python, how_to_add
 from desktop.teach.examples import Example
 from desktop.teach.export import TARGETS
 
@@ -184,8 +185,16 @@ class Trainer:
         Path(job.out).unlink(missing_ok=True)
         if final is not None and final.get("message") == "cancelled":
             raise TeachError("Teaching was cancelled; nothing was kept.")
+        printed = b"".join(tail[-20:]).decode("utf-8", "replace")
+        if missing := re.search(r"No module named '([^']+)'", printed):
+            log.error("training failed: %s", printed)
+            raise TeachError(  # an add-on made wrong, or a component installed in part
+                f"The Python that trains ({command[0]}) has no module “{missing.group(1)}”: "
+                f'install the training component there with "{command[0]}" -m pip install '
+                f'"hearth[teach]" --extra-index-url {INDEX}. Nothing was kept.'
+            )
         if final is not None:
-            log.error("training failed: %s", b"".join(tail[-20:]).decode("utf-8", "replace"))
+            log.error("training failed: %s", printed)
             raise TeachError(f"Teaching failed: {final['message']}. Nothing was kept.")
         if cancel.is_set():
             raise TeachError("Teaching was stopped; nothing was kept.")

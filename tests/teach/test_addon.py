@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
+import venv
 from pathlib import Path
 
 import pytest
 
 from desktop.teach import addon
-from desktop.teach.trainer import TeachError, Trainer, missing_component
+from desktop.teach.trainer import TeachError, TeachJob, Trainer, missing_component
 
 
 def make_venv_python(folder: Path) -> Path:
@@ -75,3 +76,22 @@ def test_from_source_the_running_python_teaches(tmp_path: Path) -> None:
     command, env = Trainer(data_dir=tmp_path)._start()
     assert command == [sys.executable, "-m", "desktop.teach.train_child"]
     assert str(Path(addon.__file__).resolve().parents[2]) in env["PYTHONPATH"].split(os.pathsep)
+
+
+def test_an_addon_without_the_component_is_named_with_the_command_that_mends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = tmp_path / "bare"  # a Python environment with nothing installed in it
+    venv.create(bare, with_pip=False)
+    python = addon.venv_python(bare)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setenv(addon.ADDON_ENV, str(python))
+    monkeypatch.chdir(tmp_path)  # not in the source tree, where `-m` would find Hearth
+    job = TeachJob(str(tmp_path / "m.gguf"), str(tmp_path / "a.gguf"), "x", [], [])
+    with pytest.raises(TeachError) as refused:
+        Trainer(data_dir=tmp_path).run(job, lambda _event: None)
+    assert str(refused.value) == (
+        f"The Python that trains ({python}) has no module “desktop”: install the training "
+        f'component there with "{python}" -m pip install "hearth[teach]" --extra-index-url '
+        f"{addon.INDEX}. Nothing was kept."
+    )
